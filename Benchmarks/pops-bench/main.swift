@@ -1,0 +1,126 @@
+import Foundation
+import PoPS
+
+// pops-bench: speed figures recorded in BENCHMARKS.md. Not part of the tests.
+// Usage: pops-bench [all|gemm|forward|dqn|cartpole] ...
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+/// Runs `body` repeatedly for about `seconds` after a warm-up and returns the
+/// best of `rounds` per-call times.
+func measure(seconds: Double = 0.5, rounds: Int = 5, _ body: () -> Void) -> Double {
+  for _ in 0..<3 { body() }
+  var calls = 1
+  var t0 = now()
+  body()
+  var elapsed = now() - t0
+  while elapsed < seconds / Double(rounds) {
+    calls *= 2
+    t0 = now()
+    for _ in 0..<calls { body() }
+    elapsed = now() - t0
+  }
+  var best = elapsed / Double(calls)
+  for _ in 1..<rounds {
+    t0 = now()
+    for _ in 0..<calls { body() }
+    best = min(best, (now() - t0) / Double(calls))
+  }
+  return best
+}
+
+func line(_ name: String, _ value: String) {
+  print(name.padding(toLength: 52, withPad: " ", startingAt: 0) + value)
+}
+
+func benchGEMM() {
+  var rng = SeededGenerator(seed: 1)
+  let shapes: [(Int, Int, Int, Bool, Bool)] = [
+    (128, 256, 256, false, false), (128, 256, 256, false, true), (256, 256, 128, true, false),
+    (512, 64, 64, false, false), (32, 512, 3136, false, false), (1024, 1024, 1024, false, false),
+  ]
+  for threads in [1, 2] {
+    Compute.maxThreads = threads
+    for (m, n, k, ta, tb) in shapes {
+      let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+      let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+      var c = [Float](repeating: 0, count: m * n)
+      let t = measure { GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &c) }
+      let op = "\(ta ? "A^T" : "A")*\(tb ? "B^T" : "B")"
+      line("gemm \(m)x\(n)x\(k) \(op) threads=\(threads)", String(format: "%.1f GFLOP/s", 2 * Double(m * n * k) / t / 1e9))
+    }
+  }
+  Compute.maxThreads = 2
+}
+
+func benchForward() {
+  Compute.maxThreads = 1
+  var rng = SeededGenerator(seed: 2)
+  let net = Network(.mlp(inputs: 4, hidden: [256, 256, 128], outputs: 2), using: &rng)
+  let x: [Float] = [0.01, -0.02, 0.03, 0.04]
+  var sink: Float = 0
+  let t = measure { sink += net.predict(x)[0] }
+  line("forward 4-256-256-128-2 batch 1 (predict)", String(format: "%.2f us", t * 1e6))
+  let cache = Network.Cache()
+  let t2 = measure { sink += net.forward(x, batch: 1, cache: cache)[0] }
+  line("forward 4-256-256-128-2 batch 1 (forward+cache)", String(format: "%.2f us", t2 * 1e6))
+  if sink == .infinity { print(sink) }
+  Compute.maxThreads = 2
+}
+
+func benchDQNUpdate() {
+  for threads in [1, 2] {
+    Compute.maxThreads = threads
+    var rng = SeededGenerator(seed: 3)
+    var online = Network(.mlp(inputs: 4, hidden: [256, 256, 128], outputs: 2), using: &rng)
+    let target = online
+    var adam = Adam()
+    let batch = 128
+    let states = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
+    let next = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
+    let actions = (0..<batch).map { _ in rng.index(below: 2) }
+    let rewards = [Float](repeating: 1, count: batch)
+    let onlineCache = Network.Cache()
+    let targetCache = Network.Cache()
+    var grads = online.zeroGradients()
+    let t = measure(seconds: 1) {
+      let qNext = target.forward(next, batch: batch, cache: targetCache)
+      let q = online.forward(states, batch: batch, cache: onlineCache)
+      var pred = [Float](repeating: 0, count: batch)
+      var tgt = [Float](repeating: 0, count: batch)
+      for i in 0..<batch {
+        pred[i] = q[i * 2 + actions[i]]
+        tgt[i] = rewards[i] + 0.99 * max(qNext[i * 2], qNext[i * 2 + 1])
+      }
+      let loss = Loss.huber(predictions: pred, targets: tgt)
+      var g = [Float](repeating: 0, count: batch * 2)
+      for i in 0..<batch { g[i * 2 + actions[i]] = loss.gradient[i] }
+      online.backward(g, cache: onlineCache, into: &grads)
+      adam.update(&online, along: grads)
+    }
+    line("DQN update batch 128, 4-256-256-128-2, threads=\(threads)", String(format: "%.0f updates/s", 1 / t))
+  }
+  Compute.maxThreads = 2
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "all"
+let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+  .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
+  .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+if which == "all" || which == "gemm" { benchGEMM() }
+if which == "all" || which == "forward" { benchForward() }
+if which == "all" || which == "dqn" { benchDQNUpdate() }
+if which == "parts" {
+  Compute.maxThreads = Int(CommandLine.arguments[2])!
+  var rng = SeededGenerator(seed: 3)
+  var online = Network(.mlp(inputs: 4, hidden: [256, 256, 128], outputs: 2), using: &rng)
+  let states = (0..<(128 * 4)).map { _ in rng.uniform(-1, 1) }
+  let cache = Network.Cache()
+  var grads = online.zeroGradients()
+  var adam = Adam()
+  let g = (0..<(256)).map { _ in rng.uniform(-1, 1) }
+  line("forward 128", String(format: "%.1f us", 1e6 * measure { online.forward(states, batch: 128, cache: cache) }))
+  line("backward 128", String(format: "%.1f us", 1e6 * measure { online.backward(g, cache: cache, into: &grads) }))
+  line("adam", String(format: "%.1f us", 1e6 * measure { adam.update(&online, along: grads) }))
+}

@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds on x86_64 need AVX2 + FMA code generation: without a CPU
+// target, `addingProduct` lowers to calls of the library `fmaf` and the GEMM
+// kernels run ~50x slower. Set POPS_GENERIC=1 to build a portable binary.
+#if arch(x86_64)
+let cpuFlags: [SwiftSetting] = Context.environment["POPS_GENERIC"] == nil
+  ? [.unsafeFlags(["-target-cpu", "haswell"])]
+  : []
+#else
+let cpuFlags: [SwiftSetting] = []
+#endif
+
+let settings: [SwiftSetting] = cpuFlags
+
+let package = Package(
+  name: "pops",
+  platforms: [.macOS(.v13)],
+  products: [
+    .library(name: "PoPS", targets: ["PoPS"]),
+    .executable(name: "pops", targets: ["pops"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+  ],
+  targets: [
+    .target(name: "PoPSCore", swiftSettings: settings),
+    .target(name: "PoPSNN", dependencies: ["PoPSCore"], swiftSettings: settings),
+    .target(name: "PoPSEnvironments", dependencies: ["PoPSCore"], swiftSettings: settings),
+    .target(
+      name: "PoPSAgents",
+      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments"],
+      swiftSettings: settings),
+    .target(
+      name: "PoPS",
+      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents"],
+      swiftSettings: settings),
+    .executableTarget(
+      name: "pops",
+      dependencies: [
+        "PoPS",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: settings),
+    .executableTarget(
+      name: "pops-bench",
+      dependencies: ["PoPS"],
+      path: "Benchmarks/pops-bench",
+      swiftSettings: settings),
+    .testTarget(name: "PoPSCoreTests", dependencies: ["PoPSCore"], swiftSettings: settings),
+    .testTarget(name: "PoPSNNTests", dependencies: ["PoPSNN"], swiftSettings: settings),
+    .testTarget(
+      name: "PoPSEnvironmentsTests", dependencies: ["PoPSEnvironments"],
+      exclude: ["Fixtures"], swiftSettings: settings),
+    .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
+  ]
+)

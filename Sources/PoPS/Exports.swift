@@ -1,0 +1,4 @@
+@_exported import PoPSAgents
+@_exported import PoPSCore
+@_exported import PoPSEnvironments
+@_exported import PoPSNN

@@ -1,0 +1,3 @@
+@_exported import PoPSCore
+@_exported import PoPSEnvironments
+@_exported import PoPSNN

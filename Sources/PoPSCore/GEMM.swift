@@ -1,0 +1,335 @@
+/// Single-precision matrix multiplication for row-major storage:
+///
+///     C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
+///
+/// with `op(X) = X` or `X^T`. These three forms cover a dense layer's
+/// forward pass (`X * W^T`) and backward pass (`dY * W`, `dY^T * X`).
+///
+/// Large products use a packed, register-blocked 6x16 SIMD kernel with K
+/// blocked by 256 and rows split across up to `Compute.maxThreads` threads;
+/// single-row products (batch-1 inference) use a dedicated GEMV path with no
+/// packing and no threads.
+public enum GEMM {
+  static let mr = 6
+  static let nr = 16
+  static let kc = 256
+  /// Products smaller than this many multiply-adds run on one thread.
+  static let parallelThreshold = 1 << 20
+
+  public static func multiply(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    maxThreads: Int = Compute.maxThreads
+  ) {
+    precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative (m \(m), n \(n), k \(k))")
+    precondition(ldc >= n, "GEMM: ldc (\(ldc)) must be >= n (\(n))")
+    precondition(lda >= (transposeA ? m : k), "GEMM: lda (\(lda)) too small")
+    precondition(ldb >= (transposeB ? k : n), "GEMM: ldb (\(ldb)) too small")
+    if m == 0 || n == 0 { return }
+    scale(c: c, m: m, n: n, ldc: ldc, by: beta)
+    if k == 0 || alpha == 0 { return }
+
+    if m == 1 && !transposeA {
+      if transposeB {
+        gemvRows(n: n, k: k, alpha: alpha, x: a, b: b, ldb: ldb, y: c)
+      } else {
+        gemvColumns(n: n, k: k, alpha: alpha, x: a, b: b, ldb: ldb, y: c)
+      }
+      return
+    }
+    blocked(
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+      a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, maxThreads: maxThreads)
+  }
+
+  /// The same product on whole arrays (no leading-dimension padding).
+  public static func multiply(
+    transposeA: Bool = false, transposeB: Bool = false,
+    m: Int, n: Int, k: Int, alpha: Float = 1,
+    a: [Float], b: [Float], beta: Float = 0, c: inout [Float]
+  ) {
+    precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n, "GEMM: array too small for the shapes")
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pc in
+          multiply(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+            a: pa.baseAddress!, lda: transposeA ? m : k,
+            b: pb.baseAddress!, ldb: transposeB ? k : n,
+            beta: beta, c: pc.baseAddress!, ldc: n)
+        }
+      }
+    }
+  }
+
+  @inline(__always)
+  static func scale(c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: Int, by beta: Float) {
+    if beta == 1 { return }
+    for i in 0..<m {
+      let row = c + i * ldc
+      if beta == 0 {
+        row.update(repeating: 0, count: n)
+      } else {
+        for j in 0..<n { row[j] *= beta }
+      }
+    }
+  }
+
+  // MARK: - GEMV (one row of A)
+
+  /// y[j] += alpha * dot(x, B[j, :]) for B stored [n, k].
+  static func gemvRows(
+    n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>,
+    b: UnsafePointer<Float>, ldb: Int, y: UnsafeMutablePointer<Float>
+  ) {
+    let k8 = k & ~7
+    var j = 0
+    while j + 4 <= n {
+      let r0 = b + j * ldb, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb
+      var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+      var p = 0
+      while p < k8 {
+        let xv = load8(x + p)
+        s0 = s0.addingProduct(xv, load8(r0 + p))
+        s1 = s1.addingProduct(xv, load8(r1 + p))
+        s2 = s2.addingProduct(xv, load8(r2 + p))
+        s3 = s3.addingProduct(xv, load8(r3 + p))
+        p += 8
+      }
+      var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+      while p < k {
+        let xv = x[p]
+        t0 += xv * r0[p]
+        t1 += xv * r1[p]
+        t2 += xv * r2[p]
+        t3 += xv * r3[p]
+        p += 1
+      }
+      y[j] += alpha * t0
+      y[j + 1] += alpha * t1
+      y[j + 2] += alpha * t2
+      y[j + 3] += alpha * t3
+      j += 4
+    }
+    while j < n {
+      let r = b + j * ldb
+      var s = SIMD8<Float>()
+      var p = 0
+      while p < k8 {
+        s = s.addingProduct(load8(x + p), load8(r + p))
+        p += 8
+      }
+      var t = s.sum()
+      while p < k {
+        t += x[p] * r[p]
+        p += 1
+      }
+      y[j] += alpha * t
+      j += 1
+    }
+  }
+
+  /// y[:] += alpha * sum_p x[p] * B[p, :] for B stored [k, n].
+  static func gemvColumns(
+    n: Int, k: Int, alpha: Float, x: UnsafePointer<Float>,
+    b: UnsafePointer<Float>, ldb: Int, y: UnsafeMutablePointer<Float>
+  ) {
+    var j = 0
+    while j + 32 <= n {
+      var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+      for p in 0..<k {
+        let xv = SIMD8<Float>(repeating: x[p])
+        let row = b + p * ldb + j
+        s0 = s0.addingProduct(xv, load8(row))
+        s1 = s1.addingProduct(xv, load8(row + 8))
+        s2 = s2.addingProduct(xv, load8(row + 16))
+        s3 = s3.addingProduct(xv, load8(row + 24))
+      }
+      let av = SIMD8<Float>(repeating: alpha)
+      store8(load8(y + j).addingProduct(av, s0), y + j)
+      store8(load8(y + j + 8).addingProduct(av, s1), y + j + 8)
+      store8(load8(y + j + 16).addingProduct(av, s2), y + j + 16)
+      store8(load8(y + j + 24).addingProduct(av, s3), y + j + 24)
+      j += 32
+    }
+    while j < n {
+      var t: Float = 0
+      for p in 0..<k { t += x[p] * b[p * ldb + j] }
+      y[j] += alpha * t
+      j += 1
+    }
+  }
+
+  // MARK: - Blocked kernel
+
+  static func blocked(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, maxThreads: Int
+  ) {
+    let panels = (n + nr - 1) / nr
+    let rowBlocks = (m + mr - 1) / mr
+    let kcMax = min(k, kc)
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panels * nr * kcMax)
+    defer { packedB.deallocate() }
+    let work = m * n * k
+    let threads = work >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kcMax)
+    defer { packedA.deallocate() }
+
+    var p0 = 0
+    while p0 < k {
+      let kb = min(kc, k - p0)
+      packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, n: n, into: packedB)
+      let pb = UnsafePointer(packedB)
+      Compute.parallelFor(threads) { t in
+        let lo = rowBlocks * t / threads
+        let hi = rowBlocks * (t + 1) / threads
+        let pa = packedA + t * mr * kcMax
+        for rb in lo..<hi {
+          let i0 = rb * mr
+          let rows = min(mr, m - i0)
+          packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
+          for panel in 0..<panels {
+            let j0 = panel * nr
+            kernel(
+              kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb,
+              c: c + i0 * ldc + j0, ldc: ldc, alpha: alpha,
+              rows: rows, cols: min(nr, n - j0))
+          }
+        }
+      }
+      p0 += kb
+    }
+  }
+
+  /// Packs rows i0..<i0+rows, columns p0..<p0+kb of op(A) as [kb][mr], zero padded.
+  @inline(__always)
+  static func packA(
+    transposed: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, rows: Int,
+    p0: Int, kb: Int, into dst: UnsafeMutablePointer<Float>
+  ) {
+    if rows < mr { dst.update(repeating: 0, count: kb * mr) }
+    if transposed {
+      // op(A)[i, p] = a[p * lda + i]: rows of A^T are contiguous in i.
+      for p in 0..<kb {
+        let src = a + (p0 + p) * lda + i0
+        let d = dst + p * mr
+        for i in 0..<rows { d[i] = src[i] }
+      }
+    } else {
+      for i in 0..<rows {
+        let src = a + (i0 + i) * lda + p0
+        for p in 0..<kb { dst[p * mr + i] = src[p] }
+      }
+    }
+  }
+
+  /// Packs rows p0..<p0+kb of op(B) into panels of nr columns: [panel][kb][nr].
+  static func packB(
+    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, n: Int,
+    into dst: UnsafeMutablePointer<Float>
+  ) {
+    let panels = (n + nr - 1) / nr
+    for panel in 0..<panels {
+      let j0 = panel * nr
+      let cols = min(nr, n - j0)
+      let d = dst + panel * nr * kb
+      if cols < nr { d.update(repeating: 0, count: nr * kb) }
+      if transposed {
+        // op(B)[p, j] = b[j * ldb + p]
+        for j in 0..<cols {
+          let src = b + (j0 + j) * ldb + p0
+          for p in 0..<kb { d[p * nr + j] = src[p] }
+        }
+      } else {
+        for p in 0..<kb {
+          let src = b + (p0 + p) * ldb + j0
+          let row = d + p * nr
+          if cols == nr {
+            store8(load8(src), row)
+            store8(load8(src + 8), row + 8)
+          } else {
+            for j in 0..<cols { row[j] = src[j] }
+          }
+        }
+      }
+    }
+  }
+
+  /// C[rows, cols] += alpha * Apack[kb x 6]^T * Bpack[kb x 16].
+  @inline(__always)
+  static func kernel(
+    kb: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, rows: Int, cols: Int
+  ) {
+    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
+    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
+    var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+    var pa = a
+    var pb = b
+    for _ in 0..<kb {
+      let b0 = load8(pb)
+      let b1 = load8(pb + 8)
+      var av = SIMD8<Float>(repeating: pa[0])
+      c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
+      av = SIMD8<Float>(repeating: pa[1])
+      c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
+      av = SIMD8<Float>(repeating: pa[2])
+      c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
+      av = SIMD8<Float>(repeating: pa[3])
+      c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
+      av = SIMD8<Float>(repeating: pa[4])
+      c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
+      av = SIMD8<Float>(repeating: pa[5])
+      c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
+      pa += mr
+      pb += nr
+    }
+    let al = SIMD8<Float>(repeating: alpha)
+    if rows == mr && cols == nr {
+      @inline(__always) func add(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>) {
+        store8(load8(row).addingProduct(al, lo), row)
+        store8(load8(row + 8).addingProduct(al, hi), row + 8)
+      }
+      add(c00, c01, c)
+      add(c10, c11, c + ldc)
+      add(c20, c21, c + 2 * ldc)
+      add(c30, c31, c + 3 * ldc)
+      add(c40, c41, c + 4 * ldc)
+      add(c50, c51, c + 5 * ldc)
+      return
+    }
+    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { tile in
+      tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11
+      tile[4] = c20; tile[5] = c21; tile[6] = c30; tile[7] = c31
+      tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51
+      let t = UnsafeRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+      for i in 0..<rows {
+        for j in 0..<cols { c[i * ldc + j] += alpha * t[i * nr + j] }
+      }
+    }
+  }
+}
+
+@inline(__always) @usableFromInline
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) @usableFromInline
+func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) @usableFromInline
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}

@@ -1,0 +1,31 @@
+import Dispatch
+import Foundation
+
+/// Process-wide settings for the compute kernels.
+public enum Compute {
+  /// The most threads a kernel may use (default: the number of active cores).
+  /// Kernels use one thread for small shapes, where dispatch would cost more
+  /// than it saves.
+  nonisolated(unsafe) public static var maxThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+  /// Runs `body(i)` for `i` in `0..<count`, in parallel when `count > 1`.
+  @inlinable
+  public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 1 {
+      if count == 1 { body(0) }
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      let box = UncheckedSendable(body)
+      DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+    }
+  }
+}
+
+/// Wraps a value the caller guarantees is used safely across threads (the
+/// kernels hand each thread disjoint rows).
+@usableFromInline
+struct UncheckedSendable<Value>: @unchecked Sendable {
+  @usableFromInline let value: Value
+  @usableFromInline init(_ value: Value) { self.value = value }
+}

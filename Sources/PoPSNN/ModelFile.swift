@@ -1,0 +1,196 @@
+import Foundation
+import PoPSCore
+
+/// Where a model came from, stored in the file's metadata.
+public struct Provenance: Codable, Equatable, Sendable {
+  /// Environment id the model was trained on (e.g. `CartPole-v0`).
+  public var environment: String?
+  /// The seed of the run that produced it.
+  public var seed: UInt64?
+  /// The pops version that wrote it.
+  public var popsVersion: String
+  /// What produced it: `dqn-teacher`, `pops-student`, ...
+  public var role: String?
+  /// Free-form summary of training (steps, score, ...).
+  public var summary: [String: String]
+
+  private enum CodingKeys: String, CodingKey {
+    case environment = "env", seed, popsVersion = "pops_version", role, summary
+  }
+
+  public init(
+    environment: String? = nil, seed: UInt64? = nil, role: String? = nil,
+    summary: [String: String] = [:], popsVersion: String = PoPSVersion.current
+  ) {
+    self.environment = environment
+    self.seed = seed
+    self.role = role
+    self.summary = summary
+    self.popsVersion = popsVersion
+  }
+}
+
+/// The version of this library, written into every file it saves.
+public enum PoPSVersion {
+  public static let current = "0.1.0"
+}
+
+/// A model read from or written to disk.
+public struct Model: Equatable, Sendable {
+  public var network: Network
+  public var provenance: Provenance
+
+  public init(network: Network, provenance: Provenance) {
+    self.network = network
+    self.provenance = provenance
+  }
+}
+
+/// An error reading a model file; the message names the file and the problem.
+public struct ModelFileError: Error, CustomStringConvertible, Equatable {
+  public var path: String
+  public var problem: String
+  public var description: String { "\(path): \(problem)" }
+}
+
+/// Model files: safetensors with PyTorch names and layout, the architecture
+/// as JSON in `__metadata__` (see docs/model-format.md).
+public enum ModelFile {
+  /// The `pops_format_version` this code writes and reads.
+  public static let formatVersion = 1
+
+  /// Writes `model` to `url` atomically (temporary file, then rename).
+  public static func save(_ model: Model, to url: URL) throws {
+    try AtomicFile.write(encode(model), to: url)
+  }
+
+  /// The file's bytes.
+  public static func encode(_ model: Model) throws -> Data {
+    let network = model.network
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let architecture = String(decoding: try encoder.encode(network.architecture), as: UTF8.self)
+    let provenance = String(decoding: try encoder.encode(model.provenance), as: UTF8.self)
+    var header: [String: Any] = [
+      "__metadata__": [
+        "format": "pops",
+        "pops_format_version": String(formatVersion),
+        "architecture": architecture,
+        "provenance": provenance,
+      ]
+    ]
+    var offset = 0
+    for (name, tensor) in zip(network.architecture.parameterNames, network.parameters) {
+      let size = tensor.count * 4
+      header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + size]]
+      offset += size
+    }
+    var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }  // pad so tensor data is 8-byte aligned
+    var data = Data(capacity: 8 + json.count + offset)
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+    data.append(json)
+    for tensor in network.parameters {
+      tensor.scalars.withUnsafeBufferPointer { p in
+        let le = p.map { $0.bitPattern.littleEndian }
+        le.withUnsafeBytes { data.append(contentsOf: $0) }
+      }
+    }
+    return data
+  }
+
+  /// Reads a model; throws `ModelFileError` naming `url` and the problem.
+  public static func load(from url: URL) throws -> Model {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw ModelFileError(path: url.path, problem: "cannot read the file (\(error.localizedDescription))")
+    }
+    return try decode(data, path: url.path)
+  }
+
+  /// Parses a model from the bytes of a file at `path` (used in errors).
+  public static func decode(_ data: Data, path: String) throws -> Model {
+    func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
+    guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, too short for a safetensors header") }
+    let headerSize = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    guard headerSize <= UInt64(data.count - 8) else {
+      throw fail("truncated: header claims \(headerSize) bytes but the file has \(data.count - 8) after the size")
+    }
+    let headerData = data.subdata(in: 8..<(8 + Int(headerSize)))
+    guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+      throw fail("the safetensors header is not a JSON object")
+    }
+    guard let metadata = header["__metadata__"] as? [String: String] else {
+      throw fail("no __metadata__ with string values: not a pops model")
+    }
+    guard metadata["format"] == "pops", let versionText = metadata["pops_format_version"] else {
+      throw fail("__metadata__ lacks format 'pops' and pops_format_version: not a pops model")
+    }
+    guard let version = Int(versionText), version == formatVersion else {
+      throw fail("pops_format_version \(versionText) is not supported (this pops reads version \(formatVersion))")
+    }
+    guard let architectureText = metadata["architecture"],
+      let architecture = try? JSONDecoder().decode(Architecture.self, from: Data(architectureText.utf8))
+    else { throw fail("__metadata__.architecture is missing or not a valid architecture") }
+    if let problem = architecture.validationError() { throw fail("architecture: \(problem)") }
+    var provenance = Provenance()
+    if let text = metadata["provenance"] {
+      guard let decoded = try? JSONDecoder().decode(Provenance.self, from: Data(text.utf8)) else {
+        throw fail("__metadata__.provenance is not valid")
+      }
+      provenance = decoded
+    }
+    let dataStart = 8 + Int(headerSize)
+    let payload = data.count - dataStart
+    var parameters: [Tensor] = []
+    for (name, shape) in zip(architecture.parameterNames, architecture.parameterShapes) {
+      guard let entry = header[name] as? [String: Any] else { throw fail("tensor \(name) is missing") }
+      guard entry["dtype"] as? String == "F32" else {
+        throw fail("tensor \(name) has dtype \(entry["dtype"] ?? "none"); only F32 is supported")
+      }
+      guard let fileShape = entry["shape"] as? [Int], fileShape == shape else {
+        throw fail("tensor \(name) has shape \(entry["shape"] ?? "none"), the architecture needs \(shape)")
+      }
+      guard let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
+        offsets[0] >= 0, offsets[1] - offsets[0] == shape.reduce(1, *) * 4
+      else { throw fail("tensor \(name) has bad data_offsets \(entry["data_offsets"] ?? "none")") }
+      guard offsets[1] <= payload else {
+        throw fail("truncated: tensor \(name) ends at byte \(offsets[1]) of data, the file has \(payload)")
+      }
+      let count = shape.reduce(1, *)
+      var scalars = [Float](repeating: 0, count: count)
+      data.withUnsafeBytes { raw in
+        let base = raw.baseAddress! + dataStart + offsets[0]
+        for i in 0..<count {
+          scalars[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        }
+      }
+      if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
+        throw fail("tensor \(name) holds a non-finite value (\(scalars[bad])) at index \(bad)")
+      }
+      parameters.append(Tensor(shape: shape, scalars: scalars))
+    }
+    return Model(network: Network(architecture, parameters: parameters), provenance: provenance)
+  }
+}
+
+/// Writes files so a reader never sees a half-written one.
+public enum AtomicFile {
+  /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
+  public static func write(_ data: Data, to url: URL) throws {
+    let directory = url.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+    do {
+      try data.write(to: temporary)
+      if rename(temporary.path, url.path) != 0 {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
+}

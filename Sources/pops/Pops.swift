@@ -1,0 +1,11 @@
+import ArgumentParser
+import PoPS
+
+@main
+struct Pops: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "pops",
+    abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
+    version: PoPSVersion.current,
+    subcommands: [Inspect.self])
+}
