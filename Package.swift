@@ -49,7 +49,8 @@ let package = Package(
       path: "Benchmarks/pops-bench",
       swiftSettings: settings),
     .testTarget(name: "PoPSCoreTests", dependencies: ["PoPSCore"], swiftSettings: settings),
-    .testTarget(name: "PoPSNNTests", dependencies: ["PoPSNN"], swiftSettings: settings),
+    .testTarget(
+      name: "PoPSNNTests", dependencies: ["PoPSNN"], exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(
       name: "PoPSEnvironmentsTests", dependencies: ["PoPSEnvironments"],
       exclude: ["Fixtures"], swiftSettings: settings),

@@ -50,7 +50,8 @@ public enum GEMM {
   public static func multiply(
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Float = 1,
-    a: [Float], b: [Float], beta: Float = 0, c: inout [Float]
+    a: [Float], b: [Float], beta: Float = 0, c: inout [Float],
+    maxThreads: Int = Compute.maxThreads
   ) {
     precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n, "GEMM: array too small for the shapes")
     a.withUnsafeBufferPointer { pa in
@@ -60,7 +61,7 @@ public enum GEMM {
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: pa.baseAddress!, lda: transposeA ? m : k,
             b: pb.baseAddress!, ldb: transposeB ? k : n,
-            beta: beta, c: pc.baseAddress!, ldc: n)
+            beta: beta, c: pc.baseAddress!, ldc: n, maxThreads: maxThreads)
         }
       }
     }

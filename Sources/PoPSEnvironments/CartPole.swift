@@ -65,9 +65,9 @@ public struct CartPole: Environment {
     let force = action == 1 ? Self.forceMagnitude : -Self.forceMagnitude
     let cosTheta = cos(theta)
     let sinTheta = sin(theta)
-    let temp = (force + Self.poleMassLength * thetaDot * thetaDot * sinTheta) / Self.totalMass
+    let temp = (force + Self.poleMassLength * (thetaDot * thetaDot) * sinTheta) / Self.totalMass
     let thetaAcc = (Self.gravity * sinTheta - cosTheta * temp)
-      / (Self.length * (4.0 / 3.0 - Self.massPole * cosTheta * cosTheta / Self.totalMass))
+      / (Self.length * (4.0 / 3.0 - Self.massPole * (cosTheta * cosTheta) / Self.totalMass))
     let xAcc = temp - Self.poleMassLength * thetaAcc * cosTheta / Self.totalMass
     state = SIMD4(x + Self.tau * xDot, xDot + Self.tau * xAcc, theta + Self.tau * thetaDot, thetaDot + Self.tau * thetaAcc)
     let terminated = state.x < -Self.xThreshold || state.x > Self.xThreshold

@@ -1,0 +1,45 @@
+import PoPSCore
+
+/// How an environment id is built and judged (Gymnasium's `EnvSpec`).
+public struct EnvironmentSpec: Sendable, Equatable {
+  /// The id passed to `--env`, e.g. `CartPole-v0`.
+  public var id: String
+  /// Episodes are truncated after this many steps.
+  public var maxEpisodeSteps: Int
+  /// The mean return over 100 episodes that counts as solving the task.
+  public var rewardThreshold: Double
+}
+
+/// An error naming a problem with an environment request.
+public struct EnvironmentError: Error, CustomStringConvertible {
+  public var description: String
+}
+
+/// Creates environments by id.
+public enum Environments {
+  /// Every built-in environment id.
+  public static let specs: [EnvironmentSpec] = [
+    EnvironmentSpec(id: "CartPole-v0", maxEpisodeSteps: 200, rewardThreshold: 195),
+    EnvironmentSpec(id: "CartPole-v1", maxEpisodeSteps: 500, rewardThreshold: 475),
+  ]
+
+  /// The spec of `id`, or an error listing the known ids.
+  public static func spec(for id: String) throws -> EnvironmentSpec {
+    guard let spec = specs.first(where: { $0.id == id }) else {
+      throw EnvironmentError(
+        description: "unknown environment id '\(id)'; known ids: \(specs.map(\.id).joined(separator: ", "))")
+    }
+    return spec
+  }
+
+  /// A new environment for `id`, wrapped in its time limit, seeded with `seed`.
+  public static func make(_ id: String, seed: UInt64 = 0) throws -> any Environment {
+    let spec = try spec(for: id)
+    switch id {
+    case "CartPole-v0", "CartPole-v1":
+      return TimeLimit(CartPole(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)
+    default:
+      throw EnvironmentError(description: "environment id '\(id)' has a spec but no constructor")
+    }
+  }
+}

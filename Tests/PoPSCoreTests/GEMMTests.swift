@@ -1,0 +1,102 @@
+import PoPSCore
+import Testing
+
+/// Reference product in double precision.
+func naiveProduct(
+  transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+  alpha: Float, a: [Float], b: [Float], beta: Float, c: [Float]
+) -> [Float] {
+  var out = c
+  for i in 0..<m {
+    for j in 0..<n {
+      var s = 0.0
+      for p in 0..<k {
+        let av = transposeA ? a[p * m + i] : a[i * k + p]
+        let bv = transposeB ? b[j * k + p] : b[p * n + j]
+        s += Double(av) * Double(bv)
+      }
+      out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
+    }
+  }
+  return out
+}
+
+struct GEMMTests {
+  static let shapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (1, 7, 13), (1, 37, 300), (5, 3, 2), (7, 17, 9), (13, 33, 260),
+    (6, 16, 256), (50, 31, 70), (97, 130, 513), (1, 64, 256), (2, 5, 600),
+  ]
+
+  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+  func matchesNaiveProduct(transposeA: Bool, transposeB: Bool) {
+    var rng = SeededGenerator(seed: 11)
+    for threads in [1, 2] {
+      for (m, n, k) in Self.shapes {
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let c0 = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+        for (alpha, beta) in [(Float(1), Float(0)), (0.5, 1), (-2, 0.25)] {
+          var c = c0
+          GEMM.multiply(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: alpha, a: a, b: b, beta: beta, c: &c, maxThreads: threads)
+          let expected = naiveProduct(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: alpha, a: a, b: b, beta: beta, c: c0)
+          let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
+          #expect(worst < 1e-4 * Float(max(k, 1)), "m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
+        }
+      }
+    }
+  }
+
+  @Test func respectsLeadingDimensions() {
+    // A 3x4 block inside a 5x6 matrix, written into a 3x2 block of a 4x9 output.
+    var rng = SeededGenerator(seed: 3)
+    let big = (0..<30).map { _ in rng.uniform(-1, 1) }
+    let b = (0..<8).map { _ in rng.uniform(-1, 1) }
+    var c = [Float](repeating: 7, count: 36)
+    big.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pc in
+          GEMM.multiply(
+            m: 3, n: 2, k: 4, a: pa.baseAddress! + 6 + 1, lda: 6, b: pb.baseAddress!, ldb: 2,
+            c: pc.baseAddress! + 9 + 3, ldc: 9)
+        }
+      }
+    }
+    for i in 0..<3 {
+      for j in 0..<2 {
+        var s: Float = 0
+        for p in 0..<4 { s += big[(i + 1) * 6 + 1 + p] * b[p * 2 + j] }
+        #expect(abs(c[(i + 1) * 9 + 3 + j] - s) < 1e-5)
+      }
+    }
+    #expect(c[0] == 7 && c[9 + 2] == 7 && c[9 + 5] == 7, "entries outside the block are untouched")
+  }
+}
+
+struct RandomTests {
+  @Test func sameSeedSameStream() {
+    var a = SeededGenerator(seed: 42)
+    var b = SeededGenerator(seed: 42)
+    var c = SeededGenerator(seed: 43)
+    let xs = (0..<100).map { _ in a.next() }
+    #expect(xs == (0..<100).map { _ in b.next() })
+    #expect(xs != (0..<100).map { _ in c.next() })
+  }
+
+  @Test func uniformAndIndexStayInRange() {
+    var rng = SeededGenerator(seed: 1)
+    var counts = [Int](repeating: 0, count: 5)
+    var total: Double = 0
+    for _ in 0..<50_000 {
+      let u = rng.nextUnitFloat()
+      #expect(u >= 0 && u < 1)
+      total += Double(u)
+      counts[rng.index(below: 5)] += 1
+    }
+    #expect(abs(total / 50_000 - 0.5) < 0.01)
+    #expect(counts.allSatisfy { abs($0 - 10_000) < 500 }, "roughly uniform: \(counts)")
+  }
+}

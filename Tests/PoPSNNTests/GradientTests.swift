@@ -1,0 +1,161 @@
+import Foundation
+import PoPSCore
+import PoPSNN
+import Testing
+
+/// Central finite differences of `f` at `x`, in double precision.
+func numericGradient(_ x: [Float], step: Float = 1e-3, _ f: ([Float]) -> Double) -> [Double] {
+  x.indices.map { i in
+    var plus = x, minus = x
+    plus[i] += step
+    minus[i] -= step
+    return (f(plus) - f(minus)) / (Double(plus[i]) - Double(minus[i]))
+  }
+}
+
+func expectClose(_ analytic: [Float], _ numeric: [Double], tolerance: Double = 2e-2, _ what: String) {
+  #expect(analytic.count == numeric.count)
+  for (a, n) in zip(analytic, numeric) {
+    let scale = max(1, abs(n), Double(abs(a)))
+    #expect(abs(Double(a) - n) / scale < tolerance, "\(what): analytic \(a) vs numeric \(n)")
+  }
+}
+
+struct LossGradientTests {
+  var rng = SeededGenerator(seed: 5)
+
+  @Test mutating func meanSquaredError() {
+    let p = (0..<12).map { _ in rng.uniform(-2, 2) }
+    let t = (0..<12).map { _ in rng.uniform(-2, 2) }
+    let r = Loss.meanSquaredError(predictions: p, targets: t)
+    expectClose(r.gradient, numericGradient(p) { Double(Loss.meanSquaredError(predictions: $0, targets: t).value) }, "mse")
+    #expect(abs(r.value - zip(p, t).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 12) < 1e-5)
+  }
+
+  @Test mutating func huberOnBothSidesOfDelta() {
+    let p: [Float] = [0.1, -0.3, 2.5, -3.0, 0.9, 1.7]
+    let t: [Float] = [0, 0, 0, 0, 0, 0]
+    let r = Loss.huber(predictions: p, targets: t)
+    expectClose(r.gradient, numericGradient(p) { Double(Loss.huber(predictions: $0, targets: t).value) }, "huber")
+    #expect(abs(r.value - (0.005 + 0.045 + 2.0 + 2.5 + 0.405 + 1.2) / 6) < 1e-5)
+  }
+
+  @Test mutating func advantageCrossEntropy() {
+    let logits = (0..<12).map { _ in rng.uniform(-2, 2) }
+    let actions = [0, 3, 2]
+    let adv: [Float] = [1.5, -0.7, 0.3]
+    let r = Loss.advantageCrossEntropy(logits: logits, actions: actions, advantages: adv, actionCount: 4)
+    let numeric = numericGradient(logits) {
+      Double(Loss.advantageCrossEntropy(logits: $0, actions: actions, advantages: adv, actionCount: 4).value)
+    }
+    expectClose(r.gradient, numeric, "advantage cross-entropy")
+  }
+
+  @Test(arguments: [Float(1), 0.5])
+  func distillationKL(temperature: Float) {
+    var rng = SeededGenerator(seed: 9)
+    let teacher = (0..<12).map { _ in rng.uniform(-1, 1) }
+    let student = (0..<12).map { _ in rng.uniform(-2, 2) }
+    let r = Loss.distillation(teacher: teacher, student: student, actionCount: 3, temperature: temperature)
+    let numeric = numericGradient(student) {
+      Double(Loss.distillation(teacher: teacher, student: $0, actionCount: 3, temperature: temperature).value)
+    }
+    expectClose(r.gradient, numeric, "distillation tau \(temperature)")
+  }
+
+  @Test func distillationMatchesTheSpecFormula() {
+    // One row worked by hand: p_T = softmax(t / tau) + eps, p_S = softmax(s) + eps.
+    let t: [Float] = [1.0, 1.02]
+    let s: [Float] = [0.3, -0.2]
+    let tau: Float = 0.01, eps: Float = 1e-5
+    let et = [exp(Double(t[0] / tau)), exp(Double(t[1] / tau))]
+    let pT = et.map { $0 / (et[0] + et[1]) + Double(eps) }
+    let es = [exp(Double(s[0])), exp(Double(s[1]))]
+    let pS = es.map { $0 / (es[0] + es[1]) + Double(eps) }
+    let expected = pT[0] * log(pT[0] / pS[0]) + pT[1] * log(pT[1] / pS[1])
+    let r = Loss.distillation(teacher: t, student: s, actionCount: 2, temperature: tau, epsilon: eps)
+    #expect(abs(Double(r.value) - expected) < 1e-4)
+    // The loss is zero when the student already matches the sharpened teacher.
+    let same = Loss.distillation(teacher: [0, 0], student: [0, 0], actionCount: 2)
+    #expect(abs(same.value) < 1e-6)
+  }
+}
+
+struct NetworkGradientTests {
+  @Test(arguments: [1, 3, 40])
+  func backwardMatchesFiniteDifferences(batch: Int) {
+    var rng = SeededGenerator(seed: UInt64(batch))
+    var net = Network(.mlp(inputs: 5, hidden: [7, 6], outputs: 3), biasInit: 0.1, using: &rng)
+    let x = (0..<(batch * 5)).map { _ in rng.uniform(-1, 1) }
+    let target = (0..<(batch * 3)).map { _ in rng.uniform(-1, 1) }
+    let cache = Network.Cache()
+    func loss(_ n: Network) -> Double {
+      Double(Loss.meanSquaredError(predictions: n.forward(x, batch: batch, cache: Network.Cache()), targets: target).value)
+    }
+    let out = net.forward(x, batch: batch, cache: cache)
+    let l = Loss.meanSquaredError(predictions: out, targets: target)
+    var grads: [Tensor] = []
+    net.backward(l.gradient, cache: cache, into: &grads)
+    for p in net.parameters.indices {
+      let numeric = numericGradient(net.parameters[p].scalars) { values in
+        var copy = net
+        copy.parameters[p].scalars = values
+        return loss(copy)
+      }
+      expectClose(grads[p].scalars, numeric, "parameter \(net.architecture.parameterNames[p]) batch \(batch)")
+    }
+    // Masked weights get zero gradient.
+    net.pruneByMagnitude(sparsity: 0.5)
+    _ = net.forward(x, batch: batch, cache: cache)
+    net.backward(l.gradient, cache: cache, into: &grads)
+    for i in net.weightIndices {
+      for j in 0..<grads[i].count where net.masks[i]![j] == 0 { #expect(grads[i][j] == 0) }
+    }
+  }
+
+  @Test func largeBatchesSplitAcrossThreadsGiveTheSameGradients() {
+    var rng = SeededGenerator(seed: 21)
+    let net = Network(.mlp(inputs: 8, hidden: [96, 96], outputs: 4), using: &rng)
+    let batch = 256
+    let x = (0..<(batch * 8)).map { _ in rng.uniform(-1, 1) }
+    let g = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
+    var results: [[Tensor]] = []
+    var outputs: [[Float]] = []
+    for threads in [1, 2] {
+      Compute.maxThreads = threads
+      let cache = Network.Cache()
+      outputs.append(net.forward(x, batch: batch, cache: cache))
+      var grads: [Tensor] = []
+      net.backward(g, cache: cache, into: &grads)
+      results.append(grads)
+    }
+    Compute.maxThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    #expect(zip(outputs[0], outputs[1]).allSatisfy { abs($0 - $1) < 1e-4 })
+    for (a, b) in zip(results[0], results[1]) {
+      #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) < 1e-3 })
+    }
+  }
+
+  @Test func predictEqualsBatchForward() {
+    var rng = SeededGenerator(seed: 4)
+    let net = Network(.mlp(inputs: 4, hidden: [256, 256, 128], outputs: 2), biasInit: 0.001, using: &rng)
+    let x = (0..<(3 * 4)).map { _ in rng.uniform(-1, 1) }
+    let batch = net.forward(x, batch: 3, cache: Network.Cache())
+    for r in 0..<3 {
+      let single = net.predict(Array(x[(r * 4)..<(r * 4 + 4)]))
+      #expect(zip(single, batch[(r * 2)..<(r * 2 + 2)]).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+  }
+
+  @Test func glorotUniformBoundsAndSeededInit() {
+    var a = SeededGenerator(seed: 8)
+    var b = SeededGenerator(seed: 8)
+    let n1 = Network(.mlp(inputs: 4, hidden: [256], outputs: 2), biasInit: 0.001, using: &a)
+    let n2 = Network(.mlp(inputs: 4, hidden: [256], outputs: 2), biasInit: 0.001, using: &b)
+    #expect(n1 == n2)
+    let limit = (6.0 / Float(4 + 256)).squareRoot()
+    #expect(n1.parameters[0].scalars.allSatisfy { abs($0) <= limit })
+    #expect(n1.parameters[0].scalars.map { abs($0) }.max()! > 0.9 * limit)
+    #expect(n1.parameters[1].scalars.allSatisfy { $0 == 0.001 })
+  }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import PoPSCore
+import PoPSNN
+import Testing
+
+struct ModelFileTests {
+  func sampleModel() -> Model {
+    var rng = SeededGenerator(seed: 17)
+    var net = Network(.mlp(inputs: 4, hidden: [16, 8], outputs: 2), biasInit: 0.001, using: &rng)
+    net.pruneByMagnitude(sparsity: 0.3)
+    return Model(network: net, provenance: Provenance(environment: "CartPole-v0", seed: 17, role: "test", summary: ["steps": "10"]))
+  }
+
+  func temporaryURL(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("pops-tests-\(UUID().uuidString)").appendingPathComponent(name)
+  }
+
+  @Test func roundTripKeepsEverything() throws {
+    let model = sampleModel()
+    let url = temporaryURL("model.safetensors")
+    try ModelFile.save(model, to: url)
+    let loaded = try ModelFile.load(from: url)
+    #expect(loaded.network.parameters == model.network.parameters)
+    #expect(loaded.network.architecture == model.network.architecture)
+    #expect(loaded.provenance == model.provenance)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+    #expect(leftovers == ["model.safetensors"], "no temporary file is left behind")
+  }
+
+  @Test func layoutIsPlainSafetensors() throws {
+    let data = try ModelFile.encode(sampleModel())
+    let size = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+    let weight = header["layers.0.weight"] as! [String: Any]
+    #expect(weight["shape"] as! [Int] == [16, 4])
+    #expect(weight["dtype"] as! String == "F32")
+    #expect(header["layers.2.weight"] != nil && header["layers.4.bias"] != nil)
+    let meta = header["__metadata__"] as! [String: String]
+    #expect(meta["pops_format_version"] == "1")
+    #expect(meta["architecture"]!.contains("\"in_features\":4"))
+    #expect((8 + size) % 8 == 0)
+  }
+
+  func expectError(_ data: Data, containing text: String) {
+    do {
+      _ = try ModelFile.decode(data, path: "bad.safetensors")
+      Issue.record("expected an error containing '\(text)'")
+    } catch let error as ModelFileError {
+      #expect(error.description.hasPrefix("bad.safetensors: "))
+      #expect(error.description.contains(text), "\(error.description)")
+    } catch {
+      Issue.record("unexpected error \(error)")
+    }
+  }
+
+  /// Rewrites the JSON header of a valid file with `edit`.
+  func editedHeader(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+    let data = try ModelFile.encode(sampleModel())
+    let size = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+    var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+    edit(&header)
+    let json = try JSONSerialization.data(withJSONObject: header)
+    var out = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(json)
+    out.append(data.suffix(from: 8 + size))
+    return out
+  }
+
+  @Test func truncatedFiles() throws {
+    let data = try ModelFile.encode(sampleModel())
+    expectError(data.prefix(5), containing: "truncated")
+    expectError(data.prefix(40), containing: "truncated")
+    expectError(data.prefix(data.count - 4), containing: "truncated")
+  }
+
+  @Test func wrongVersion() throws {
+    let data = try editedHeader { h in
+      var meta = h["__metadata__"] as! [String: String]
+      meta["pops_format_version"] = "99"
+      h["__metadata__"] = meta
+    }
+    expectError(data, containing: "pops_format_version 99 is not supported")
+  }
+
+  @Test func misShapedTensor() throws {
+    let data = try editedHeader { h in
+      var w = h["layers.2.weight"] as! [String: Any]
+      w["shape"] = [16, 8]
+      h["layers.2.weight"] = w
+    }
+    expectError(data, containing: "layers.2.weight has shape")
+  }
+
+  @Test func missingTensorAndForeignFiles() throws {
+    expectError(try editedHeader { $0["layers.4.bias"] = nil }, containing: "layers.4.bias is missing")
+    expectError(try editedHeader { $0["__metadata__"] = nil }, containing: "not a pops model")
+    expectError(Data(repeating: 0x41, count: 64), containing: "truncated")
+  }
+
+  @Test func nonFiniteValues() throws {
+    var data = try ModelFile.encode(sampleModel())
+    let nan = Float.nan.bitPattern.littleEndian
+    withUnsafeBytes(of: nan) { bytes in
+      for i in 0..<4 { data[data.count - 4 + i] = bytes[i] }
+    }
+    expectError(data, containing: "non-finite")
+  }
+
+  @Test func missingFileNamesThePath() {
+    #expect(throws: ModelFileError.self) { try ModelFile.load(from: URL(fileURLWithPath: "/nonexistent/x.safetensors")) }
+  }
+}
