@@ -55,5 +55,6 @@ let package = Package(
       name: "PoPSEnvironmentsTests", dependencies: ["PoPSEnvironments"],
       exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
+    .testTarget(name: "popsCLITests", dependencies: ["pops"], swiftSettings: settings),
   ]
 )

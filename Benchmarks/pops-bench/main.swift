@@ -111,6 +111,7 @@ print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInf
 if which == "all" || which == "gemm" { benchGEMM() }
 if which == "all" || which == "forward" { benchForward() }
 if which == "all" || which == "dqn" { benchDQNUpdate() }
+if which == "teacher" { benchTeacher(Array(CommandLine.arguments.dropFirst(2))) }
 if which == "parts" {
   Compute.maxThreads = Int(CommandLine.arguments[2])!
   var rng = SeededGenerator(seed: 3)

@@ -3,10 +3,16 @@ import Foundation
 
 /// Process-wide settings for the compute kernels.
 public enum Compute {
-  /// The most threads a kernel may use (default: the number of active cores).
-  /// Kernels use one thread for small shapes, where dispatch would cost more
-  /// than it saves.
-  nonisolated(unsafe) public static var maxThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  /// The most threads a kernel may use: the `POPS_THREADS` environment
+  /// variable if set, else the number of active cores. Kernels use one thread
+  /// for small shapes, where dispatch would cost more than it saves.
+  nonisolated(unsafe) public static var maxThreads: Int = defaultThreads
+
+  /// `POPS_THREADS` if it holds a positive integer, else the active core count.
+  public static var defaultThreads: Int {
+    if let text = ProcessInfo.processInfo.environment["POPS_THREADS"], let n = Int(text), n > 0 { return n }
+    return max(1, ProcessInfo.processInfo.activeProcessorCount)
+  }
 
   /// Runs `body(i)` for `i` in `0..<count`, in parallel when `count > 1`.
   @inlinable

@@ -13,6 +13,10 @@ public struct EnvironmentSpec: Sendable, Equatable {
 /// An error naming a problem with an environment request.
 public struct EnvironmentError: Error, CustomStringConvertible {
   public var description: String
+
+  public init(description: String) {
+    self.description = description
+  }
 }
 
 /// Creates environments by id.

@@ -7,5 +7,5 @@ struct Pops: ParsableCommand {
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
     version: PoPSVersion.current,
-    subcommands: [Inspect.self])
+    subcommands: [Train.self, Evaluate.self, Inspect.self])
 }

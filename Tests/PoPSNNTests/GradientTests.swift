@@ -129,7 +129,7 @@ struct NetworkGradientTests {
       net.backward(g, cache: cache, into: &grads)
       results.append(grads)
     }
-    Compute.maxThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    Compute.maxThreads = Compute.defaultThreads
     #expect(zip(outputs[0], outputs[1]).allSatisfy { abs($0 - $1) < 1e-4 })
     for (a, b) in zip(results[0], results[1]) {
       #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) < 1e-3 })

@@ -1,0 +1,71 @@
+import Foundation
+import PoPSCore
+import PoPSEnvironments
+import PoPSNN
+
+/// Anything that picks an action for an observation.
+public protocol Policy {
+  func action(for observation: [Float]) -> Int
+}
+
+extension Network: Policy {
+  /// The greedy action: the index of the largest output (Q-value or logit).
+  public func action(for observation: [Float]) -> Int { greedyAction(for: observation) }
+}
+
+/// Returns of a set of evaluation episodes.
+public struct EvaluationResult: Codable, Sendable, Equatable {
+  public var returns: [Double]
+  public var lengths: [Int]
+
+  public var episodes: Int { returns.count }
+  public var mean: Double { returns.isEmpty ? 0 : returns.reduce(0, +) / Double(returns.count) }
+  /// Population standard deviation (numpy's default).
+  public var std: Double {
+    guard !returns.isEmpty else { return 0 }
+    let m = mean
+    return (returns.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(returns.count)).squareRoot()
+  }
+  public var min: Double { returns.min() ?? 0 }
+  public var max: Double { returns.max() ?? 0 }
+
+  public init(returns: [Double], lengths: [Int]) {
+    self.returns = returns
+    self.lengths = lengths
+  }
+
+  public var summary: String {
+    String(format: "mean %.2f  std %.2f  min %.1f  max %.1f  over %d episodes", mean, std, min, max, episodes)
+  }
+}
+
+/// Plays `episodes` episodes of `policy`; episode `i` starts from
+/// `reset(seed: seed + i)`, so the same seed gives the same result.
+public func evaluate(
+  _ policy: some Policy, in environment: inout any Environment, episodes: Int, seed: UInt64
+) -> EvaluationResult {
+  precondition(episodes > 0, "evaluate: episodes must be positive, got \(episodes)")
+  var returns: [Double] = []
+  var lengths: [Int] = []
+  for episode in 0..<episodes {
+    var observation = environment.reset(seed: seed &+ UInt64(episode))
+    var total = 0.0
+    var length = 0
+    while true {
+      let step = environment.step(taking: policy.action(for: observation))
+      total += step.reward
+      length += 1
+      observation = step.observation
+      if step.isLast { break }
+    }
+    returns.append(total)
+    lengths.append(length)
+  }
+  return EvaluationResult(returns: returns, lengths: lengths)
+}
+
+/// Evaluates on a fresh environment made from `id`.
+public func evaluate(_ policy: some Policy, environment id: String, episodes: Int, seed: UInt64) throws -> EvaluationResult {
+  var env = try Environments.make(id, seed: seed)
+  return evaluate(policy, in: &env, episodes: episodes, seed: seed)
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// A progress line that rewrites itself on a terminal and prints plain lines
+/// (at most one every few seconds, plus every permanent one) elsewhere.
+final class ProgressLine {
+  private let interactive = isatty(STDOUT_FILENO) != 0
+  private var lastPrint = Date.distantPast
+  private var active = false
+
+  func update(_ text: String, permanent: Bool = false) {
+    if interactive {
+      print("\r\u{1B}[K" + text, terminator: permanent ? "\n" : "")
+      active = !permanent
+    } else if permanent || Date().timeIntervalSince(lastPrint) >= 5 {
+      print(text)
+      lastPrint = Date()
+    }
+    fflush(nil)  // all C streams: stdout is block-buffered when not a terminal
+  }
+
+  func finish() {
+    if interactive && active { print("") }
+    active = false
+  }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+  guard seconds.isFinite, seconds >= 0 else { return "?" }
+  let s = Int(seconds.rounded())
+  if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+  if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+  return "\(s)s"
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import PoPS
+
+struct Train: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Train a teacher policy (DQN) and save it as a model file.",
+    discussion: """
+      Writes into --out: best.safetensors (best greedy evaluation), final.safetensors,
+      metrics.csv, evaluations.jsonl and training.json. Stops early once a greedy
+      evaluation reaches the environment's reward threshold.
+      """)
+
+  @Option(help: "Environment id (\(Environments.specs.map(\.id).joined(separator: ", "))).")
+  var env = "CartPole-v0"
+
+  @Option(help: "Output folder.")
+  var out: String
+
+  @Option(help: "Random seed (same seed, same run).")
+  var seed: UInt64 = 0
+
+  @Option(help: "Environment-step budget.")
+  var steps = 100_000
+
+  @Option(help: "Episodes per greedy evaluation.")
+  var evalEpisodes = 100
+
+  @Flag(help: "Keep training after reaching the reward threshold.")
+  var noEarlyStop = false
+
+  func validate() throws {
+    guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
+    guard evalEpisodes > 0 else { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
+    do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
+  }
+
+  func run() throws {
+    var options = TeacherTrainingOptions(
+      environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: steps)
+    options.stopAtThreshold = !noEarlyStop
+    options.dqn.evaluationEpisodes = evalEpisodes
+    let spec = try Environments.spec(for: env)
+    print("pops train: DQN on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(steps) steps -> \(out)")
+    let line = ProgressLine()
+    let result = try trainTeacher(options) { report in
+      var text = String(
+        format: "step %7d/%d  episodes %5d  return(100) %7.2f  eps %.3f  %5.0f upd/s  %5.0f steps/s  ETA %@",
+        report.step, report.totalSteps, report.episodes, report.meanReturn, report.epsilon ?? 0,
+        report.updatesPerSecond, report.stepsPerSecond, formatDuration(report.eta))
+      if let e = report.evaluation { text += String(format: "  | greedy eval %.2f +- %.2f", e.mean, e.std) }
+      line.update(text, permanent: report.evaluation != nil)
+    }
+    line.finish()
+    let best = result.bestEvaluation.map { $0.summary } ?? "none"
+    print("\(result.solved ? "solved" : "not solved"): best greedy evaluation \(best)")
+    print(String(format: "%d steps, %d updates in %@", result.steps, result.updates, formatDuration(result.seconds)))
+    print("models: \(result.bestModel), \(result.finalModel)")
+  }
+}
+
+struct Evaluate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Play greedy episodes with a model and report mean, std, min and max return.")
+
+  @Argument(help: "A pops model file (.safetensors).")
+  var model: String
+
+  @Option(help: "Environment id; defaults to the one recorded in the model.")
+  var env: String?
+
+  @Option(help: "Number of episodes.")
+  var episodes = 100
+
+  @Option(help: "Seed of the first episode (episode i uses seed + i).")
+  var seed: UInt64 = 0
+
+  @Flag(help: "Print JSON.")
+  var json = false
+
+  func validate() throws {
+    guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
+  }
+
+  func run() throws {
+    let loaded = try ModelFile.load(from: URL(fileURLWithPath: model))
+    guard let id = env ?? loaded.provenance.environment else {
+      throw ValidationError("\(model) records no environment; pass --env")
+    }
+    var environment = try Environments.make(id, seed: seed)
+    let net = loaded.network
+    guard net.architecture.inputCount == environment.observationSpace.low.count,
+      net.architecture.outputCount == environment.actionSpace.count
+    else {
+      throw ValidationError(
+        "\(model): network \(net.architecture.summary) does not fit \(id) (observations \(environment.observationSpace.low.count), actions \(environment.actionSpace.count))")
+    }
+    let result = evaluate(net, in: &environment, episodes: episodes, seed: seed)
+    if json {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      struct Output: Encodable { var env: String; var episodes: Int; var mean, std, min, max: Double; var returns: [Double] }
+      let output = Output(
+        env: id, episodes: episodes, mean: result.mean, std: result.std, min: result.min, max: result.max,
+        returns: result.returns)
+      print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    } else {
+      print("\(id): \(result.summary)")
+    }
+  }
+}

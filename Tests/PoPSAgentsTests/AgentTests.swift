@@ -1,0 +1,91 @@
+import Foundation
+import PoPSAgents
+import Testing
+
+struct ReplayBufferTests {
+  @Test func ringOverwritesTheOldest() {
+    var buffer = ReplayBuffer(capacity: 3, observationCount: 2)
+    for i in 0..<5 {
+      let x = Float(i)
+      buffer.add(observation: [x, x], action: i % 2, reward: x, nextObservation: [x + 1, x + 1], terminated: i == 4)
+    }
+    #expect(buffer.count == 3)
+    #expect(buffer.position == 2)
+    var rng = SeededGenerator(seed: 1)
+    var batch = TransitionBatch(size: 200, observationCount: 2)
+    buffer.sample(into: &batch, using: &rng)
+    let rewards = Set(batch.rewards)
+    #expect(rewards == [2, 3, 4], "only the three newest transitions remain: \(rewards)")
+    for b in 0..<batch.size {
+      let r = batch.rewards[b]
+      #expect(batch.observations[2 * b] == r && batch.nextObservations[2 * b + 1] == r + 1)
+      #expect(batch.actions[b] == Int(r) % 2)
+      #expect(batch.terminated[b] == (r == 4 ? 1 : 0))
+    }
+  }
+
+  @Test func linearScheduleClampsAtTheEnd() {
+    let s = LinearSchedule(start: 1, end: 0.05, duration: 100)
+    #expect(s.value(at: 0) == 1)
+    #expect(abs(s.value(at: 50) - 0.525) < 1e-12)
+    #expect(s.value(at: 100) == 0.05)
+    #expect(s.value(at: 10_000) == 0.05)
+  }
+
+  @Test func configValidationNamesTheField() {
+    var config = DQNConfig()
+    #expect(config.validationError() == nil)
+    config.batchSize = 0
+    #expect(config.validationError()?.contains("batchSize") == true)
+    config = DQNConfig()
+    config.gamma = 1.5
+    #expect(config.validationError()?.contains("gamma") == true)
+  }
+}
+
+struct DQNLearningTests {
+  /// A short seeded run on CartPole must beat a random policy (mean ~22) by far.
+  @Test func shortSeededRunLearnsCartPole() throws {
+    var config = DQNConfig()
+    config.hidden = [64, 64]
+    config.learningStarts = 500
+    config.epsilonDecaySteps = 3_000
+    config.evaluationInterval = 1_000
+    config.evaluationEpisodes = 20
+    config.batchSize = 64
+    var agent = DQN(config: config, observationCount: 4, actionCount: 2, seed: 3)
+    var env = try Environments.make("CartPole-v0", seed: 3)
+    var evalEnv = try Environments.make("CartPole-v0", seed: 4)
+    var best = 0.0
+    agent.learn(in: &env, totalSteps: 12_000, evaluationEnvironment: &evalEnv) { report in
+      if let e = report.evaluation { best = max(best, e.mean) }
+      return best < 195
+    }
+    let random = try evaluate(RandomPolicy(seed: 1), environment: "CartPole-v0", episodes: 50, seed: 9)
+    #expect(random.mean < 40)
+    #expect(best > 120, "best greedy evaluation \(best)")
+  }
+
+  @Test func sameSeedSameTraining() throws {
+    var config = DQNConfig()
+    config.hidden = [16]
+    config.learningStarts = 100
+    config.evaluationInterval = 0
+    func train() throws -> Network {
+      var agent = DQN(config: config, observationCount: 4, actionCount: 2, seed: 5)
+      var env = try Environments.make("CartPole-v0", seed: 5)
+      var evalEnv = try Environments.make("CartPole-v0", seed: 6)
+      agent.learn(in: &env, totalSteps: 600, evaluationEnvironment: &evalEnv)
+      return agent.online
+    }
+    #expect(try train() == train())
+  }
+}
+
+/// Uniformly random actions, the baseline a trained policy must beat.
+struct RandomPolicy: Policy {
+  let state: Box
+  final class Box: @unchecked Sendable { var rng: SeededGenerator; init(_ r: SeededGenerator) { rng = r } }
+  init(seed: UInt64) { state = Box(SeededGenerator(seed: seed)) }
+  func action(for observation: [Float]) -> Int { state.rng.index(below: 2) }
+}
