@@ -23,6 +23,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
   ],
   targets: [
     .target(name: "PoPSCore", swiftSettings: settings),
@@ -34,7 +35,7 @@ let package = Package(
       swiftSettings: settings),
     .target(
       name: "PoPS",
-      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents"],
+      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents", "Yams"],
       swiftSettings: settings),
     .executableTarget(
       name: "pops",
@@ -55,6 +56,7 @@ let package = Package(
       name: "PoPSEnvironmentsTests", dependencies: ["PoPSEnvironments"],
       exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
+    .testTarget(name: "PoPSTests", dependencies: ["PoPS"], swiftSettings: settings),
     .testTarget(name: "popsCLITests", dependencies: ["pops"], swiftSettings: settings),
   ]
 )

@@ -24,7 +24,7 @@ func benchTeacher(_ arguments: [String]) {
     case "eval": config.evaluationInterval = Int(value)!
     case "starts": config.learningStarts = Int(value)!
     case "buffer": config.bufferSize = Int(value)!
-    case "double": config.doubleDQN = value == "1"
+    case "double": config.doubleQLearning = value == "1"
     case "huber": config.huberLoss = value == "1"
     case "clip": config.maxGradientNorm = Float(value)!
     case "hidden": config.hidden = value.split(separator: ",").map { Int($0)! }

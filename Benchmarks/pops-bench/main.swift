@@ -125,3 +125,29 @@ if which == "parts" {
   line("backward 128", String(format: "%.1f us", 1e6 * measure { online.backward(g, cache: cache, into: &grads) }))
   line("adam", String(format: "%.1f us", 1e6 * measure { adam.update(&online, along: grads) }))
 }
+
+func benchCartPole() {
+  var direct = CartPole(seed: 1)
+  _ = direct.reset(seed: 1)
+  var steps = 0
+  var action = 0
+  let count = 5_000_000
+  var t0 = now()
+  for _ in 0..<count {
+    let s = direct.step(taking: action)
+    action ^= 1
+    steps += 1
+    if s.terminated { _ = direct.reset() }
+  }
+  line("CartPole steps/s (struct, single thread)", String(format: "%.2f M", Double(count) / (now() - t0) / 1e6))
+  var env: any Environment = try! Environments.make("CartPole-v1", seed: 1)
+  _ = env.reset(seed: 1)
+  t0 = now()
+  for _ in 0..<count {
+    let s = env.step(taking: action)
+    action ^= 1
+    if s.isLast { _ = env.reset(seed: nil) }
+  }
+  line("CartPole-v1 steps/s (any Environment + TimeLimit)", String(format: "%.2f M", Double(count) / (now() - t0) / 1e6))
+}
+if which == "all" || which == "cartpole" { benchCartPole() }

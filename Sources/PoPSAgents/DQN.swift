@@ -138,7 +138,7 @@ public struct DQN: Policy {
           lastLoss = trainStep(on: batch, online: onlineCache, next: nextCache, target: targetCache, gradients: &gradients)
         }
       }
-      if config.polyakTau == nil && steps % config.targetUpdateInterval == 0 {
+      if config.polyakTau == 0 && steps % config.targetUpdateInterval == 0 {
         target = online
       }
 
@@ -161,7 +161,7 @@ public struct DQN: Policy {
     let a = actionCount
     let nextTarget = target.forward(batch.nextObservations, batch: n, cache: targetCache)
     var nextValues = [Float](repeating: 0, count: n)
-    if config.doubleDQN {
+    if config.doubleQLearning {
       let nextOnline = online.forward(batch.nextObservations, batch: n, cache: nextCache)
       for i in 0..<n {
         var best = 0
@@ -188,10 +188,11 @@ public struct DQN: Policy {
     var outputGradient = [Float](repeating: 0, count: n * a)
     for i in 0..<n { outputGradient[i * a + batch.actions[i]] = loss.gradient[i] }
     online.backward(outputGradient, cache: onlineCache, into: &gradients)
-    if let maxNorm = config.maxGradientNorm { clipGradientNorm(&gradients, maxNorm: maxNorm) }
+    if config.maxGradientNorm > 0 { clipGradientNorm(&gradients, maxNorm: config.maxGradientNorm) }
     optimizer.update(&online, along: gradients)
     updates += 1
-    if let tau = config.polyakTau {
+    if config.polyakTau > 0 {
+      let tau = config.polyakTau
       for i in target.parameters.indices {
         let src = online.parameters[i].scalars
         target.parameters[i].scalars.withUnsafeMutableBufferPointer { t in

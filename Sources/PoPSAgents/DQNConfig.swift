@@ -23,11 +23,12 @@ public struct DQNConfig: Codable, Sendable, Equatable {
   /// Gradient steps per update.
   public var gradientSteps: Int = 1
   /// Environment steps between hard target-network syncs (used when
-  /// `polyakTau` is nil). Reference: 600.
+  /// `polyakTau` is 0). Reference: 600.
   public var targetUpdateInterval: Int = 500
-  /// If set, the target network tracks the online one by Polyak averaging
-  /// `target = tau * online + (1 - tau) * target` after every gradient step.
-  public var polyakTau: Float? = nil
+  /// If positive, the target network tracks the online one by Polyak
+  /// averaging `target = tau * online + (1 - tau) * target` after every
+  /// gradient step instead of hard syncs. 0: off.
+  public var polyakTau: Float = 0
   /// Epsilon at the start of training.
   public var epsilonStart: Double = 1.0
   /// Epsilon after the decay. Reference: 0.05.
@@ -37,9 +38,9 @@ public struct DQNConfig: Codable, Sendable, Equatable {
   /// Use the Huber loss (true) or mean squared error (false).
   public var huberLoss: Bool = true
   /// Double DQN: the online network picks the next action, the target values it.
-  public var doubleDQN: Bool = true
-  /// If set, gradients are scaled to at most this global L2 norm.
-  public var maxGradientNorm: Float? = 10
+  public var doubleQLearning: Bool = true
+  /// If positive, gradients are scaled to at most this global L2 norm. 0: off.
+  public var maxGradientNorm: Float = 10
   /// Environment steps between greedy evaluations (0: never).
   public var evaluationInterval: Int = 1_000
   /// Episodes per greedy evaluation.
@@ -58,12 +59,12 @@ public struct DQNConfig: Codable, Sendable, Equatable {
     if trainFrequency <= 0 { return "trainFrequency must be positive, got \(trainFrequency)" }
     if gradientSteps <= 0 { return "gradientSteps must be positive, got \(gradientSteps)" }
     if targetUpdateInterval <= 0 { return "targetUpdateInterval must be positive, got \(targetUpdateInterval)" }
-    if let tau = polyakTau, !(tau > 0 && tau <= 1) { return "polyakTau must be in (0, 1], got \(tau)" }
+    if !(polyakTau >= 0 && polyakTau <= 1) { return "polyakTau must be in [0, 1], got \(polyakTau)" }
     if !(0...1).contains(epsilonStart) || !(0...1).contains(epsilonEnd) {
       return "epsilonStart and epsilonEnd must be in [0, 1], got \(epsilonStart), \(epsilonEnd)"
     }
     if epsilonDecaySteps < 0 { return "epsilonDecaySteps must be non-negative, got \(epsilonDecaySteps)" }
-    if let n = maxGradientNorm, !(n > 0) { return "maxGradientNorm must be positive, got \(n)" }
+    if !(maxGradientNorm >= 0) { return "maxGradientNorm must be non-negative, got \(maxGradientNorm)" }
     if evaluationInterval < 0 { return "evaluationInterval must be non-negative, got \(evaluationInterval)" }
     if evaluationEpisodes <= 0 { return "evaluationEpisodes must be positive, got \(evaluationEpisodes)" }
     return nil

@@ -7,5 +7,5 @@ struct Pops: ParsableCommand {
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
     version: PoPSVersion.current,
-    subcommands: [Train.self, Evaluate.self, Inspect.self])
+    subcommands: [Run.self, Compress.self, Train.self, Evaluate.self, Inspect.self, Config.self])
 }

@@ -1,0 +1,212 @@
+import Foundation
+import Yams
+
+/// An error in a configuration file or override; names the field.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+extension PoPSConfig {
+  /// The built-in preset for an environment id.
+  public static func preset(for environment: String) throws -> PoPSConfig {
+    let spec = try Environments.spec(for: environment)
+    switch environment {
+    case "CartPole-v0", "CartPole-v1":
+      return .cartPole(spec)
+    default:
+      throw ConfigError("no preset for '\(environment)'")
+    }
+  }
+
+  /// CartPole: the reference's objective 190 / lower bound 80 (scaled with
+  /// the time limit for v1), pruning every 10 minibatches to 99% sparsity.
+  /// The schedule is 10x shorter than the reference's 5e5 minibatches: the
+  /// same sparsities, reached in minutes on two cores.
+  static func cartPole(_ spec: EnvironmentSpec) -> PoPSConfig {
+    let scale = Double(spec.maxEpisodeSteps) / 200
+    return PoPSConfig(
+      environment: spec.id,
+      objective: 190 * scale,
+      lowerBound: 80 * scale,
+      acceptanceScore: spec.rewardThreshold,
+      acceptanceEpisodes: 100,
+      teacherSteps: 100_000,
+      teacher: DQNConfig(),
+      experience: ExperienceConfig(refillSteps: 10_000, capacity: 50_000, exploration: 0.05),
+      distillation: DistillationConfig(
+        batchSize: 64, temperature: 0.01, epsilon: 1e-5, rho: 0.9,
+        baseLearningRate: 1e-4, sizeExponent: 0.5, maxLearningRate: 3e-3,
+        minibatchesPerEpoch: 2_000, maxEpochs: 30, evaluationInterval: 500, evaluationEpisodes: 25,
+        decayEpochs: [10, 20], decayFactors: [0.5, 0.2]),
+      pruning: PruningConfig(
+        initialSparsity: 0, finalSparsity: 0.99, beginStep: 0, endStep: 40_000, frequency: 10,
+        minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
+        maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
+      shrinking: ShrinkingConfig(minimumWidth: 2, convergenceThreshold: 0.05, maxSteps: 6))
+  }
+
+  /// The configuration as YAML, fields in declaration order, snake_case keys.
+  public var yaml: String {
+    var lines: [String] = []
+    Self.emit(self, indent: "", into: &lines)
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  private static func emit(_ value: Any, indent: String, into lines: inout [String]) {
+    for child in Mirror(reflecting: value).children {
+      guard let label = child.label else { continue }
+      let key = snakeCase(label)
+      if let scalar = yamlScalar(child.value) {
+        lines.append("\(indent)\(key): \(scalar)")
+      } else {
+        lines.append("\(indent)\(key):")
+        emit(child.value, indent: indent + "  ", into: &lines)
+      }
+    }
+  }
+
+  private static func yamlScalar(_ value: Any) -> String? {
+    switch value {
+    case let v as String: return "\"\(v)\""
+    case let v as Bool: return v ? "true" : "false"
+    case let v as Int: return String(v)
+    case let v as UInt64: return String(v)
+    case let v as Double: return "\(v)"
+    case let v as Float: return "\(v)"
+    case let v as [Int]: return "[" + v.map(String.init).joined(separator: ", ") + "]"
+    case let v as [Float]: return "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"
+    default: return nil
+    }
+  }
+
+  /// Foundation's `convertToSnakeCase` rule: `learningRate` -> `learning_rate`,
+  /// `doubleQLearning` -> `double_q_learning`, `DQN` -> `dqn`.
+  static func snakeCase(_ name: String) -> String {
+    let chars = Array(name)
+    var out = ""
+    for (i, ch) in chars.enumerated() {
+      if ch.isUppercase && i > 0 {
+        let previousLower = chars[i - 1].isLowercase || chars[i - 1].isNumber
+        let nextLower = i + 1 < chars.count && chars[i + 1].isLowercase
+        if previousLower || (chars[i - 1].isUppercase && nextLower) { out += "_" }
+      }
+      out += ch.lowercased()
+    }
+    return out
+  }
+
+  /// This configuration with the fields of a YAML document overriding it.
+  /// Unknown fields and ill-typed values are errors naming the field.
+  public func overridden(byYAML text: String, source: String) throws -> PoPSConfig {
+    let parsed: Any?
+    do {
+      parsed = try Yams.load(yaml: text)
+    } catch {
+      throw ConfigError("\(source): not valid YAML (\(error))")
+    }
+    guard let parsed else { return self }
+    guard let overrides = parsed as? [String: Any] else {
+      throw ConfigError("\(source): the top level must be a mapping of fields")
+    }
+    return try overridden(by: overrides, source: source)
+  }
+
+  /// This configuration with `overrides` (snake_case keys, nested mappings)
+  /// applied. Unknown fields and ill-typed values are errors naming the field.
+  public func overridden(by overrides: [String: Any], source: String) throws -> PoPSConfig {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let base = try JSONSerialization.jsonObject(with: encoder.encode(self)) as! [String: Any]
+    var kinds: [String: String] = [:]
+    Self.fieldKinds(self, prefix: "", into: &kinds)
+    let merged = try Self.merge(base, overrides, path: "", source: source, kinds: kinds)
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let config: PoPSConfig
+    do {
+      config = try decoder.decode(PoPSConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+    } catch let DecodingError.typeMismatch(type, context) {
+      throw ConfigError("\(source): field '\(Self.path(context.codingPath))' must be \(Self.typeName(type))")
+    } catch let DecodingError.dataCorrupted(context) {
+      throw ConfigError("\(source): field '\(Self.path(context.codingPath))' has a bad value (\(context.debugDescription))")
+    } catch {
+      throw ConfigError("\(source): \(error)")
+    }
+    if let problem = config.validationError() { throw ConfigError("\(source): \(problem)") }
+    return config
+  }
+
+  /// The kind of every leaf field (`integer`, `number`, `boolean`, `string`,
+  /// `integer list`, `number list`), by snake_case path.
+  private static func fieldKinds(_ value: Any, prefix: String, into kinds: inout [String: String]) {
+    for child in Mirror(reflecting: value).children {
+      guard let label = child.label else { continue }
+      let path = prefix.isEmpty ? snakeCase(label) : "\(prefix).\(snakeCase(label))"
+      switch child.value {
+      case is Int, is UInt64: kinds[path] = "integer"
+      case is Double, is Float: kinds[path] = "number"
+      case is Bool: kinds[path] = "boolean"
+      case is String: kinds[path] = "string"
+      case is [Int]: kinds[path] = "integer list"
+      case is [Float], is [Double]: kinds[path] = "number list"
+      default: fieldKinds(child.value, prefix: path, into: &kinds)
+      }
+    }
+  }
+
+  private static func matches(_ value: Any, kind: String) -> Bool {
+    func isInteger(_ v: Any) -> Bool { v is Int }
+    func isNumber(_ v: Any) -> Bool { (v is Int || v is Double) && !(v is Bool) }
+    switch kind {
+    case "integer": return isInteger(value) && !(value is Bool)
+    case "number": return isNumber(value)
+    case "boolean": return value is Bool
+    case "string": return value is String
+    case "integer list": return (value as? [Any])?.allSatisfy { isInteger($0) && !($0 is Bool) } ?? false
+    case "number list": return (value as? [Any])?.allSatisfy(isNumber) ?? false
+    default: return true
+    }
+  }
+
+  private static func merge(
+    _ base: [String: Any], _ overrides: [String: Any], path: String, source: String, kinds: [String: String]
+  ) throws -> [String: Any] {
+    var result = base
+    for (key, value) in overrides {
+      let field = path.isEmpty ? key : "\(path).\(key)"
+      guard let current = base[key] else {
+        let known = base.keys.sorted().joined(separator: ", ")
+        throw ConfigError("\(source): unknown field '\(field)' (known here: \(known))")
+      }
+      if let nested = current as? [String: Any] {
+        guard let override = value as? [String: Any] else {
+          throw ConfigError("\(source): field '\(field)' must be a mapping")
+        }
+        result[key] = try merge(nested, override, path: field, source: source, kinds: kinds)
+      } else {
+        if value is [String: Any] { throw ConfigError("\(source): field '\(field)' must be a value, not a mapping") }
+        if let kind = kinds[field], !matches(value, kind: kind) {
+          throw ConfigError("\(source): field '\(field)' must be \(kind.hasPrefix("integer") ? "an" : "a") \(kind), got '\(value)'")
+        }
+        result[key] = value
+      }
+    }
+    return result
+  }
+
+  private static func path(_ keys: [CodingKey]) -> String {
+    keys.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
+      .replacingOccurrences(of: ".[", with: "[")
+  }
+
+  private static func typeName(_ type: Any.Type) -> String {
+    switch type {
+    case is Int.Type, is UInt64.Type: return "an integer"
+    case is Double.Type, is Float.Type: return "a number"
+    case is Bool.Type: return "true or false"
+    case is String.Type: return "a string"
+    default: return "of type \(type)"
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// The supervised replay buffer of PoPS (ALGORITHM.md section 2): states the
+/// teacher visited with the teacher's output vector (Q-values or logits) and
+/// its action, in preallocated ring storage.
+public struct ExperienceBuffer: Sendable {
+  public let capacity: Int
+  public let observationCount: Int
+  public let actionCount: Int
+  private var states: [Float]
+  private var outputs: [Float]
+  private var actions: [Int32]
+  public private(set) var count = 0
+  private var position = 0
+
+  public init(capacity: Int, observationCount: Int, actionCount: Int) {
+    precondition(capacity > 0, "ExperienceBuffer: capacity must be positive, got \(capacity)")
+    self.capacity = capacity
+    self.observationCount = observationCount
+    self.actionCount = actionCount
+    states = [Float](repeating: 0, count: capacity * observationCount)
+    outputs = [Float](repeating: 0, count: capacity * actionCount)
+    actions = [Int32](repeating: 0, count: capacity)
+  }
+
+  public mutating func add(state: [Float], teacherOutput: [Float], action: Int) {
+    states.replaceSubrange((position * observationCount)..<((position + 1) * observationCount), with: state)
+    outputs.replaceSubrange((position * actionCount)..<((position + 1) * actionCount), with: teacherOutput)
+    actions[position] = Int32(action)
+    position = (position + 1) % capacity
+    count = min(count + 1, capacity)
+  }
+
+  /// The teacher plays `steps` steps and every visited state is stored with
+  /// its output. It acts greedily, except with probability `exploration` it
+  /// takes a random action (the stored target is still the teacher's output).
+  public mutating func refill(
+    from teacher: Network, in environment: inout any Environment, steps: Int, exploration: Double,
+    using rng: inout SeededGenerator
+  ) {
+    var observation = environment.reset(seed: rng.next())
+    for _ in 0..<steps {
+      let output = teacher.predict(observation)
+      let greedy = argmax(output)
+      add(state: observation, teacherOutput: output, action: greedy)
+      let action = rng.nextUnitDouble() < exploration ? rng.index(below: actionCount) : greedy
+      let step = environment.step(taking: action)
+      observation = step.isLast ? environment.reset(seed: rng.next()) : step.observation
+    }
+  }
+
+  /// Fills `states` [n, observationCount] and `teacherOutputs` [n, actionCount]
+  /// with `n` uniformly drawn entries.
+  public func sample(
+    _ n: Int, states batchStates: inout [Float], teacherOutputs batchOutputs: inout [Float],
+    using rng: inout SeededGenerator
+  ) {
+    precondition(count > 0, "ExperienceBuffer.sample: the buffer is empty")
+    if batchStates.count != n * observationCount { batchStates = [Float](repeating: 0, count: n * observationCount) }
+    if batchOutputs.count != n * actionCount { batchOutputs = [Float](repeating: 0, count: n * actionCount) }
+    for b in 0..<n {
+      let i = rng.index(below: count)
+      for j in 0..<observationCount { batchStates[b * observationCount + j] = states[i * observationCount + j] }
+      for j in 0..<actionCount { batchOutputs[b * actionCount + j] = outputs[i * actionCount + j] }
+    }
+  }
+}
+
+/// Trains a student network to match a teacher with the PoPS distillation
+/// loss (KL with temperature), RMSProp, and the student's pruning masks.
+public struct Distiller {
+  public var student: Network
+  public var optimizer: RMSProp
+  public let temperature: Float
+  public let epsilon: Float
+  public let batchSize: Int
+  private let cache = Network.Cache()
+  private var gradients: [Tensor] = []
+  private var states: [Float] = []
+  private var targets: [Float] = []
+
+  public init(student: Network, config: PoPSConfig.DistillationConfig, learningRate: Float) {
+    self.student = student
+    optimizer = RMSProp(learningRate: learningRate, rho: config.rho)
+    temperature = config.temperature
+    epsilon = config.epsilon
+    batchSize = config.batchSize
+  }
+
+  /// One minibatch: sample, forward, loss, backward, RMSProp (masks kept).
+  @discardableResult
+  public mutating func step(on buffer: ExperienceBuffer, using rng: inout SeededGenerator) -> Float {
+    buffer.sample(batchSize, states: &states, teacherOutputs: &targets, using: &rng)
+    let logits = student.forward(states, batch: batchSize, cache: cache)
+    let loss = Loss.distillation(
+      teacher: targets, student: logits, actionCount: buffer.actionCount,
+      temperature: temperature, epsilon: epsilon)
+    student.backward(loss.gradient, cache: cache, into: &gradients)
+    optimizer.update(&student, along: gradients)
+    return loss.value
+  }
+}

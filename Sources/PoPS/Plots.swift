@@ -1,0 +1,109 @@
+import Foundation
+
+/// Minimal SVG charts for the run report: no scripts, no network, no fonts
+/// beyond the browser's default sans-serif.
+public struct SVGPlot {
+  public struct Series {
+    public var name: String
+    public var points: [(x: Double, y: Double)]
+    public var color: String
+    public var lines: Bool = true
+  }
+
+  public var title: String
+  public var xLabel: String
+  public var yLabel: String
+  public var series: [Series] = []
+  public var logX = false
+  public var horizontalLines: [(y: Double, label: String)] = []
+  public var width = 640.0
+  public var height = 360.0
+
+  public init(title: String, xLabel: String, yLabel: String) {
+    self.title = title
+    self.xLabel = xLabel
+    self.yLabel = yLabel
+  }
+
+  static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+  public var svg: String {
+    let left = 64.0, right = 150.0, top = 36.0, bottom = 48.0
+    let plotW = width - left - right, plotH = height - top - bottom
+    let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
+    let tx: (Double) -> Double = { logX ? log10($0) : $0 }
+    var xs = all.map { tx($0.x) }
+    var ys = all.map(\.y) + horizontalLines.map(\.y)
+    if xs.isEmpty { xs = [0, 1] }
+    if ys.isEmpty { ys = [0, 1] }
+    var x0 = xs.min()!, x1 = xs.max()!, y0 = ys.min()!, y1 = ys.max()!
+    if x1 - x0 < 1e-12 { x0 -= 0.5; x1 += 0.5 }
+    if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
+    let padY = (y1 - y0) * 0.05
+    y0 -= padY
+    y1 += padY
+    func px(_ x: Double) -> Double { left + (tx(x) - x0) / (x1 - x0) * plotW }
+    func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * plotH }
+    func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    func label(_ v: Double) -> String {
+      let a = abs(v)
+      if a >= 1000 || (a < 0.01 && a > 0) { return String(format: "%.3g", v) }
+      return String(format: a >= 100 ? "%.0f" : "%.2f", v)
+    }
+    var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+    s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    s += "<text x=\"\(f(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">\(escapeXML(title))</text>\n"
+    s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#444\"/>\n"
+    for i in 0...4 {
+      let v = y0 + (y1 - y0) * Double(i) / 4
+      s += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\" stroke=\"#eee\"/>"
+      s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(label(v))</text>\n"
+      let xv = x0 + (x1 - x0) * Double(i) / 4
+      let shown = logX ? pow(10, xv) : xv
+      let xpos = left + plotW * Double(i) / 4
+      s += "<text x=\"\(f(xpos))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(label(shown))</text>\n"
+    }
+    s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
+    s += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
+    for line in horizontalLines {
+      s += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(line.y)))\" y2=\"\(f(py(line.y)))\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>"
+      s += "<text x=\"\(f(left + plotW - 4))\" y=\"\(f(py(line.y) - 4))\" text-anchor=\"end\" fill=\"#666\">\(escapeXML(line.label))</text>\n"
+    }
+    for (k, series) in series.enumerated() {
+      let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
+      if series.lines && points.count > 1 {
+        let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+        s += "<polyline fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" points=\"\(path)\"/>\n"
+      }
+      for p in points {
+        s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(series.color)\"/>"
+      }
+      let ly = top + 14 * Double(k) + 8
+      s += "\n<rect x=\"\(f(left + plotW + 10))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(series.color)\"/>"
+      s += "<text x=\"\(f(left + plotW + 24))\" y=\"\(f(ly + 1))\">\(escapeXML(series.name))</text>\n"
+    }
+    s += "</svg>\n"
+    return s
+  }
+
+  /// A histogram as a bar chart of counts per bin.
+  public static func histogram(title: String, values: [[Float]], names: [String], bins: Int = 40) -> String {
+    var plot = SVGPlot(title: title, xLabel: "weight value", yLabel: "fraction of weights")
+    let all = values.flatMap { $0 }
+    guard let lo = all.min(), let hi = all.max(), hi > lo else { return plot.svg }
+    let width = Double(hi - lo) / Double(bins)
+    for (k, set) in values.enumerated() {
+      var counts = [Double](repeating: 0, count: bins)
+      for v in set { counts[min(bins - 1, Int(Double(v - lo) / width))] += 1 }
+      let total = max(1, Double(set.count))
+      let points = (0..<bins).map { (x: Double(lo) + (Double($0) + 0.5) * width, y: counts[$0] / total) }
+      plot.series.append(Series(name: names[k], points: points, color: palette[k % palette.count]))
+    }
+    return plot.svg
+  }
+}
+
+func escapeXML(_ s: String) -> String {
+  s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}

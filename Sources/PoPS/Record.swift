@@ -1,0 +1,129 @@
+import Foundation
+
+/// A network's size and score as recorded in results.json.
+public struct NetworkRecord: Codable, Sendable, Equatable {
+  /// e.g. `4-256-256-128-2`
+  public var architecture: String
+  public var hidden: [Int]
+  /// Weights (biases excluded).
+  public var weights: Int
+  public var nonZeroPerLayer: [Int]
+  public var parametersPerLayer: [Int]
+  /// Non-zero weights as a percentage of the teacher's weights.
+  public var sizePercent: Double
+  public var scoreMean: Double?
+  public var scoreStd: Double?
+  public var scoreEpisodes: Int?
+  /// File name of the model inside the output folder.
+  public var model: String?
+
+  public init(_ network: Network, teacherWeights: Int, score: EvaluationResult?, model: String?) {
+    architecture = network.architecture.summary
+    hidden = network.architecture.hiddenWidths
+    weights = network.weightCount
+    nonZeroPerLayer = network.nonZeroWeightsPerLayer
+    parametersPerLayer = network.weightIndices.map { network.parameters[$0].count }
+    sizePercent = 100 * Double(network.nonZeroWeightCount) / Double(teacherWeights)
+    scoreMean = score?.mean
+    scoreStd = score?.std
+    scoreEpisodes = score?.episodes
+    self.model = model
+  }
+}
+
+/// One PoPS step: IPP on the current network, then a shrunk dense student.
+public struct StepRecord: Codable, Sendable, Equatable {
+  public var index: Int
+  /// The dense network that entered this step.
+  public var input: NetworkRecord
+  /// The sparsest pruned model that met the objective (nil if none).
+  public var pruned: NetworkRecord?
+  public var redundancy: [Double]
+  public var pruningEvaluations: [PruningEvaluation]
+  public var pruningIterations: Int
+  public var pruningMinibatches: Int
+  public var pruningStopReason: String
+  public var pruningSeconds: Double
+  /// The shrunk dense student (nil until distilled or if it failed).
+  public var student: NetworkRecord?
+  public var studentArchitecture: String?
+  public var studentEvaluations: [StudentEvaluation]
+  public var studentEpochs: Int
+  public var studentSeconds: Double
+  public var studentAccepted: Bool
+}
+
+/// The record of a whole run: results.json.
+public struct PoPSRecord: Codable, Sendable {
+  public static let currentFormatVersion = 1
+  public var formatVersion = PoPSRecord.currentFormatVersion
+  public var popsVersion = PoPSVersion.current
+  public var mode: String
+  public var environment: String
+  public var seed: UInt64
+  public var config: PoPSConfig
+  public var teacher: NetworkRecord?
+  public var teacherTrainingSeconds: Double?
+  public var steps: [StepRecord] = []
+  public var final: NetworkRecord?
+  /// `running`, `done` or `failed`.
+  public var status = "running"
+  public var stopReason: String?
+  public var wallSeconds: Double = 0
+
+  public init(mode: String, environment: String, seed: UInt64, config: PoPSConfig) {
+    self.mode = mode
+    self.environment = environment
+    self.seed = seed
+    self.config = config
+  }
+
+  public func write(to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    try AtomicFile.write(encoder.encode(self), to: url)
+  }
+
+  public static func read(from url: URL) throws -> PoPSRecord {
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    let record: PoPSRecord
+    do {
+      record = try decoder.decode(PoPSRecord.self, from: Data(contentsOf: url))
+    } catch {
+      throw ConfigError("\(url.path): cannot read the run record (\(error))")
+    }
+    guard record.formatVersion == currentFormatVersion else {
+      throw ConfigError("\(url.path): format_version \(record.formatVersion) is not supported (expected \(currentFormatVersion))")
+    }
+    return record
+  }
+
+  /// One CSV row per network: the teacher, then each step's pruned model and student.
+  public var csv: String {
+    var rows = ["step,stage,architecture,weights,non_zero,size_percent,non_zero_per_layer,redundancy_per_layer,score_mean,score_std,score_episodes,seconds"]
+    func row(_ step: Int, _ stage: String, _ n: NetworkRecord, _ redundancy: [Double], _ seconds: Double?) -> String {
+      let nonZero = n.nonZeroPerLayer.map(String.init).joined(separator: ";")
+      let redundancyText = redundancy.map { String(format: "%.4f", $0) }.joined(separator: ";")
+      let mean = n.scoreMean.map { String(format: "%.2f", $0) } ?? ""
+      let std = n.scoreStd.map { String(format: "%.2f", $0) } ?? ""
+      let episodes = n.scoreEpisodes.map(String.init) ?? ""
+      let time = seconds.map { String(format: "%.1f", $0) } ?? ""
+      let fields: [String] = [
+        String(step), stage, n.architecture, String(n.weights), String(n.nonZeroPerLayer.reduce(0, +)),
+        String(format: "%.4f", n.sizePercent), nonZero, redundancyText, mean, std, episodes, time,
+      ]
+      return fields.joined(separator: ",")
+    }
+    if let teacher { rows.append(row(0, "teacher", teacher, [], teacherTrainingSeconds)) }
+    for step in steps {
+      if let pruned = step.pruned { rows.append(row(step.index, "pruned", pruned, step.redundancy, step.pruningSeconds)) }
+      if let student = step.student { rows.append(row(step.index, "student", student, [], step.studentSeconds)) }
+    }
+    if let final { rows.append(row(steps.count, "final", final, [], nil)) }
+    return rows.joined(separator: "\n") + "\n"
+  }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import PoPS
+import Testing
+
+/// A hand-made CartPole teacher (4-8-8-2): a PD controller on the pole angle
+/// written into a network's weights, padded with small random units.
+func handMadeTeacher() -> Network {
+  var rng = SeededGenerator(seed: 1)
+  let arch = Architecture.mlp(inputs: 4, hidden: [8, 8], outputs: 2)
+  var net = Network(arch, using: &rng)
+  for i in net.parameters.indices { net.parameters[i].scalars = net.parameters[i].scalars.map { $0 * 0.01 } }
+  let z: [Float] = [0.1, 0.5, 10, 3]
+  for j in 0..<4 {
+    net.parameters[0][j] = z[j]  // unit 0: z
+    net.parameters[0][4 + j] = -z[j]  // unit 1: -z
+  }
+  net.parameters[2][0 * 8 + 0] = 1  // layer 2 unit 0 copies z+
+  net.parameters[2][1 * 8 + 1] = 1  // unit 1 copies z-
+  net.parameters[4][0 * 8 + 1] = 1  // Q(left) = z-
+  net.parameters[4][1 * 8 + 0] = 1  // Q(right) = z+
+  return net
+}
+
+func tinyConfig() throws -> PoPSConfig {
+  var c = try PoPSConfig.preset(for: "CartPole-v0")
+  c.acceptanceEpisodes = 20
+  c.experience.refillSteps = 2_000
+  c.experience.capacity = 4_000
+  c.pruning.endStep = 1_500
+  c.pruning.minibatchesPerIteration = 500
+  c.pruning.evaluationInterval = 250
+  c.pruning.evaluationEpisodes = 5
+  c.pruning.maxIterations = 5
+  c.pruning.patience = 2
+  c.pruning.finalSparsity = 0.8
+  c.distillation.minibatchesPerEpoch = 500
+  c.distillation.evaluationInterval = 250
+  c.distillation.evaluationEpisodes = 5
+  c.distillation.maxEpochs = 6
+  c.distillation.baseLearningRate = 1e-3
+  c.distillation.maxLearningRate = 1e-2
+  c.shrinking.maxSteps = 2
+  return c
+}
+
+func temporaryRunFolder() -> URL {
+  FileManager.default.temporaryDirectory.appendingPathComponent("pops-run-\(UUID().uuidString)")
+}
+
+struct PipelineTests {
+  @Test func theHandMadeTeacherSolvesCartPole() throws {
+    let score = try evaluate(handMadeTeacher(), environment: "CartPole-v0", episodes: 20, seed: 3)
+    #expect(score.mean >= 195)
+  }
+
+  @Test func tinyEndToEndRunKeepsItsInvariants() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
+    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let options = PoPSOptions(config: try tinyConfig(), output: folder, seed: 4, teacher: teacherURL)
+    var messages: [String] = []
+    let record = try runPoPS(options) { if case .message(let m) = $0 { messages.append(m) } }
+    #expect(record.status == "done")
+    #expect(!record.steps.isEmpty)
+    for name in ["results.json", "results.csv", "report.html", "final.safetensors", "pruning.svg", "sizes.svg", "weights.svg", "teacher.safetensors"] {
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "missing \(name)")
+    }
+    // Sizes fall step by step; every model file loads; every score is finite.
+    var size = record.teacher!.weights
+    for step in record.steps {
+      #expect(step.input.weights == size)
+      for eval in step.pruningEvaluations { #expect(eval.mean.isFinite && eval.sparsity >= 0 && eval.sparsity < 1) }
+      if let pruned = step.pruned {
+        #expect(pruned.nonZeroPerLayer.reduce(0, +) < pruned.weights)
+        #expect(step.redundancy.count == 3 && step.redundancy.allSatisfy { $0 > 0 && $0 < 1 })
+        _ = try ModelFile.load(from: folder.appendingPathComponent(pruned.model!))
+      }
+      if let student = step.student {
+        #expect(student.weights < size, "students shrink")
+        #expect(student.scoreMean!.isFinite)
+        let loaded = try ModelFile.load(from: folder.appendingPathComponent(student.model!))
+        #expect(loaded.network.weightCount == student.weights)
+        size = student.weights
+      }
+    }
+    let final = try ModelFile.load(from: folder.appendingPathComponent("final.safetensors"))
+    #expect(final.network.weightCount == record.final!.weights)
+    #expect(record.final!.scoreMean!.isFinite)
+    let reread = try PoPSRecord.read(from: folder.appendingPathComponent("results.json"))
+    #expect(reread.steps.count == record.steps.count)
+    let csv = try String(contentsOf: folder.appendingPathComponent("results.csv"), encoding: .utf8)
+    #expect(csv.hasPrefix("step,stage,architecture"))
+    let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+    #expect(html.contains("<svg") && !html.contains("http://") == false)  // inline SVG; the only URL is the SVG namespace
+    #expect(!html.contains("<script"))
+  }
+
+  @Test func anInterruptedRunResumesFromItsRecord() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
+    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let options = PoPSOptions(config: try tinyConfig(), output: folder, seed: 5, teacher: teacherURL)
+    let first = try runPoPS(options)
+    // Pretend the run was killed during its last step's student training.
+    let recordURL = folder.appendingPathComponent("results.json")
+    var interrupted = try PoPSRecord.read(from: recordURL)
+    interrupted.status = "running"
+    interrupted.final = nil
+    if var last = interrupted.steps.popLast(), last.pruned != nil {
+      last.student = nil
+      last.studentAccepted = false
+      interrupted.steps.append(last)
+    }
+    try interrupted.write(to: recordURL)
+    try FileManager.default.removeItem(at: folder.appendingPathComponent("final.safetensors"))
+    var messages: [String] = []
+    let resumed = try runPoPS(options) { if case .message(let m) = $0 { messages.append(m) } }
+    #expect(messages.first?.contains("resuming") == true, "\(messages)")
+    #expect(resumed.status == "done")
+    #expect(resumed.steps.count == first.steps.count)
+    #expect(resumed.steps.first?.pruningEvaluations == first.steps.first?.pruningEvaluations, "finished stages are not redone")
+    #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("final.safetensors").path))
+  }
+
+  @Test func aFolderWithOtherSettingsIsRefused() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
+    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    var config = try tinyConfig()
+    config.shrinking.maxSteps = 1
+    config.pruning.maxIterations = 1
+    config.distillation.maxEpochs = 1
+    try runPoPS(PoPSOptions(config: config, output: folder, seed: 1, teacher: teacherURL))
+    #expect(throws: ConfigError.self) { try runPoPS(PoPSOptions(config: config, output: folder, seed: 2, teacher: teacherURL)) }
+  }
+
+  @Test func baselinesRun() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let teacherURL = folder.appendingPathComponent("teacher-in.safetensors")
+    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    var prune = PoPSOptions(config: try tinyConfig(), output: folder.appendingPathComponent("prune"), seed: 1, teacher: teacherURL)
+    prune.mode = .pruneOnly
+    let pruned = try runPoPS(prune)
+    #expect(pruned.steps.count == 1 && pruned.steps[0].studentArchitecture == nil)
+    if let p = pruned.steps[0].pruned { #expect(pruned.final!.sizePercent == p.sizePercent) }
+    var distill = PoPSOptions(config: try tinyConfig(), output: folder.appendingPathComponent("distill"), seed: 1, teacher: teacherURL)
+    distill.mode = .distillOnly
+    distill.studentHidden = [4, 4]
+    let distilled = try runPoPS(distill)
+    #expect(distilled.steps.count == 1 && distilled.steps[0].studentArchitecture == "4-4-4-2")
+    if distilled.steps[0].studentAccepted { #expect(distilled.final!.architecture == "4-4-4-2") }
+  }
+}
