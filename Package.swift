@@ -57,6 +57,6 @@ let package = Package(
       exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
     .testTarget(name: "PoPSTests", dependencies: ["PoPS"], swiftSettings: settings),
-    .testTarget(name: "popsCLITests", dependencies: ["pops"], swiftSettings: settings),
+    .testTarget(name: "popsCLITests", dependencies: ["pops", "PoPS"], swiftSettings: settings),
   ]
 )

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The main job behind `make demo`: trains a CartPole-v0 teacher with the
-# default recipe, evaluates it on 100 fresh episodes and shows its layers.
+# The main job behind `make demo`: the whole PoPS pipeline on CartPole-v0 with
+# the built-in preset (trains a DQN teacher, then prunes, shrinks and distils
+# it), then a check of the final model on 100 fresh episodes.
 set -euo pipefail
 out="${1:-runs/demo}"
 pops=".build/release/pops"
-"$pops" train --env CartPole-v0 --out "$out/teacher" --seed 0
+"$pops" run --env CartPole-v0 --out "$out" --seed 0
 echo
-"$pops" evaluate "$out/teacher/best.safetensors" --episodes 100 --seed 777
+"$pops" evaluate "$out/final.safetensors" --episodes 100 --seed 2026
+"$pops" inspect "$out/final.safetensors"
 echo
-"$pops" inspect "$out/teacher/best.safetensors"
-echo
-echo "demo: teacher model and training record in $out/teacher"
+echo "demo: open $out/report.html in a browser (results.json, results.csv and the plots are beside it)"

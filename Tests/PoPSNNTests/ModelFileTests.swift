@@ -18,6 +18,7 @@ struct ModelFileTests {
   @Test func roundTripKeepsEverything() throws {
     let model = sampleModel()
     let url = temporaryURL("model.safetensors")
+    defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
     try ModelFile.save(model, to: url)
     let loaded = try ModelFile.load(from: url)
     #expect(loaded.network.parameters == model.network.parameters)

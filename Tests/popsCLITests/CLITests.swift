@@ -1,4 +1,5 @@
 import Foundation
+import PoPS
 import Testing
 
 /// Runs the built `pops` executable (a sibling of the test bundle).
@@ -29,7 +30,7 @@ struct CLITests {
     #expect(version.status == 0 && version.output.contains("0.1.0"))
     let help = try pops(["--help"])
     #expect(help.status == 0)
-    for command in ["train", "evaluate", "inspect"] { #expect(help.output.contains(command)) }
+    for command in ["run", "compress", "train", "evaluate", "inspect", "config"] { #expect(help.output.contains(command)) }
   }
 
   @Test func badEnvironmentIdIsAClearError() throws {
@@ -49,6 +50,7 @@ struct CLITests {
 
   @Test func trainEvaluateInspectEndToEnd() throws {
     let out = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: out) }
     let train = try pops(["train", "--env", "CartPole-v1", "--out", out, "--steps", "1500", "--eval-episodes", "3"])
     #expect(train.status == 0, "\(train.output)")
     for file in ["best.safetensors", "final.safetensors", "metrics.csv", "evaluations.jsonl", "training.json"] {
@@ -63,5 +65,57 @@ struct CLITests {
     #expect((json?["returns"] as? [Double])?.count == 5)
     let inspect = try pops(["inspect", "\(out)/final.safetensors"])
     #expect(inspect.status == 0 && inspect.output.contains("4-256-256-128-2"), "\(inspect.output)")
+  }
+}
+
+struct PipelineCLITests {
+  @Test func configShowPrintsThePresetAsYAML() throws {
+    let r = try pops(["config", "show", "CartPole-v0"])
+    #expect(r.status == 0)
+    for field in ["objective: 190.0", "lower_bound: 80.0", "final_sparsity: 0.99", "temperature: 0.01", "hidden: [256, 256, 128]"] {
+      #expect(r.output.contains(field), "missing \(field)")
+    }
+    let unknown = try pops(["config", "show", "Pong-v9"])
+    #expect(unknown.status != 0 && unknown.output.contains("unknown environment id 'Pong-v9'"))
+  }
+
+  @Test func badConfigurationsNameTheField() throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let file = "\(folder)/bad.yaml"
+    try "pruning:\n  frequncy: 3\n".write(toFile: file, atomically: true, encoding: .utf8)
+    let r = try pops(["run", "--env", "CartPole-v0", "--out", "\(folder)/out", "--config", file])
+    #expect(r.status != 0 && r.output.contains("unknown field 'pruning.frequncy'"), "\(r.output)")
+    let set = try pops(["run", "--out", "\(folder)/out", "--set", "objective=high"])
+    #expect(set.status != 0 && set.output.contains("field 'objective' must be a number"), "\(set.output)")
+    let mode = try pops(["run", "--out", "\(folder)/out", "--mode", "shrink-only"])
+    #expect(mode.status != 0 && mode.output.contains("--mode must be one of"), "\(mode.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/out/results.json"), "bad input changes nothing")
+  }
+
+  @Test func compressWithATinyBudgetWritesTheRunFolder() throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var rng = SeededGenerator(seed: 3)
+    let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
+    try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")), to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
+    let config = """
+      objective: 9
+      lower_bound: 5
+      acceptance_score: 9
+      acceptance_episodes: 5
+      experience: {refill_steps: 300, capacity: 600}
+      pruning: {end_step: 300, minibatches_per_iteration: 100, evaluation_interval: 50, evaluation_episodes: 3, max_iterations: 3}
+      distillation: {minibatches_per_epoch: 100, evaluation_interval: 50, evaluation_episodes: 3, max_epochs: 2}
+      shrinking: {max_steps: 1}
+      """
+    try config.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
+    let r = try pops(["compress", "--teacher", "\(folder)/t.safetensors", "--env", "CartPole-v0", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml"])
+    #expect(r.status == 0, "\(r.output)")
+    #expect(r.output.contains("report: "))
+    for name in ["results.json", "results.csv", "report.html", "final.safetensors"] {
+      #expect(FileManager.default.fileExists(atPath: "\(folder)/out/\(name)"), "missing \(name)")
+    }
   }
 }
