@@ -28,7 +28,9 @@ let package = Package(
   targets: [
     .target(name: "PoPSCore", swiftSettings: settings),
     .target(name: "PoPSNN", dependencies: ["PoPSCore"], swiftSettings: settings),
-    .target(name: "PoPSEnvironments", dependencies: ["PoPSCore"], swiftSettings: settings),
+    // C API over the system Box2D (Debian's libbox2d-dev, installed by `make deps`).
+    .target(name: "CBox2D", linkerSettings: [.linkedLibrary("box2d")]),
+    .target(name: "PoPSEnvironments", dependencies: ["PoPSCore", "CBox2D"], swiftSettings: settings),
     .target(
       name: "PoPSAgents",
       dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments"],
@@ -58,5 +60,6 @@ let package = Package(
     .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
     .testTarget(name: "PoPSTests", dependencies: ["PoPS"], swiftSettings: settings),
     .testTarget(name: "popsCLITests", dependencies: ["pops", "PoPS"], swiftSettings: settings),
-  ]
+  ],
+  cxxLanguageStandard: .cxx17
 )

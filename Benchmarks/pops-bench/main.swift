@@ -151,3 +151,26 @@ func benchCartPole() {
   line("CartPole-v1 steps/s (any Environment + TimeLimit)", String(format: "%.2f M", Double(count) / (now() - t0) / 1e6))
 }
 if which == "all" || which == "cartpole" { benchCartPole() }
+
+func benchLunarLander() {
+  var env = LunarLander(seed: 1)
+  var obs = env.reset(seed: 1)
+  var returns: [Double] = []
+  var total = 0.0
+  var steps = 0
+  let t0 = now()
+  while now() - t0 < 3 {
+    let s = env.step(taking: LunarLander.heuristicAction(for: obs))
+    total += s.reward
+    steps += 1
+    obs = s.observation
+    if s.terminated {
+      returns.append(total)
+      total = 0
+      obs = env.reset()
+    }
+  }
+  let rate = Double(steps) / (now() - t0)
+  line("LunarLander steps/s (heuristic, single thread)", String(format: "%.0f (%d episodes, mean return %.1f)", rate, returns.count, returns.reduce(0, +) / Double(max(1, returns.count))))
+}
+if which == "all" || which == "lunar" { benchLunarLander() }

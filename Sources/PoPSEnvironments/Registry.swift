@@ -25,6 +25,8 @@ public enum Environments {
   public static let specs: [EnvironmentSpec] = [
     EnvironmentSpec(id: "CartPole-v0", maxEpisodeSteps: 200, rewardThreshold: 195),
     EnvironmentSpec(id: "CartPole-v1", maxEpisodeSteps: 500, rewardThreshold: 475),
+    EnvironmentSpec(id: "LunarLander-v3", maxEpisodeSteps: 1000, rewardThreshold: 200),
+    EnvironmentSpec(id: "LunarLander-v2", maxEpisodeSteps: 1000, rewardThreshold: 200),
   ]
 
   /// The spec of `id`, or an error listing the known ids.
@@ -42,6 +44,9 @@ public enum Environments {
     switch id {
     case "CartPole-v0", "CartPole-v1":
       return TimeLimit(CartPole(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)
+    case "LunarLander-v3", "LunarLander-v2":
+      // v2 is an alias: the same dynamics (Gymnasium's v3 only fixed determinism bugs).
+      return TimeLimit(LunarLander(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)
     default:
       throw EnvironmentError(description: "environment id '\(id)' has a spec but no constructor")
     }
