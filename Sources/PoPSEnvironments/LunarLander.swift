@@ -52,6 +52,8 @@ public struct LunarLander: Environment {
   private var helipadY = 0.0
   private var windIndex = 0
   private var torqueIndex = 0
+  /// Engine dispersion draws to use before the generator's (replay).
+  private var scriptedDispersions: [[Double]] = []
 
   public init(
     seed: UInt64 = 0, gravity: Double = -10, enableWind: Bool = false, windPower: Double = 15,
@@ -81,10 +83,31 @@ public struct LunarLander: Environment {
 
   public mutating func reset(seed: UInt64?) -> [Float] {
     if let seed { rng = SeededGenerator(seed: seed) }
+    let h = Self.viewportHeight / Self.scale
+    let heights = (0...Self.chunks).map { _ in rng.nextUnitDouble() * h / 2 }
+    let force = (
+      rng.nextUnitDouble() * 2 * Self.initialRandom - Self.initialRandom,
+      rng.nextUnitDouble() * 2 * Self.initialRandom - Self.initialRandom
+    )
+    return start(heights: heights, force: force)
+  }
+
+  /// Starts an episode from given random draws instead of the generator's:
+  /// the 12 terrain heights, the initial push, and the engine dispersion
+  /// pairs of the first steps (the reset's own step first), as Gymnasium's
+  /// generator produced them. Used to compare trajectories with Gymnasium.
+  public mutating func reset(replayingHeights heights: [Double], force: (Double, Double), dispersions: [[Double]]) -> [Float] {
+    precondition(heights.count == Self.chunks + 1, "LunarLander: \(Self.chunks + 1) terrain heights expected")
+    precondition(dispersions.allSatisfy { $0.count == 2 }, "LunarLander: dispersions come in pairs")
+    scriptedDispersions = dispersions.reversed()
+    return start(heights: heights, force: force)
+  }
+
+  private mutating func start(heights: [Double], force: (Double, Double)) -> [Float] {
     let w = Self.viewportWidth / Self.scale
     let h = Self.viewportHeight / Self.scale
     let chunks = Self.chunks
-    var height = (0...chunks).map { _ in rng.nextUnitDouble() * h / 2 }
+    var height = heights
     let chunkX = (0..<chunks).map { w / Double(chunks - 1) * Double($0) }
     helipadY = h / 4
     for i in (chunks / 2 - 2)...(chunks / 2 + 2) { height[i] = helipadY }
@@ -107,9 +130,7 @@ public struct LunarLander: Environment {
     }
     guard let created else { preconditionFailure("LunarLander: Box2D world creation failed") }
     world = WorldHandle(created)
-    pops_lander_apply_force_to_center(
-      created, rng.nextUnitDouble() * 2 * Self.initialRandom - Self.initialRandom,
-      rng.nextUnitDouble() * 2 * Self.initialRandom - Self.initialRandom)
+    pops_lander_apply_force_to_center(created, force.0, force.1)
     if enableWind {
       windIndex = Int(rng.next(upperBound: UInt64(19_998))) - 9_999
       torqueIndex = Int(rng.next(upperBound: UInt64(19_998))) - 9_999
@@ -133,9 +154,12 @@ public struct LunarLander: Environment {
     }
     let tip = (sin(s.angle), cos(s.angle))
     let side = (-tip.1, tip.0)
-    let dispersion = (
-      (rng.nextUnitDouble() * 2 - 1) / Self.scale, (rng.nextUnitDouble() * 2 - 1) / Self.scale
-    )
+    let dispersion: (Double, Double)
+    if let scripted = scriptedDispersions.popLast() {
+      dispersion = (scripted[0], scripted[1])
+    } else {
+      dispersion = ((rng.nextUnitDouble() * 2 - 1) / Self.scale, (rng.nextUnitDouble() * 2 - 1) / Self.scale)
+    }
     var mainPower = 0.0
     if action == 2 {
       mainPower = 1
