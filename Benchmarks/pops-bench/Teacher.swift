@@ -32,7 +32,7 @@ func benchTeacher(_ arguments: [String]) {
     }
   }
   for seed in seeds {
-    var options = TeacherTrainingOptions(
+    var options = try! TeacherTrainingOptions(
       environment: "CartPole-v0",
       output: FileManager.default.temporaryDirectory.appendingPathComponent("pops-bench-teacher-\(seed)"),
       seed: seed, steps: steps)

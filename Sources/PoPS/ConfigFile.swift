@@ -14,6 +14,8 @@ extension PoPSConfig {
     switch environment {
     case "CartPole-v0", "CartPole-v1":
       return .cartPole(spec)
+    case "LunarLander-v3", "LunarLander-v2":
+      return .lunarLander(spec)
     default:
       throw ConfigError("no preset for '\(environment)'")
     }
@@ -31,8 +33,7 @@ extension PoPSConfig {
       lowerBound: 80 * scale,
       acceptanceScore: spec.rewardThreshold,
       acceptanceEpisodes: 100,
-      teacherSteps: 100_000,
-      teacher: DQNConfig(),
+      teacher: TeacherConfig(algorithm: "dqn", steps: 100_000, dqn: DQNConfig(), ppo: PPOConfig()),
       experience: ExperienceConfig(refillSteps: 10_000, capacity: 50_000, exploration: 0.05),
       distillation: DistillationConfig(
         batchSize: 64, temperature: 0.01, epsilon: 1e-5, rho: 0.9,
@@ -44,6 +45,31 @@ extension PoPSConfig {
         minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
         maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
       shrinking: ShrinkingConfig(minimumWidth: 2, convergenceThreshold: 0.05, maxSteps: 6))
+  }
+
+  /// LunarLander: the reference's objective 200 / lower bound 100, a PPO
+  /// actor-critic teacher (actor 8-64-64-64-4, its logits distilled).
+  static func lunarLander(_ spec: EnvironmentSpec) -> PoPSConfig {
+    var ppo = PPOConfig()
+    ppo.evaluationEpisodes = 100
+    return PoPSConfig(
+      environment: spec.id,
+      objective: 200,
+      lowerBound: 100,
+      acceptanceScore: spec.rewardThreshold,
+      acceptanceEpisodes: 100,
+      teacher: TeacherConfig(algorithm: "ppo", steps: 3_000_000, dqn: DQNConfig(), ppo: ppo),
+      experience: ExperienceConfig(refillSteps: 10_000, capacity: 100_000, exploration: 0.05),
+      distillation: DistillationConfig(
+        batchSize: 64, temperature: 0.01, epsilon: 1e-5, rho: 0.9,
+        baseLearningRate: 1e-4, sizeExponent: 0.5, maxLearningRate: 3e-3,
+        minibatchesPerEpoch: 2_000, maxEpochs: 40, evaluationInterval: 1_000, evaluationEpisodes: 25,
+        decayEpochs: [15, 30], decayFactors: [0.5, 0.2]),
+      pruning: PruningConfig(
+        initialSparsity: 0, finalSparsity: 0.99, beginStep: 0, endStep: 40_000, frequency: 10,
+        minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
+        maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
+      shrinking: ShrinkingConfig(minimumWidth: 4, convergenceThreshold: 0.05, maxSteps: 6))
   }
 
   /// The configuration as YAML, fields in declaration order, snake_case keys.

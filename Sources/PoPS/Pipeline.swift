@@ -94,15 +94,15 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
     teacher = loaded.network
     try ModelFile.save(loaded, to: teacherURL)
   } else {
-    events(.message("training a teacher (\(config.teacherSteps) steps at most)"))
-    var teacherOptions = TeacherTrainingOptions(
+    events(.message("training a \(config.teacher.algorithm) teacher (\(config.teacher.steps) steps at most)"))
+    var teacherOptions = try TeacherTrainingOptions(
       environment: config.environment, output: out.appendingPathComponent("teacher"), seed: options.seed,
-      steps: config.teacherSteps)
-    teacherOptions.dqn = config.teacher
+      steps: config.teacher.steps)
+    teacherOptions.teacher = config.teacher
     let trained = try trainTeacher(teacherOptions) { events(.teacherTraining($0)) }
     guard trained.solved else {
       throw ConfigError(
-        "the teacher did not reach \(config.environment)'s threshold in \(config.teacherSteps) steps (best \(trained.bestEvaluation?.mean ?? 0)); raise teacher_steps or pass --teacher")
+        "the teacher did not reach \(config.environment)'s threshold in \(config.teacher.steps) steps (best \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or pass --teacher")
     }
     record.teacherTrainingSeconds = trained.seconds
     let loaded = try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))

@@ -16,14 +16,23 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
   public var acceptanceScore: Double
   /// Episodes of the acceptance evaluation.
   public var acceptanceEpisodes: Int
-  /// Environment steps of teacher training when no teacher is given.
-  public var teacherSteps: Int
-  /// The teacher's DQN recipe.
-  public var teacher: DQNConfig
+  /// How a teacher is trained when none is given.
+  public var teacher: TeacherConfig
   public var experience: ExperienceConfig
   public var distillation: DistillationConfig
   public var pruning: PruningConfig
   public var shrinking: ShrinkingConfig
+
+  /// The teacher: a DQN (Q-values are its outputs) or a PPO actor-critic
+  /// (the actor's logits are its outputs).
+  public struct TeacherConfig: Codable, Sendable, Equatable {
+    /// `dqn` or `ppo`.
+    public var algorithm: String
+    /// Environment-step budget; training stops early at the threshold.
+    public var steps: Int
+    public var dqn: DQNConfig
+    public var ppo: PPOConfig
+  }
 
   /// The teacher's experience, replayed for supervised distillation.
   public struct ExperienceConfig: Codable, Sendable, Equatable {
@@ -110,10 +119,12 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
 
   /// Checks every field; the message names the first bad one.
   public func validationError() -> String? {
-    if let p = teacher.validationError() { return "teacher.\(p)" }
+    if !["dqn", "ppo"].contains(teacher.algorithm) { return "teacher.algorithm must be dqn or ppo, got '\(teacher.algorithm)'" }
+    if let p = teacher.dqn.validationError() { return "teacher.dqn.\(p)" }
+    if let p = teacher.ppo.validationError() { return "teacher.ppo.\(p)" }
     if !(objective > lowerBound) { return "objective (\(objective)) must be above lower_bound (\(lowerBound))" }
     if acceptanceEpisodes <= 0 { return "acceptance_episodes must be positive, got \(acceptanceEpisodes)" }
-    if teacherSteps <= 0 { return "teacher_steps must be positive, got \(teacherSteps)" }
+    if teacher.steps <= 0 { return "teacher.steps must be positive, got \(teacher.steps)" }
     if experience.refillSteps <= 0 { return "experience.refill_steps must be positive, got \(experience.refillSteps)" }
     if experience.capacity < experience.refillSteps { return "experience.capacity must be at least refill_steps" }
     if !(0...1).contains(experience.exploration) { return "experience.exploration must be in [0, 1]" }

@@ -11,13 +11,22 @@ public struct TeacherTrainingOptions: Sendable {
   public var steps: Int
   /// Stop as soon as a greedy evaluation reaches the environment's threshold.
   public var stopAtThreshold = true
-  public var dqn = DQNConfig()
+  /// The algorithm and its settings (`steps` here is ignored: see `steps`).
+  public var teacher: PoPSConfig.TeacherConfig
 
-  public init(environment: String, output: URL, seed: UInt64, steps: Int) {
+  /// Options with the environment's preset teacher recipe.
+  public init(environment: String, output: URL, seed: UInt64, steps: Int) throws {
     self.environment = environment
     self.output = output
     self.seed = seed
     self.steps = steps
+    teacher = try PoPSConfig.preset(for: environment).teacher
+  }
+
+  /// The DQN settings (used when `teacher.algorithm` is `dqn`).
+  public var dqn: DQNConfig {
+    get { teacher.dqn }
+    set { teacher.dqn = newValue }
   }
 }
 
@@ -36,14 +45,19 @@ public struct TeacherTrainingResult: Codable, Sendable {
   public var finalModel: String
 }
 
-/// Trains a DQN teacher and writes `metrics.csv`, `evaluations.jsonl`,
+/// Trains a teacher (DQN or PPO, as `options.teacher.algorithm` says) and writes `metrics.csv`, `evaluations.jsonl`,
 /// `best.safetensors` (best greedy evaluation), `final.safetensors` and
 /// `training.json` into the output folder.
 public func trainTeacher(
   _ options: TeacherTrainingOptions, progress: (TrainingProgress) -> Void = { _ in }
 ) throws -> TeacherTrainingResult {
   let spec = try Environments.spec(for: options.environment)
-  if let problem = options.dqn.validationError() { throw EnvironmentError(description: "DQN config: \(problem)") }
+  if let problem = options.teacher.dqn.validationError() { throw EnvironmentError(description: "DQN config: \(problem)") }
+  if let problem = options.teacher.ppo.validationError() { throw EnvironmentError(description: "PPO config: \(problem)") }
+  let algorithm = options.teacher.algorithm
+  guard algorithm == "dqn" || algorithm == "ppo" else {
+    throw EnvironmentError(description: "teacher algorithm must be dqn or ppo, got '\(algorithm)'")
+  }
   precondition(options.steps > 0, "trainTeacher: steps must be positive, got \(options.steps)")
   var env = try Environments.make(options.environment, seed: options.seed)
   var evalEnv = try Environments.make(options.environment, seed: options.seed &+ 1)
@@ -52,9 +66,8 @@ public func trainTeacher(
     url: options.output.appendingPathComponent("metrics.csv"),
     header: "step,episodes,mean_return_100,epsilon,loss,updates,updates_per_s,steps_per_s,elapsed_s")
   let evaluations = try LineLog(url: options.output.appendingPathComponent("evaluations.jsonl"), header: nil)
-  var agent = DQN(
-    config: options.dqn, observationCount: env.observationSpace.low.count,
-    actionCount: env.actionSpace.count, seed: options.seed)
+  let observationCount = env.observationSpace.low.count
+  let actionCount = env.actionSpace.count
   var best: EvaluationResult? = nil
   let bestURL = options.output.appendingPathComponent("best.safetensors")
   let finalURL = options.output.appendingPathComponent("final.safetensors")
@@ -62,7 +75,7 @@ public func trainTeacher(
   let start = Date()
 
   func provenance(_ role: String, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
-    var summary = ["steps": String(steps), "updates": String(updates), "algorithm": "dqn"]
+    var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm]
     if let e = evaluation {
       summary["eval_mean"] = String(format: "%.2f", e.mean)
       summary["eval_std"] = String(format: "%.2f", e.std)
@@ -71,7 +84,7 @@ public func trainTeacher(
     return Provenance(environment: options.environment, seed: options.seed, role: role, summary: summary)
   }
 
-  agent.learn(in: &env, totalSteps: options.steps, evaluationEnvironment: &evalEnv) { report in
+  func handle(_ report: TrainingProgress) -> Bool {
     metrics.append(
       [String(report.step), String(report.episodes), String(format: "%.3f", report.meanReturn),
        String(format: "%.4f", report.epsilon ?? 0), String(format: "%.5g", report.loss), String(report.updates),
@@ -83,7 +96,7 @@ public func trainTeacher(
       if best == nil || evaluation.mean > best!.mean {
         best = evaluation
         do {
-          let about = provenance("dqn-teacher-best", evaluation, steps: report.step, updates: report.updates)
+          let about = provenance("\(algorithm)-teacher-best", evaluation, steps: report.step, updates: report.updates)
           try ModelFile.save(Model(network: report.network, provenance: about), to: bestURL)
         } catch {
           saveError = error
@@ -95,15 +108,31 @@ public func trainTeacher(
     if options.stopAtThreshold, let e = report.evaluation, e.mean >= spec.rewardThreshold { return false }
     return true
   }
+
+  let policy: Network
+  let steps: Int
+  let updates: Int
+  let evaluationEpisodes: Int
+  if algorithm == "dqn" {
+    var agent = DQN(config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
+    agent.learn(in: &env, totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
+    (policy, steps, updates, evaluationEpisodes) = (agent.online, agent.steps, agent.updates, options.teacher.dqn.evaluationEpisodes)
+  } else {
+    var agent = PPO(config: options.teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
+    try agent.learn(
+      makeEnvironment: { try Environments.make(options.environment, seed: options.seed &+ 100 &+ UInt64($0)) },
+      totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
+    (policy, steps, updates, evaluationEpisodes) = (agent.actor, agent.steps, agent.updates, options.teacher.ppo.evaluationEpisodes)
+  }
   if let saveError { throw saveError }
-  try ModelFile.save(Model(network: agent.online, provenance: provenance("dqn-teacher-final", nil, steps: agent.steps, updates: agent.updates)), to: finalURL)
+  try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
-    best = evaluate(agent.online, in: &evalEnv, episodes: options.dqn.evaluationEpisodes, seed: 1_000_000)
-    try ModelFile.save(Model(network: agent.online, provenance: provenance("dqn-teacher-best", best, steps: agent.steps, updates: agent.updates)), to: bestURL)
+    best = evaluate(policy, in: &evalEnv, episodes: evaluationEpisodes, seed: 1_000_000)
+    try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm)-teacher-best", best, steps: steps, updates: updates)), to: bestURL)
   }
   let result = TeacherTrainingResult(
-    environment: options.environment, seed: options.seed, steps: agent.steps, updates: agent.updates,
+    environment: options.environment, seed: options.seed, steps: steps, updates: updates,
     seconds: Date().timeIntervalSince(start), bestEvaluation: best,
     solved: (best?.mean ?? -.infinity) >= spec.rewardThreshold,
     bestModel: bestURL.path, finalModel: finalURL.path)

@@ -5,6 +5,11 @@ public struct LossResult: Sendable {
   public var value: Float
   /// dLoss/dOutput, shaped like the output it was computed from.
   public var gradient: [Float]
+
+  public init(value: Float, gradient: [Float]) {
+    self.value = value
+    self.gradient = gradient
+  }
 }
 
 /// Loss functions. Each returns the loss and its gradient with respect to

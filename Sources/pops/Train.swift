@@ -4,7 +4,7 @@ import PoPS
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train a teacher policy (DQN) and save it as a model file.",
+    abstract: "Train a teacher policy (DQN or PPO, from the environment's preset) and save it as a model file.",
     discussion: """
       Writes into --out: best.safetensors (best greedy evaluation), final.safetensors,
       metrics.csv, evaluations.jsonl and training.json. Stops early once a greedy
@@ -20,33 +20,38 @@ struct Train: ParsableCommand {
   @Option(help: "Random seed (same seed, same run).")
   var seed: UInt64 = 0
 
-  @Option(help: "Environment-step budget.")
-  var steps = 100_000
+  @Option(help: "Environment-step budget (default: the preset's teacher.steps).")
+  var steps: Int?
 
-  @Option(help: "Episodes per greedy evaluation.")
-  var evalEpisodes = 100
+  @Option(help: "Episodes per greedy evaluation (default: the preset's).")
+  var evalEpisodes: Int?
 
   @Flag(help: "Keep training after reaching the reward threshold.")
   var noEarlyStop = false
 
   func validate() throws {
-    guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-    guard evalEpisodes > 0 else { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
+    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+    if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
   }
 
   func run() throws {
-    var options = TeacherTrainingOptions(
-      environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: steps)
+    let preset = try PoPSConfig.preset(for: env)
+    let budget = steps ?? preset.teacher.steps
+    var options = try TeacherTrainingOptions(
+      environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: budget)
     options.stopAtThreshold = !noEarlyStop
-    options.dqn.evaluationEpisodes = evalEpisodes
+    if let evalEpisodes {
+      options.teacher.dqn.evaluationEpisodes = evalEpisodes
+      options.teacher.ppo.evaluationEpisodes = evalEpisodes
+    }
     let spec = try Environments.spec(for: env)
-    print("pops train: DQN on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(steps) steps -> \(out)")
+    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(budget) steps -> \(out)")
     let line = ProgressLine()
     let result = try trainTeacher(options) { report in
       var text = String(
         format: "step %7d/%d  episodes %5d  return(100) %7.2f  eps %.3f  %5.0f upd/s  %5.0f steps/s  ETA %@",
-        report.step, report.totalSteps, report.episodes, report.meanReturn, report.epsilon ?? 0,
+        report.step, report.totalSteps, report.episodes, report.meanReturn, report.epsilon ?? .nan,
         report.updatesPerSecond, report.stepsPerSecond, formatDuration(report.eta))
       if let e = report.evaluation { text += String(format: "  | greedy eval %.2f +- %.2f", e.mean, e.std) }
       line.update(text, permanent: report.evaluation != nil)

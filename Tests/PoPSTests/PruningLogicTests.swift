@@ -151,10 +151,10 @@ struct ShrinkTests {
 struct ConfigTests {
   @Test func yamlOverridesFieldsAndKeepsTheRest() throws {
     let preset = try PoPSConfig.preset(for: "CartPole-v0")
-    let config = try preset.overridden(byYAML: "objective: 150\npruning:\n  end_step: 1234\nteacher:\n  hidden: [8, 8]\n", source: "t.yaml")
+    let config = try preset.overridden(byYAML: "objective: 150\npruning:\n  end_step: 1234\nteacher:\n  dqn:\n    hidden: [8, 8]\n", source: "t.yaml")
     #expect(config.objective == 150)
     #expect(config.pruning.endStep == 1234)
-    #expect(config.teacher.hidden == [8, 8])
+    #expect(config.teacher.dqn.hidden == [8, 8])
     #expect(config.pruning.frequency == preset.pruning.frequency)
     #expect(config.distillation == preset.distillation)
   }
@@ -175,7 +175,7 @@ struct ConfigTests {
     try expectError("pruning:\n  end_stp: 3\n", "unknown field 'pruning.end_stp'")
     try expectError("pruning:\n  end_step: many\n", "field 'pruning.end_step' must be an integer, got 'many'")
     try expectError("pruning:\n  end_step: 2.5\n", "field 'pruning.end_step' must be an integer")
-    try expectError("teacher:\n  huber_loss: 3\n", "field 'teacher.huber_loss' must be a boolean")
+    try expectError("teacher:\n  dqn:\n    huber_loss: 3\n", "field 'teacher.dqn.huber_loss' must be a boolean")
     try expectError("distillation:\n  decay_epochs: [1, x]\n", "field 'distillation.decay_epochs' must be an integer list")
     try expectError("pruning: 5\n", "'pruning' must be a mapping")
     try expectError("objective: 10\nlower_bound: 20\n", "objective (10.0) must be above lower_bound")
