@@ -33,6 +33,7 @@ extension PoPSConfig {
       lowerBound: 80 * scale,
       acceptanceScore: spec.rewardThreshold,
       acceptanceEpisodes: 100,
+      acceptanceConfidence: 1,
       teacher: TeacherConfig(algorithm: "dqn", steps: 100_000, dqn: DQNConfig(), ppo: PPOConfig()),
       experience: ExperienceConfig(refillSteps: 10_000, capacity: 50_000, exploration: 0.05),
       distillation: DistillationConfig(
@@ -57,7 +58,8 @@ extension PoPSConfig {
       objective: 200,
       lowerBound: 100,
       acceptanceScore: spec.rewardThreshold,
-      acceptanceEpisodes: 100,
+      acceptanceEpisodes: 200,
+      acceptanceConfidence: 1,
       teacher: TeacherConfig(algorithm: "ppo", steps: 3_000_000, dqn: DQNConfig(), ppo: ppo),
       experience: ExperienceConfig(refillSteps: 10_000, capacity: 100_000, exploration: 0.05),
       distillation: DistillationConfig(

@@ -16,6 +16,11 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
   public var acceptanceScore: Double
   /// Episodes of the acceptance evaluation.
   public var acceptanceEpisodes: Int
+  /// How many standard errors the acceptance mean must clear
+  /// `acceptance_score` by. Returns of tasks like LunarLander vary a lot
+  /// between episodes; without a margin the first student that passes is
+  /// often one that got lucky (0: the mean alone decides).
+  public var acceptanceConfidence: Double
   /// How a teacher is trained when none is given.
   public var teacher: TeacherConfig
   public var experience: ExperienceConfig
@@ -124,6 +129,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if let p = teacher.ppo.validationError() { return "teacher.ppo.\(p)" }
     if !(objective > lowerBound) { return "objective (\(objective)) must be above lower_bound (\(lowerBound))" }
     if acceptanceEpisodes <= 0 { return "acceptance_episodes must be positive, got \(acceptanceEpisodes)" }
+    if !(acceptanceConfidence >= 0) { return "acceptance_confidence must be non-negative, got \(acceptanceConfidence)" }
     if teacher.steps <= 0 { return "teacher.steps must be positive, got \(teacher.steps)" }
     if experience.refillSteps <= 0 { return "experience.refill_steps must be positive, got \(experience.refillSteps)" }
     if experience.capacity < experience.refillSteps { return "experience.capacity must be at least refill_steps" }
@@ -155,6 +161,13 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if !(shrinking.convergenceThreshold >= 0) { return "shrinking.convergence_threshold must be non-negative" }
     if shrinking.maxSteps <= 0 { return "shrinking.max_steps must be positive" }
     return nil
+  }
+
+  /// True when an acceptance evaluation clears `acceptance_score` by
+  /// `acceptance_confidence` standard errors.
+  public func accepts(_ evaluation: EvaluationResult) -> Bool {
+    let standardError = evaluation.std / Double(max(evaluation.episodes, 1)).squareRoot()
+    return evaluation.mean - acceptanceConfidence * standardError >= acceptanceScore
   }
 
   /// The learning rate for a student holding `fraction` of the teacher's

@@ -24,7 +24,7 @@ public struct StudentResult: Sendable {
 /// (ALGORITHM.md section 6): epochs of refill + minibatches, evaluations
 /// every `evaluation_interval` minibatches, and once an evaluation meets the
 /// objective an acceptance evaluation on `acceptance_episodes` episodes that
-/// must reach `acceptance_score`. The learning rate follows the size rule.
+/// must clear `acceptance_score` (see `PoPSConfig.accepts`). The learning rate follows the size rule.
 public func distilStudent(
   _ architecture: Architecture, teacher: Network, config: PoPSConfig,
   environment: inout any Environment, evaluationEnvironment: inout any Environment,
@@ -58,7 +58,7 @@ public func distilStudent(
       if score.mean >= config.objective {
         let acceptance = evaluate(
           distiller.student, in: &evaluationEnvironment, episodes: config.acceptanceEpisodes, seed: 123_456_789)
-        if acceptance.mean >= config.acceptanceScore {
+        if config.accepts(acceptance) {
           return StudentResult(
             accepted: distiller.student, acceptance: acceptance, evaluations: evaluations,
             epochs: epoch + 1, minibatches: minibatches)

@@ -78,8 +78,8 @@ struct PoPSRunOptions: ParsableArguments {
         line.update("[\(clock)] \(text)", permanent: true)
       case .teacherTraining(let p):
         var text = String(
-          format: "[%@] teacher step %d/%d  return(100) %.1f  eps %.3f  %.0f upd/s  ETA %@",
-          clock, p.step, p.totalSteps, p.meanReturn, p.epsilon ?? 0, p.updatesPerSecond, formatDuration(p.eta))
+          format: "[%@] teacher step %d/%d  return(100) %.1f  %.0f upd/s  ETA %@",
+          clock, p.step, p.totalSteps, p.meanReturn, p.updatesPerSecond, formatDuration(p.eta))
         if let e = p.evaluation { text += String(format: "  | eval %.1f", e.mean) }
         line.update(text)
       case .pruning(let step, let e):

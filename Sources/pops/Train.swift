@@ -50,9 +50,12 @@ struct Train: ParsableCommand {
     let line = ProgressLine()
     let result = try trainTeacher(options) { report in
       var text = String(
-        format: "step %7d/%d  episodes %5d  return(100) %7.2f  eps %.3f  %5.0f upd/s  %5.0f steps/s  ETA %@",
-        report.step, report.totalSteps, report.episodes, report.meanReturn, report.epsilon ?? .nan,
-        report.updatesPerSecond, report.stepsPerSecond, formatDuration(report.eta))
+        format: "step %7d/%d  episodes %5d  return(100) %7.2f", report.step, report.totalSteps, report.episodes,
+        report.meanReturn)
+      if let epsilon = report.epsilon { text += String(format: "  eps %.3f", epsilon) }
+      text += String(
+        format: "  %5.0f upd/s  %5.0f steps/s  ETA %@", report.updatesPerSecond, report.stepsPerSecond,
+        formatDuration(report.eta))
       if let e = report.evaluation { text += String(format: "  | greedy eval %.2f +- %.2f", e.mean, e.std) }
       line.update(text, permanent: report.evaluation != nil)
     }
