@@ -242,10 +242,12 @@ public enum GEMM {
       let d = dst + panel * nr * kb
       if cols < nr { d.update(repeating: 0, count: nr * kb) }
       if transposed {
-        // op(B)[p, j] = b[j * ldb + p]
-        for j in 0..<cols {
-          let src = b + (j0 + j) * ldb + p0
-          for p in 0..<kb { d[p * nr + j] = src[p] }
+        // op(B)[p, j] = b[j * ldb + p]: read `cols` rows side by side so the
+        // writes stay contiguous.
+        let src = b + j0 * ldb + p0
+        for p in 0..<kb {
+          let row = d + p * nr
+          for j in 0..<cols { row[j] = src[j * ldb + p] }
         }
       } else {
         for p in 0..<kb {
