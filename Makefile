@@ -19,7 +19,7 @@ demo: build
 	@bash scripts/demo.sh $(DEMO_OUT)
 
 # Tests run on the release build: the training smoke tests need optimised code.
-test: deps
+test: deps deps-gym
 	$(SWIFT) test -c release
 
 bench: deps
@@ -28,3 +28,13 @@ bench: deps
 
 clean:
 	rm -rf .build runs
+
+# The optional Gymnasium bridge (`--env gym:ID`): a venv with the worker's packages.
+GYM_VENV ?= .venv-gym
+GYM_PACKAGES ?= gymnasium==1.4.0 numpy
+
+.PHONY: deps-gym
+deps-gym:
+	@test -x $(GYM_VENV)/bin/python || python3 -m venv $(GYM_VENV) || { echo "deps-gym: error: python3 -m venv failed (install python3-venv)"; exit 1; }
+	@$(GYM_VENV)/bin/python -c "import gymnasium, numpy" 2>/dev/null || $(GYM_VENV)/bin/pip install -q $(GYM_PACKAGES) || { echo "deps-gym: error: pip install $(GYM_PACKAGES) failed"; exit 1; }
+	@echo "deps-gym: $(GYM_VENV) has gymnasium and numpy"

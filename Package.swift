@@ -30,7 +30,9 @@ let package = Package(
     .target(name: "PoPSNN", dependencies: ["PoPSCore"], swiftSettings: settings),
     // C API over the system Box2D (Debian's libbox2d-dev, installed by `make deps`).
     .target(name: "CBox2D", linkerSettings: [.linkedLibrary("box2d")]),
-    .target(name: "PoPSEnvironments", dependencies: ["PoPSCore", "CBox2D"], swiftSettings: settings),
+    .target(
+      name: "PoPSEnvironments", dependencies: ["PoPSCore", "CBox2D"],
+      resources: [.copy("gym_worker.py")], swiftSettings: settings),
     .target(
       name: "PoPSAgents",
       dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments"],

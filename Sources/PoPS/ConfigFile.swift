@@ -17,7 +17,7 @@ extension PoPSConfig {
     case "LunarLander-v3", "LunarLander-v2":
       return .lunarLander(spec)
     default:
-      throw ConfigError("no preset for '\(environment)'")
+      return .generic(spec)
     }
   }
 
@@ -72,6 +72,20 @@ extension PoPSConfig {
         minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
         maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
       shrinking: ShrinkingConfig(minimumWidth: 4, convergenceThreshold: 0.05, maxSteps: 6))
+  }
+
+  /// Any other environment (`gym:ID`): the CartPole recipe with the
+  /// objective and acceptance score at the environment's reward threshold and
+  /// the lower bound below it. Set `objective`, `lower_bound` and
+  /// `acceptance_score` in a config file when the environment has no
+  /// threshold or its returns are on another scale.
+  static func generic(_ spec: EnvironmentSpec) -> PoPSConfig {
+    var config = cartPole(EnvironmentSpec(id: spec.id, maxEpisodeSteps: 200, rewardThreshold: spec.rewardThreshold))
+    let threshold = spec.rewardThreshold.isFinite ? spec.rewardThreshold : 0
+    config.objective = threshold
+    config.acceptanceScore = threshold
+    config.lowerBound = threshold - max(50, 0.5 * abs(threshold))
+    return config
   }
 
   /// The configuration as YAML, fields in declaration order, snake_case keys.

@@ -1,3 +1,4 @@
+import Foundation
 import PoPSCore
 
 /// How an environment id is built and judged (Gymnasium's `EnvSpec`).
@@ -8,6 +9,12 @@ public struct EnvironmentSpec: Sendable, Equatable {
   public var maxEpisodeSteps: Int
   /// The mean return over 100 episodes that counts as solving the task.
   public var rewardThreshold: Double
+
+  public init(id: String, maxEpisodeSteps: Int, rewardThreshold: Double) {
+    self.id = id
+    self.maxEpisodeSteps = maxEpisodeSteps
+    self.rewardThreshold = rewardThreshold
+  }
 }
 
 /// An error naming a problem with an environment request.
@@ -29,17 +36,35 @@ public enum Environments {
     EnvironmentSpec(id: "LunarLander-v2", maxEpisodeSteps: 1000, rewardThreshold: 200),
   ]
 
-  /// The spec of `id`, or an error listing the known ids.
+  nonisolated(unsafe) private static var gymSpecs: [String: EnvironmentSpec] = [:]
+  private static let gymLock = NSLock()
+
+  /// The spec of `id`, or an error listing the known ids. For `gym:ID` a
+  /// worker is started once to read Gymnasium's spec.
   public static func spec(for id: String) throws -> EnvironmentSpec {
+    if id.hasPrefix("gym:") {
+      gymLock.lock()
+      defer { gymLock.unlock() }
+      if let known = gymSpecs[id] { return known }
+      let env = try GymEnvironment(id: String(id.dropFirst(4)))
+      let spec = EnvironmentSpec(
+        id: id, maxEpisodeSteps: env.maxEpisodeSteps ?? 0, rewardThreshold: env.rewardThreshold ?? .infinity)
+      gymSpecs[id] = spec
+      return spec
+    }
     guard let spec = specs.first(where: { $0.id == id }) else {
       throw EnvironmentError(
-        description: "unknown environment id '\(id)'; known ids: \(specs.map(\.id).joined(separator: ", "))")
+        description: "unknown environment id '\(id)'; known ids: \(specs.map(\.id).joined(separator: ", ")), or gym:ID for any Gymnasium environment")
     }
     return spec
   }
 
   /// A new environment for `id`, wrapped in its time limit, seeded with `seed`.
   public static func make(_ id: String, seed: UInt64 = 0) throws -> any Environment {
+    if id.hasPrefix("gym:") {
+      // Seeding happens through reset(seed:), as with every environment.
+      return try GymEnvironment(id: String(id.dropFirst(4)))
+    }
     let spec = try spec(for: id)
     switch id {
     case "CartPole-v0", "CartPole-v1":

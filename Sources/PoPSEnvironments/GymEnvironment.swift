@@ -1,0 +1,207 @@
+import Foundation
+import PoPSCore
+
+/// A problem with the Gymnasium bridge; the message says what to do.
+public struct GymBridgeError: Error, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// Any Gymnasium environment with a `Discrete` action space and a `Box`
+/// observation space, run in a Python worker process (`gym_worker.py`) that
+/// speaks a compact binary protocol over pipes.
+///
+/// Use `--env gym:ID` on the command line (`gym:CartPole-v1`,
+/// `gym:Acrobot-v1`, `gym:ALE/Pong-v5`). The worker's Python is `POPS_PYTHON`
+/// if set, else `.venv-gym/bin/python` (made by `make deps-gym`) in the current
+/// folder or above the executable, else `python3`. Gymnasium's own
+/// `TimeLimit` applies, so no pops time limit is added.
+///
+/// A value of this type owns its worker; copies share it.
+public struct GymEnvironment: Environment {
+  /// The Gymnasium id, without the `gym:` prefix.
+  public let id: String
+  public let observationSpace: BoxSpace
+  public let actionSpace: DiscreteSpace
+  /// Gymnasium's time limit for the id, if it has one.
+  public let maxEpisodeSteps: Int?
+  /// Gymnasium's reward threshold for the id, if it has one.
+  public let rewardThreshold: Double?
+  private let worker: GymWorker
+
+  /// Starts a worker for `id`; throws if Python, Gymnasium or the id is
+  /// missing, or the spaces are unsupported.
+  ///
+  /// - Parameter python: the interpreter to use instead of the search above.
+  public init(id: String, python: URL? = nil) throws {
+    self.id = id
+    worker = try GymWorker(id: id, python: python)
+    let info = worker.info
+    let count = info.obsShape.reduce(1, *)
+    let bound: Float = info.obsDtype == "uint8" ? 255 : .greatestFiniteMagnitude
+    observationSpace = BoxSpace(
+      low: [Float](repeating: info.obsDtype == "uint8" ? 0 : -bound, count: count),
+      high: [Float](repeating: bound, count: count), shape: info.obsShape)
+    actionSpace = DiscreteSpace(info.actions)
+    maxEpisodeSteps = info.maxEpisodeSteps
+    rewardThreshold = info.rewardThreshold
+  }
+
+  public mutating func reset(seed: UInt64?) -> [Float] {
+    do { return try tryReset(seed: seed) } catch { fatalError("\(error)") }
+  }
+
+  public mutating func step(taking action: Int) -> Step {
+    do { return try tryStep(taking: action) } catch { fatalError("\(error)") }
+  }
+
+  /// `reset` that reports a dead worker as an error instead of stopping.
+  public func tryReset(seed: UInt64?) throws -> [Float] {
+    var request = Data("R".utf8)
+    request.append(seed == nil ? 0 : 1)
+    withUnsafeBytes(of: (seed ?? 0).littleEndian) { request.append(contentsOf: $0) }
+    try worker.send(request)
+    return try worker.readObservation()
+  }
+
+  /// `step` that reports a dead worker as an error instead of stopping.
+  public func tryStep(taking action: Int) throws -> Step {
+    precondition(actionSpace.contains(action), "gym:\(id): action \(action) outside 0..<\(actionSpace.count)")
+    var request = Data("S".utf8)
+    withUnsafeBytes(of: Int64(action).littleEndian) { request.append(contentsOf: $0) }
+    try worker.send(request)
+    let observation = try worker.readObservation()
+    let tail = try worker.read(10)
+    let reward = tail.withUnsafeBytes { Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+    return Step(observation: observation, reward: reward, terminated: tail[8] != 0, truncated: tail[9] != 0)
+  }
+
+  /// The worker's process id (for tests of failure handling).
+  public var workerProcessIdentifier: Int32 { worker.process.processIdentifier }
+}
+
+/// The worker process and its pipes.
+final class GymWorker: @unchecked Sendable {
+  struct Info: Decodable {
+    var obsShape: [Int]
+    var obsDtype: String
+    var actions: Int
+    var maxEpisodeSteps: Int?
+    var rewardThreshold: Double?
+  }
+
+  let id: String
+  let process = Process()
+  private let input: FileHandle
+  private let output: FileHandle
+  private(set) var info = Info(obsShape: [], obsDtype: "float32", actions: 0)
+  private var observationBytes = 0
+
+  init(id: String, python chosen: URL?) throws {
+    self.id = id
+    let python = try chosen ?? Self.python()
+    guard FileManager.default.isExecutableFile(atPath: python.path) else {
+      throw GymBridgeError("gym:\(id): no Python at \(python.path); run `make deps-gym` or set POPS_PYTHON")
+    }
+    let script = try Self.workerScript()
+    let stdin = Pipe(), stdout = Pipe()
+    process.executableURL = python
+    process.arguments = [script.path, id]
+    process.standardInput = stdin
+    process.standardOutput = stdout
+    process.standardError = FileHandle.nullDevice
+    input = stdin.fileHandleForWriting
+    output = stdout.fileHandleForReading
+    // A worker that dies must give an error on the next request, not kill pops.
+    signal(SIGPIPE, SIG_IGN)
+    do {
+      try process.run()
+    } catch {
+      throw GymBridgeError("gym:\(id): cannot start \(python.path) (\(error.localizedDescription)); run `make deps-gym` or set POPS_PYTHON")
+    }
+    let magic = try read(4)
+    if magic == Data("ERRR".utf8) {
+      let message = try readLengthPrefixed()
+      process.waitUntilExit()
+      throw GymBridgeError("gym:\(id): \(String(decoding: message, as: UTF8.self))")
+    }
+    guard magic == Data("POPS".utf8) else { throw GymBridgeError("gym:\(id): the worker did not answer with a pops handshake") }
+    let version = try read(4).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+    guard version == 1 else { throw GymBridgeError("gym:\(id): worker protocol version \(version), expected 1") }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    info = try decoder.decode(Info.self, from: readLengthPrefixed())
+    observationBytes = info.obsShape.reduce(1, *) * (info.obsDtype == "uint8" ? 1 : 4)
+  }
+
+  deinit {
+    if process.isRunning {
+      try? input.write(contentsOf: Data("Q".utf8))
+      try? input.close()
+      process.waitUntilExit()
+    }
+  }
+
+  func send(_ data: Data) throws {
+    guard process.isRunning else { throw died() }
+    do { try input.write(contentsOf: data) } catch { throw died() }
+  }
+
+  func read(_ count: Int) throws -> Data {
+    var data = Data()
+    while data.count < count {
+      guard let chunk = try? output.read(upToCount: count - data.count), !chunk.isEmpty else { throw died() }
+      data.append(chunk)
+    }
+    return data
+  }
+
+  func readLengthPrefixed() throws -> Data {
+    let n = try read(4).withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+    return try read(n)
+  }
+
+  func readObservation() throws -> [Float] {
+    let bytes = try read(observationBytes)
+    if info.obsDtype == "uint8" { return bytes.map { Float($0) } }
+    return bytes.withUnsafeBytes { raw in
+      (0..<(observationBytes / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    }
+  }
+
+  private func died() -> GymBridgeError {
+    if process.isRunning { return GymBridgeError("gym:\(id): the worker stopped answering") }
+    return GymBridgeError("gym:\(id): the worker exited (status \(process.terminationStatus)); see `python gym_worker.py \(id)` for its error")
+  }
+
+  static func python() throws -> URL {
+    let fm = FileManager.default
+    if let path = ProcessInfo.processInfo.environment["POPS_PYTHON"] {
+      guard fm.isExecutableFile(atPath: path) else { throw GymBridgeError("POPS_PYTHON=\(path) is not an executable") }
+      return URL(fileURLWithPath: path)
+    }
+    var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
+    for _ in 0..<5 {
+      candidates.append(dir)
+      dir = dir.deletingLastPathComponent()
+    }
+    for base in candidates {
+      let python = base.appendingPathComponent(".venv-gym/bin/python")
+      if fm.isExecutableFile(atPath: python.path) { return python }
+    }
+    for path in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+      let python = URL(fileURLWithPath: String(path)).appendingPathComponent("python3")
+      if fm.isExecutableFile(atPath: python.path) { return python }
+    }
+    throw GymBridgeError("no Python found for the Gymnasium bridge; run `make deps-gym` or set POPS_PYTHON")
+  }
+
+  static func workerScript() throws -> URL {
+    if let path = ProcessInfo.processInfo.environment["POPS_GYM_WORKER"] { return URL(fileURLWithPath: path) }
+    guard let url = Bundle.module.url(forResource: "gym_worker", withExtension: "py") else {
+      throw GymBridgeError("gym_worker.py is missing from the pops resources")
+    }
+    return url
+  }
+}

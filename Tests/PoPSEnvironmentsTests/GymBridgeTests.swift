@@ -1,0 +1,85 @@
+import Foundation
+import PoPSCore
+import PoPSEnvironments
+import Testing
+
+struct GymReference: Decodable {
+  struct Step: Decodable {
+    var action: Int
+    var observation: [Float]
+    var reward: Double
+    var terminated: Bool
+    var truncated: Bool
+  }
+  struct Episode: Decodable {
+    var env: String
+    var seed: UInt64
+    var first: [Float]
+    var steps: [Step]
+  }
+  var gymnasium: String
+  var episodes: [Episode]
+}
+
+/// These tests need the bridge's venv (`make deps-gym`, part of `make test`);
+/// they fail, never skip, without it.
+struct GymBridgeTests {
+  @Test func roundTripMatchesGymnasiumDirectly() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/gym_bridge_reference.json")
+    let reference = try JSONDecoder().decode(GymReference.self, from: Data(contentsOf: url))
+    #expect(reference.episodes.count == 6)
+    for episode in reference.episodes {
+      var env = try Environments.make("gym:\(episode.env)")
+      #expect(env.reset(seed: episode.seed) == episode.first, "\(episode.env) seed \(episode.seed) first observation")
+      for (t, expected) in episode.steps.enumerated() {
+        let step = env.step(taking: expected.action)
+        #expect(step.observation == expected.observation, "\(episode.env) seed \(episode.seed) step \(t)")
+        #expect(step.reward == expected.reward && step.terminated == expected.terminated && step.truncated == expected.truncated)
+      }
+    }
+  }
+
+  @Test func spacesAndSpecComeFromGymnasium() throws {
+    let env = try GymEnvironment(id: "Acrobot-v1")
+    #expect(env.observationSpace.shape == [6])
+    #expect(env.actionSpace.count == 3)
+    #expect(env.maxEpisodeSteps == 500)
+    #expect(env.rewardThreshold == -100)
+    let spec = try Environments.spec(for: "gym:CartPole-v1")
+    #expect(spec.maxEpisodeSteps == 500 && spec.rewardThreshold == 475)
+  }
+
+  func expectBridgeError(_ text: String, _ body: () throws -> Void) {
+    do {
+      try body()
+      Issue.record("expected an error containing '\(text)'")
+    } catch {
+      #expect("\(error)".contains(text), "\(error)")
+    }
+  }
+
+  @Test func failuresAreClearErrors() {
+    expectBridgeError("gymnasium cannot make 'CartPole-v9'") { _ = try GymEnvironment(id: "CartPole-v9") }
+    expectBridgeError("pops supports Discrete only") { _ = try GymEnvironment(id: "Pendulum-v1") }
+    expectBridgeError("no Python at /nonexistent/python") {
+      _ = try GymEnvironment(id: "CartPole-v1", python: URL(fileURLWithPath: "/nonexistent/python"))
+    }
+    // A Python without gymnasium: the system one in a clean venv would do; /bin/false is simpler.
+    expectBridgeError("gym:CartPole-v1") {
+      _ = try GymEnvironment(id: "CartPole-v1", python: URL(fileURLWithPath: "/bin/false"))
+    }
+  }
+
+  @Test func aDeadWorkerIsAnErrorNotAHang() throws {
+    let env = try GymEnvironment(id: "CartPole-v1")
+    _ = try env.tryReset(seed: 1)
+    kill(env.workerProcessIdentifier, SIGKILL)
+    usleep(200_000)
+    expectBridgeError("the worker exited") { _ = try env.tryStep(taking: 0) }
+    // Other environments are unaffected.
+    var other = try Environments.make("gym:CartPole-v1")
+    _ = other.reset(seed: 2)
+    #expect(!other.step(taking: 1).observation.isEmpty)
+  }
+}
