@@ -174,3 +174,54 @@ func benchLunarLander() {
   line("LunarLander steps/s (heuristic, single thread)", String(format: "%.0f (%d episodes, mean return %.1f)", rate, returns.count, returns.reduce(0, +) / Double(max(1, returns.count))))
 }
 if which == "all" || which == "lunar" { benchLunarLander() }
+
+/// The Nature CNN of the reference's Pong teacher (84x84x4 -> 3 actions).
+func natureCNN() -> Architecture {
+  Architecture(
+    inputShape: [4, 84, 84],
+    layers: [
+      .conv2d(.init(inChannels: 4, outChannels: 32, kernel: 8, stride: 4)), .relu,
+      .conv2d(.init(inChannels: 32, outChannels: 64, kernel: 4, stride: 2)), .relu,
+      .conv2d(.init(inChannels: 64, outChannels: 64, kernel: 3, stride: 1)), .relu,
+      .flatten, .linear(inputs: 3136, outputs: 512), .relu, .linear(inputs: 512, outputs: 3),
+    ])
+}
+
+func benchCNN() {
+  var rng = SeededGenerator(seed: 5)
+  var online = Network(natureCNN(), using: &rng)
+  let target = online
+  let frame = (0..<(4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
+  var sink: Float = 0
+  Compute.maxThreads = 2
+  let t1 = measure(seconds: 1) { sink += online.predict(frame)[0] }
+  line("Nature CNN forward batch 1, 2 threads", String(format: "%.2f ms", t1 * 1e3))
+  let batch = 32
+  let states = (0..<(batch * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
+  let next = (0..<(batch * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
+  let actions = (0..<batch).map { _ in rng.index(below: 3) }
+  var adam = Adam(learningRate: 1e-4)
+  let onlineCache = Network.Cache(), targetCache = Network.Cache()
+  var grads = online.zeroGradients()
+  for threads in [1, 2] {
+    Compute.maxThreads = threads
+    let t = measure(seconds: 3, rounds: 3) {
+      let qNext = target.forward(next, batch: batch, cache: targetCache)
+      let q = online.forward(states, batch: batch, cache: onlineCache)
+      var pred = [Float](repeating: 0, count: batch), tgt = pred
+      for i in 0..<batch {
+        pred[i] = q[i * 3 + actions[i]]
+        tgt[i] = 0.99 * max(qNext[i * 3], qNext[i * 3 + 1], qNext[i * 3 + 2])
+      }
+      let loss = Loss.huber(predictions: pred, targets: tgt)
+      var g = [Float](repeating: 0, count: batch * 3)
+      for i in 0..<batch { g[i * 3 + actions[i]] = loss.gradient[i] }
+      online.backward(g, cache: onlineCache, into: &grads)
+      adam.update(&online, along: grads)
+    }
+    line("Nature CNN DQN update batch 32, threads=\(threads)", String(format: "%.1f updates/s", 1 / t))
+  }
+  if sink == .infinity { print(sink) }
+  Compute.maxThreads = Compute.defaultThreads
+}
+if which == "all" || which == "cnn" { benchCNN() }

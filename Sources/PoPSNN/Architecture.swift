@@ -7,23 +7,63 @@ public enum LayerSpec: Equatable, Sendable, Codable {
   case linear(inputs: Int, outputs: Int)
   /// `y = max(0, x)` elementwise.
   case relu
+  /// A 2-D convolution over [channels, height, width] inputs, weight shaped
+  /// [out, in, kh, kw] (PyTorch's `nn.Conv2d`, cross-correlation).
+  case conv2d(Conv2D)
+  /// [C, H, W] -> [C * H * W] (PyTorch's `nn.Flatten`; no data moves).
+  case flatten
+
+  /// The settings of a convolution layer.
+  public struct Conv2D: Equatable, Sendable {
+    public var inChannels: Int
+    public var outChannels: Int
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var stride: Int
+    /// `valid` (no padding) or `same` (TensorFlow's: output = ceil(input / stride)).
+    public var padding: String
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: String = "valid") {
+      self.inChannels = inChannels
+      self.outChannels = outChannels
+      kernelHeight = kernel
+      kernelWidth = kernel
+      self.stride = stride
+      self.padding = padding
+    }
+
+    /// Output height and width, and the padding before the first row and column.
+    public func geometry(height: Int, width: Int) -> (height: Int, width: Int, top: Int, left: Int) {
+      if padding == "same" {
+        let oh = (height + stride - 1) / stride, ow = (width + stride - 1) / stride
+        let ph = max((oh - 1) * stride + kernelHeight - height, 0)
+        let pw = max((ow - 1) * stride + kernelWidth - width, 0)
+        return (oh, ow, ph / 2, pw / 2)
+      }
+      return ((height - kernelHeight) / stride + 1, (width - kernelWidth) / stride + 1, 0, 0)
+    }
+  }
 
   /// True for layers that own parameters.
   public var hasParameters: Bool {
-    if case .linear = self { return true }
-    return false
+    switch self {
+    case .linear, .conv2d: return true
+    case .relu, .flatten: return false
+    }
   }
 
   /// The shapes of this layer's parameters in order (weight, then bias).
   public var parameterShapes: [[Int]] {
     switch self {
     case .linear(let inputs, let outputs): return [[outputs, inputs], [outputs]]
-    case .relu: return []
+    case .conv2d(let c): return [[c.outChannels, c.inChannels, c.kernelHeight, c.kernelWidth], [c.outChannels]]
+    case .relu, .flatten: return []
     }
   }
 
   private enum CodingKeys: String, CodingKey {
     case type, inFeatures = "in_features", outFeatures = "out_features"
+    case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size", stride, padding
   }
 
   public init(from decoder: Decoder) throws {
@@ -36,6 +76,18 @@ public enum LayerSpec: Equatable, Sendable, Codable {
         outputs: try c.decode(Int.self, forKey: .outFeatures))
     case "relu":
       self = .relu
+    case "flatten":
+      self = .flatten
+    case "conv2d":
+      let kernel = try c.decode([Int].self, forKey: .kernelSize)
+      guard kernel.count == 2 else {
+        throw DecodingError.dataCorruptedError(forKey: .kernelSize, in: c, debugDescription: "kernel_size must be [kh, kw]")
+      }
+      var conv = Conv2D(
+        inChannels: try c.decode(Int.self, forKey: .inChannels), outChannels: try c.decode(Int.self, forKey: .outChannels),
+        kernel: kernel[0], stride: try c.decode(Int.self, forKey: .stride), padding: try c.decode(String.self, forKey: .padding))
+      conv.kernelWidth = kernel[1]
+      self = .conv2d(conv)
     default:
       throw DecodingError.dataCorruptedError(
         forKey: .type, in: c, debugDescription: "unknown layer type '\(type)'")
@@ -51,6 +103,15 @@ public enum LayerSpec: Equatable, Sendable, Codable {
       try c.encode(outputs, forKey: .outFeatures)
     case .relu:
       try c.encode("relu", forKey: .type)
+    case .flatten:
+      try c.encode("flatten", forKey: .type)
+    case .conv2d(let conv):
+      try c.encode("conv2d", forKey: .type)
+      try c.encode(conv.inChannels, forKey: .inChannels)
+      try c.encode(conv.outChannels, forKey: .outChannels)
+      try c.encode([conv.kernelHeight, conv.kernelWidth], forKey: .kernelSize)
+      try c.encode(conv.stride, forKey: .stride)
+      try c.encode(conv.padding, forKey: .padding)
     }
   }
 }
@@ -90,14 +151,25 @@ public struct Architecture: Equatable, Sendable, Codable {
   /// The number of values in one input.
   public var inputCount: Int { inputShape.reduce(1, *) }
 
-  /// The width of each layer's output, in order.
-  public var outputWidths: [Int] {
-    var width = inputCount
+  /// The shape of each layer's output, in order ([C, H, W] after a
+  /// convolution, [n] after a linear layer or a flatten).
+  public var outputShapes: [[Int]] {
+    var shape = inputShape
     return layers.map { layer in
-      if case .linear(_, let outputs) = layer { width = outputs }
-      return width
+      switch layer {
+      case .linear(_, let outputs): shape = [outputs]
+      case .flatten: shape = [shape.reduce(1, *)]
+      case .conv2d(let c):
+        let g = c.geometry(height: shape.count == 3 ? shape[1] : 0, width: shape.count == 3 ? shape[2] : 0)
+        shape = [c.outChannels, g.height, g.width]
+      case .relu: break
+      }
+      return shape
     }
   }
+
+  /// The number of values in each layer's output, in order.
+  public var outputWidths: [Int] { outputShapes.map { $0.reduce(1, *) } }
 
   /// The number of values the network outputs per input.
   public var outputCount: Int { outputWidths.last ?? inputCount }
@@ -126,25 +198,45 @@ public struct Architecture: Equatable, Sendable, Codable {
     if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
       return "input_shape \(inputShape) must be non-empty and positive"
     }
-    var width = inputCount
+    var shape = inputShape
     for (index, layer) in layers.enumerated() {
-      if case .linear(let inputs, let outputs) = layer {
-        if inputs != width {
-          return "layers.\(index) expects \(inputs) inputs but receives \(width)"
-        }
+      switch layer {
+      case .linear(let inputs, let outputs):
+        let width = shape.reduce(1, *)
+        if shape.count != 1 { return "layers.\(index) is linear but receives shape \(shape) (flatten first)" }
+        if inputs != width { return "layers.\(index) expects \(inputs) inputs but receives \(width)" }
         if outputs <= 0 { return "layers.\(index) has \(outputs) outputs" }
-        width = outputs
+        shape = [outputs]
+      case .conv2d(let c):
+        guard shape.count == 3 else { return "layers.\(index) is conv2d but receives shape \(shape) (needs [C, H, W])" }
+        if c.inChannels != shape[0] { return "layers.\(index) expects \(c.inChannels) channels but receives \(shape[0])" }
+        if c.outChannels <= 0 || c.kernelHeight <= 0 || c.kernelWidth <= 0 || c.stride <= 0 {
+          return "layers.\(index) has a non-positive size"
+        }
+        if c.padding != "valid" && c.padding != "same" { return "layers.\(index) padding must be valid or same, got \(c.padding)" }
+        let g = c.geometry(height: shape[1], width: shape[2])
+        if g.height <= 0 || g.width <= 0 { return "layers.\(index) kernel is larger than its \(shape[1])x\(shape[2]) input" }
+        shape = [c.outChannels, g.height, g.width]
+      case .flatten:
+        shape = [shape.reduce(1, *)]
+      case .relu:
+        break
       }
     }
     if !layers.contains(where: \.hasParameters) { return "the network has no linear layer" }
     return nil
   }
 
-  /// A short human-readable form such as `4-256-256-128-2`.
+  /// A short human-readable form such as `4-256-256-128-2`, or
+  /// `4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3` with convolutions.
   public var summary: String {
-    ([inputCount] + layers.compactMap { layer -> Int? in
-      if case .linear(_, let o) = layer { return o }
-      return nil
-    }).map(String.init).joined(separator: "-")
+    let input = inputShape.count == 1 ? String(inputShape[0]) : inputShape.map(String.init).joined(separator: "x")
+    return ([input] + layers.compactMap { layer -> String? in
+      switch layer {
+      case .linear(_, let o): return String(o)
+      case .conv2d(let c): return "c\(c.outChannels)k\(c.kernelHeight)s\(c.stride)"
+      case .relu, .flatten: return nil
+      }
+    }).joined(separator: "-")
   }
 }

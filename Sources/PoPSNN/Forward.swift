@@ -15,6 +15,9 @@ extension Network {
     var gradientB = Buffer(0)
     /// Per-chunk partial parameter gradients (chunks after the first).
     var partials: [[Buffer]] = []
+    /// Per-chunk im2col scratch (two matrices each) for convolutions.
+    var scratch: [Buffer] = []
+    var columnSize = 0
 
     public init() {}
 
@@ -28,6 +31,14 @@ extension Network {
       gradientA = Buffer(batch * widest)
       gradientB = Buffer(batch * widest)
       partials = []
+      columnSize = architecture.largestColumnMatrix
+      scratch = columnSize == 0 ? [] : (0..<max(1, Compute.maxThreads)).map { _ in Buffer(2 * columnSize) }
+    }
+
+    func columns(_ chunk: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)? {
+      guard columnSize > 0 else { return nil }
+      let base = scratch[chunk % scratch.count].base
+      return (base, base + columnSize)
     }
 
     /// The network output for the last batch, row-major [batch, outputs].
@@ -62,19 +73,40 @@ extension Network {
       Compute.parallelFor(chunks) { chunk in
         let r0 = batch * chunk / chunks
         let r1 = batch * (chunk + 1) / chunks
-        self.forwardRows(r0..<r1, cache: cache, parameters: box.value, threads: chunks > 1 ? 1 : Compute.maxThreads)
+        self.forwardRows(
+          r0..<r1, cache: cache, parameters: box.value, columns: cache.columns(chunk),
+          threads: chunks > 1 ? 1 : Compute.maxThreads)
       }
     }
     return Array(cache.outputs[cache.outputs.count - 1].pointer)
   }
 
-  private func forwardRows(_ rows: Range<Int>, cache: Cache, parameters: [UnsafePointer<Float>], threads: Int) {
+  private func forwardRows(
+    _ rows: Range<Int>, cache: Cache, parameters: [UnsafePointer<Float>],
+    columns: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, threads: Int
+  ) {
     var width = architecture.inputCount
+    var shape = architecture.inputShape
     var parameterIndex = 0
+    let shapes = architecture.outputShapes
     for (index, layer) in architecture.layers.enumerated() {
       let source = index == 0 ? cache.input : cache.outputs[index - 1]
       let x = source.base + rows.lowerBound * width
+      defer { shape = shapes[index] }
       switch layer {
+      case .conv2d(let c):
+        let g = ConvKernels.Geometry(c, inputShape: shape)
+        let outWidth = shapes[index].reduce(1, *)
+        let y = cache.outputs[index].base + rows.lowerBound * outWidth
+        for r in 0..<rows.count {
+          ConvKernels.forward(
+            x + r * width, g, weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1],
+            y: y + r * outWidth, col: columns!.0, threads: threads)
+        }
+        width = outWidth
+        parameterIndex += 2
+      case .flatten:
+        (cache.outputs[index].base + rows.lowerBound * width).update(from: x, count: rows.count * width)
       case .linear(let inputs, let outputs):
         let y = cache.outputs[index].base + rows.lowerBound * outputs
         Kernels.linear(
@@ -94,14 +126,31 @@ extension Network {
       observation.count == architecture.inputCount,
       "predict: expected \(architecture.inputCount) values, got \(observation.count)")
     let widest = max(architecture.inputCount, architecture.outputWidths.max() ?? 0)
-    return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest) { scratch in
+    let columnSize = architecture.largestColumnMatrix
+    return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest + columnSize) { scratch in
       var current = scratch.baseAddress!
       var next = current + widest
+      let col = current + 2 * widest
       observation.withUnsafeBufferPointer { current.update(from: $0.baseAddress!, count: $0.count) }
       var width = architecture.inputCount
+      var shape = architecture.inputShape
       var parameterIndex = 0
-      for layer in architecture.layers {
+      for (layer, nextShape) in zip(architecture.layers, architecture.outputShapes) {
+        defer { shape = nextShape }
         switch layer {
+        case .conv2d(let c):
+          let g = ConvKernels.Geometry(c, inputShape: shape)
+          parameters[parameterIndex].scalars.withUnsafeBufferPointer { w in
+            parameters[parameterIndex + 1].scalars.withUnsafeBufferPointer { b in
+              ConvKernels.forward(
+                current, g, weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, threads: Compute.maxThreads)
+            }
+          }
+          swap(&current, &next)
+          width = nextShape.reduce(1, *)
+          parameterIndex += 2
+        case .flatten:
+          break
         case .linear(let inputs, let outputs):
           parameters[parameterIndex].scalars.withUnsafeBufferPointer { w in
             parameters[parameterIndex + 1].scalars.withUnsafeBufferPointer { b in
@@ -159,7 +208,7 @@ extension Network {
           let r1 = batch * (chunk + 1) / chunks
           let targets = chunk == 0 ? box.value.1 : cache.partials[chunk - 1].map(\.base)
           self.backwardRows(
-            r0..<r1, cache: cache, weights: box.value.0, gradients: targets,
+            r0..<r1, cache: cache, weights: box.value.0, gradients: targets, columns: cache.columns(chunk),
             threads: chunks > 1 ? 1 : Compute.maxThreads)
         }
         for partial in cache.partials.prefix(chunks - 1) {
@@ -176,7 +225,8 @@ extension Network {
 
   private func backwardRows(
     _ rows: Range<Int>, cache: Cache, weights: [UnsafePointer<Float>],
-    gradients: [UnsafeMutablePointer<Float>], threads: Int
+    gradients: [UnsafeMutablePointer<Float>], columns: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?,
+    threads: Int
   ) {
     let offset = rows.lowerBound * cache.widest
     var g = cache.gradientA.base + offset
@@ -184,8 +234,28 @@ extension Network {
     let n = rows.count
     var parameterIndex = parameters.count
     let widths = architecture.outputWidths
+    let shapes = architecture.outputShapes
     for index in architecture.layers.indices.reversed() {
       switch architecture.layers[index] {
+      case .conv2d(let c):
+        parameterIndex -= 2
+        let inputShape = index == 0 ? architecture.inputShape : shapes[index - 1]
+        let inWidth = inputShape.reduce(1, *), outWidth = widths[index]
+        let geo = ConvKernels.Geometry(c, inputShape: inputShape)
+        let source = index == 0 ? cache.input : cache.outputs[index - 1]
+        let x = source.base + rows.lowerBound * inWidth
+        let dW = gradients[parameterIndex], dB = gradients[parameterIndex + 1]
+        dW.update(repeating: 0, count: geo.patch * c.outChannels)
+        dB.update(repeating: 0, count: c.outChannels)
+        for r in 0..<n {
+          ConvKernels.backward(
+            x + r * inWidth, geo, weight: weights[parameterIndex], dOut: g + r * outWidth,
+            dWeight: dW, dBias: dB, dx: index > 0 ? gx + r * inWidth : nil,
+            col: columns!.0, dcol: columns!.1, threads: threads)
+        }
+        if index > 0 { swap(&g, &gx) }
+      case .flatten:
+        break
       case .linear(let inputs, let outputs):
         parameterIndex -= 2
         let source = index == 0 ? cache.input : cache.outputs[index - 1]

@@ -14,7 +14,8 @@ public struct Network: Equatable, Sendable {
   /// forward, backward and optimizer updates (see `applyMasks()`).
   public var masks: [Tensor?]
 
-  /// A network with Glorot-uniform weights and constant biases.
+  /// A network with Glorot-uniform weights (fans counted over the kernel
+  /// area for convolutions) and constant biases.
   ///
   /// - Parameters:
   ///   - biasInit: the initial value of every bias (the reference uses 0.001).
@@ -25,13 +26,20 @@ public struct Network: Equatable, Sendable {
     self.architecture = architecture
     var params: [Tensor] = []
     for layer in architecture.layers {
-      if case .linear(let inputs, let outputs) = layer {
-        let limit = (6 / Float(inputs + outputs)).squareRoot()
-        var w = Tensor(shape: [outputs, inputs])
-        for i in 0..<w.count { w[i] = rng.uniform(-limit, limit) }
-        params.append(w)
-        params.append(Tensor(shape: [outputs], repeating: biasInit))
+      let fans: (Int, Int, Int)?
+      switch layer {
+      case .linear(let inputs, let outputs): fans = (inputs, outputs, outputs)
+      case .conv2d(let c):
+        let area = c.kernelHeight * c.kernelWidth
+        fans = (c.inChannels * area, c.outChannels * area, c.outChannels)
+      case .relu, .flatten: fans = nil
       }
+      guard let (fanIn, fanOut, biases) = fans else { continue }
+      let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+      var w = Tensor(shape: layer.parameterShapes[0])
+      for i in 0..<w.count { w[i] = rng.uniform(-limit, limit) }
+      params.append(w)
+      params.append(Tensor(shape: [biases], repeating: biasInit))
     }
     self.parameters = params
     self.masks = Array(repeating: nil, count: params.count)
