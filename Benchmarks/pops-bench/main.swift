@@ -225,3 +225,16 @@ func benchCNN() {
   Compute.maxThreads = Compute.defaultThreads
 }
 if which == "all" || which == "cnn" { benchCNN() }
+if which == "cnnparts" {
+  Compute.maxThreads = Int(CommandLine.arguments[2]) ?? 2
+  var rng = SeededGenerator(seed: 5)
+  var online = Network(natureCNN(), using: &rng)
+  let states = (0..<(32 * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
+  let cache = Network.Cache()
+  var grads = online.zeroGradients()
+  let g = (0..<(32 * 3)).map { _ in rng.uniform(-1, 1) }
+  var adam = Adam()
+  line("cnn forward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.forward(states, batch: 32, cache: cache) }))
+  line("cnn backward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.backward(g, cache: cache, into: &grads) }))
+  line("cnn adam", String(format: "%.1f ms", 1e3 * measure(seconds: 1, rounds: 3) { adam.update(&online, along: grads) }))
+}

@@ -34,6 +34,20 @@ enum ConvKernels {
       for ki in 0..<c.kernelHeight {
         for kj in 0..<c.kernelWidth {
           let dst = col + row * g.positions
+          if g.top == 0 && g.left == 0 && (g.outHeight - 1) * s + ki < g.inHeight && (g.outWidth - 1) * s + kj < g.inWidth {
+            // Every tap is inside the input (always so for valid padding): no bounds checks.
+            for oy in 0..<g.outHeight {
+              let src = plane + (oy * s + ki) * g.inWidth + kj
+              let line = dst + oy * g.outWidth
+              if s == 1 {
+                line.update(from: src, count: g.outWidth)
+              } else {
+                for ox in 0..<g.outWidth { line[ox] = src[ox * s] }
+              }
+            }
+            row += 1
+            continue
+          }
           for oy in 0..<g.outHeight {
             let iy = oy * s + ki - g.top
             let line = dst + oy * g.outWidth
