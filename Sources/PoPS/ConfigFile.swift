@@ -16,6 +16,8 @@ extension PoPSConfig {
       return .cartPole(spec)
     case "LunarLander-v3", "LunarLander-v2":
       return .lunarLander(spec)
+    case "Catch-v0":
+      return .catchGame(spec)
     default:
       return .generic(spec)
     }
@@ -72,6 +74,38 @@ extension PoPSConfig {
         minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
         maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
       shrinking: ShrinkingConfig(minimumWidth: 4, convergenceThreshold: 0.05, maxSteps: 6))
+  }
+
+  /// Catch: a small CNN teacher (conv 16@3x3, 64 units) on 10x10 pixels;
+  /// the whole pipeline runs in well under a minute, which makes it the
+  /// smoke test for PoPS on convolutional networks.
+  static func catchGame(_ spec: EnvironmentSpec) -> PoPSConfig {
+    var config = cartPole(EnvironmentSpec(id: spec.id, maxEpisodeSteps: 200, rewardThreshold: spec.rewardThreshold))
+    config.objective = 0.9
+    config.lowerBound = 0.2
+    config.acceptanceScore = 0.9
+    config.teacher.steps = 30_000
+    config.teacher.dqn.convolutions = [[16, 3, 1]]
+    config.teacher.dqn.hidden = [64]
+    config.teacher.dqn.batchSize = 32
+    config.teacher.dqn.learningStarts = 500
+    config.teacher.dqn.epsilonDecaySteps = 3_000
+    config.teacher.dqn.evaluationInterval = 1_000
+    config.teacher.dqn.evaluationEpisodes = 100
+    config.teacher.dqn.targetUpdateInterval = 250
+    config.pruning.endStep = 10_000
+    config.pruning.minibatchesPerIteration = 1_000
+    config.pruning.evaluationInterval = 500
+    config.pruning.evaluationEpisodes = 50
+    config.distillation.minibatchesPerEpoch = 1_000
+    config.distillation.evaluationInterval = 500
+    config.distillation.evaluationEpisodes = 50
+    config.distillation.maxEpochs = 10
+    config.experience.refillSteps = 2_000
+    config.experience.capacity = 20_000
+    config.shrinking.minimumWidth = 2
+    config.shrinking.maxSteps = 4
+    return config
   }
 
   /// Any other environment (`gym:ID`): the CartPole recipe with the

@@ -137,7 +137,9 @@ public enum ShrinkSolver {
   }
 }
 
-/// Redundancy and shrinking of a pruned multilayer perceptron.
+/// Redundancy and shrinking of a pruned network: any stack of dense and
+/// convolution layers (conv channels and hidden widths are the unknowns; the
+/// observation's channels and the action count stay fixed).
 public enum Redundancy {
   /// Per weight matrix: `1 - nonZero / parameters`, where parameters counts
   /// the dense network that entered this PoPS step.
@@ -148,26 +150,88 @@ public enum Redundancy {
     }
   }
 
+  /// The solver's view of `architecture`: one `ShrinkLayer` per weight
+  /// tensor with its target, and the current hidden widths (conv output
+  /// channels and linear widths, in order, all but the last layer's).
+  public static func problem(_ architecture: Architecture, redundancy: [Double]) -> (layers: [ShrinkLayer], widths: [Int]) {
+    let parameterized = architecture.layers.indices.filter { architecture.layers[$0].hasParameters }
+    precondition(redundancy.count == parameterized.count, "shrink: one redundancy per weight tensor expected")
+    var layers: [ShrinkLayer] = []
+    var widths: [Int] = []
+    var current: ShrinkLayer.Width = .fixed(architecture.inputShape[0])
+    var spatial = architecture.inputShape.count == 3 ? architecture.inputShape[1] * architecture.inputShape[2] : 1
+    var shape = architecture.inputShape
+    for (index, (layer, outShape)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
+      defer { shape = outShape }
+      let isLast = index == parameterized.last
+      let k = parameterized.firstIndex(of: index)
+      switch layer {
+      case .conv2d(let c):
+        let output: ShrinkLayer.Width = isLast ? .fixed(c.outChannels) : .hidden(widths.count)
+        if !isLast { widths.append(c.outChannels) }
+        let params = Double(c.inChannels * c.outChannels * c.kernelHeight * c.kernelWidth)
+        layers.append(ShrinkLayer(
+          input: current, output: output, multiplier: c.kernelHeight * c.kernelWidth,
+          target: max(1, params * (1 - redundancy[k!]))))
+        current = output
+        spatial = outShape[1] * outShape[2]
+      case .flatten:
+        _ = shape  // the next linear layer sees channels x spatial
+      case .linear(let inputs, let outputs):
+        let output: ShrinkLayer.Width = isLast ? .fixed(outputs) : .hidden(widths.count)
+        if !isLast { widths.append(outputs) }
+        layers.append(ShrinkLayer(
+          input: current, output: output, multiplier: spatial,
+          target: max(1, Double(inputs * outputs) * (1 - redundancy[k!]))))
+        current = output
+        spatial = 1
+      case .relu:
+        break
+      }
+    }
+    return (layers, widths)
+  }
+
+  /// `architecture` with its hidden widths (conv channels, linear widths) replaced.
+  public static func resized(_ architecture: Architecture, widths: [Int]) -> Architecture {
+    var next = 0
+    var channels = architecture.inputShape[0]
+    var features = architecture.inputCount
+    var layers: [LayerSpec] = []
+    let lastParameterized = architecture.layers.lastIndex { $0.hasParameters }
+    for (index, (layer, outShape)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
+      switch layer {
+      case .conv2d(var c):
+        c.inChannels = channels
+        if index != lastParameterized {
+          c.outChannels = widths[next]
+          next += 1
+        }
+        channels = c.outChannels
+        features = c.outChannels * outShape[1] * outShape[2]
+        layers.append(.conv2d(c))
+      case .linear(_, let outputs):
+        let width = index == lastParameterized ? outputs : widths[next]
+        if index != lastParameterized { next += 1 }
+        layers.append(.linear(inputs: features, outputs: width))
+        features = width
+      case .flatten, .relu:
+        layers.append(layer)
+      }
+    }
+    precondition(next == widths.count, "resized: \(widths.count) widths for \(next) hidden layers")
+    return Architecture(inputShape: architecture.inputShape, layers: layers)
+  }
+
   /// The dense architecture whose layer l has about `params_l * (1 - r_l)`
   /// weights, never larger in total than `architecture`.
   public static func shrink(
     _ architecture: Architecture, redundancy: [Double], minimumWidth: Int
   ) -> Architecture {
-    let widths = [architecture.inputCount] + architecture.layers.compactMap { layer -> Int? in
-      if case .linear(_, let o) = layer { return o }
-      return nil
-    }
-    precondition(redundancy.count == widths.count - 1, "shrink: one redundancy per weight matrix expected")
-    let hidden = Array(widths.dropFirst().dropLast())
-    if hidden.isEmpty { return architecture }
-    let layers = (0..<(widths.count - 1)).map { l -> ShrinkLayer in
-      let input: ShrinkLayer.Width = l == 0 ? .fixed(widths[0]) : .hidden(l - 1)
-      let output: ShrinkLayer.Width = l == widths.count - 2 ? .fixed(widths[l + 1]) : .hidden(l)
-      let params = Double(widths[l] * widths[l + 1])
-      return ShrinkLayer(input: input, output: output, target: max(1, params * (1 - redundancy[l])))
-    }
-    let cap = zip(widths, widths.dropFirst()).map(*).reduce(0, +)
-    let solution = ShrinkSolver.solve(layers: layers, previousWidths: hidden, cap: cap, minimumWidth: minimumWidth)
-    return .mlp(inputs: widths[0], hidden: solution.widths, outputs: widths[widths.count - 1])
+    let (layers, widths) = problem(architecture, redundancy: redundancy)
+    if widths.isEmpty { return architecture }
+    let cap = architecture.parameterShapes.filter { $0.count >= 2 }.map { $0.reduce(1, *) }.reduce(0, +)
+    let solution = ShrinkSolver.solve(layers: layers, previousWidths: widths, cap: cap, minimumWidth: minimumWidth)
+    return resized(architecture, widths: solution.widths)
   }
 }

@@ -114,7 +114,9 @@ public func trainTeacher(
   let updates: Int
   let evaluationEpisodes: Int
   if algorithm == "dqn" {
-    var agent = DQN(config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
+    var agent = DQN(
+      config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed,
+      observationShape: env.observationSpace.shape)
     agent.learn(in: &env, totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
     (policy, steps, updates, evaluationEpisodes) = (agent.online, agent.steps, agent.updates, options.teacher.dqn.evaluationEpisodes)
   } else {

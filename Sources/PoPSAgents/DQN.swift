@@ -50,14 +50,21 @@ public struct DQN: Policy {
   private var rng: SeededGenerator
   private let actionCount: Int
 
-  public init(config: DQNConfig = DQNConfig(), observationCount: Int, actionCount: Int, seed: UInt64) {
+  /// - Parameter observationShape: `[n]` for vectors, `[C, H, W]` for pixels
+  ///   (needed when `config.convolutions` is not empty).
+  public init(
+    config: DQNConfig = DQNConfig(), observationCount: Int, actionCount: Int, seed: UInt64,
+    observationShape: [Int]? = nil
+  ) {
     if let problem = config.validationError() { preconditionFailure("DQNConfig: \(problem)") }
     self.config = config
     self.actionCount = actionCount
     rng = SeededGenerator(seed: seed)
     var initRNG = rng.split()
     online = Network(
-      .mlp(inputs: observationCount, hidden: config.hidden, outputs: actionCount),
+      .convNet(
+        inputShape: observationShape ?? [observationCount], convolutions: config.convolutions,
+        hidden: config.hidden, outputs: actionCount),
       biasInit: config.biasInit, using: &initRNG)
     target = online
     optimizer = Adam(learningRate: config.learningRate)

@@ -6,6 +6,10 @@
 public struct DQNConfig: Codable, Sendable, Equatable {
   /// Hidden layer widths of the Q-network. Reference: [256, 256, 128].
   public var hidden: [Int] = [256, 256, 128]
+  /// Convolutions before the hidden layers, each `[out_channels, kernel,
+  /// stride]`, for pixel observations shaped [C, H, W]. Empty: an MLP. The
+  /// Nature CNN is [[32, 8, 4], [64, 4, 2], [64, 3, 1]] with hidden [512].
+  public var convolutions: [[Int]] = []
   /// Initial value of every bias. Reference: 0.001.
   public var biasInit: Float = 0.001
   /// Adam step size. Reference: Adam with its default 1e-3.
@@ -51,6 +55,9 @@ public struct DQNConfig: Codable, Sendable, Equatable {
   /// Checks every field; returns a message naming the first bad one.
   public func validationError() -> String? {
     if hidden.isEmpty || hidden.contains(where: { $0 <= 0 }) { return "hidden must be non-empty positive widths, got \(hidden)" }
+    if !convolutions.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0 > 0 } }) {
+      return "convolutions must be [out_channels, kernel, stride] triples of positive integers, got \(convolutions)"
+    }
     if !(learningRate > 0) { return "learningRate must be positive, got \(learningRate)" }
     if !(gamma >= 0 && gamma <= 1) { return "gamma must be in [0, 1], got \(gamma)" }
     if bufferSize <= 0 { return "bufferSize must be positive, got \(bufferSize)" }

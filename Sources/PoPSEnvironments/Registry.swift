@@ -34,6 +34,7 @@ public enum Environments {
     EnvironmentSpec(id: "CartPole-v1", maxEpisodeSteps: 500, rewardThreshold: 475),
     EnvironmentSpec(id: "LunarLander-v3", maxEpisodeSteps: 1000, rewardThreshold: 200),
     EnvironmentSpec(id: "LunarLander-v2", maxEpisodeSteps: 1000, rewardThreshold: 200),
+    EnvironmentSpec(id: "Catch-v0", maxEpisodeSteps: 20, rewardThreshold: 0.9),
   ]
 
   nonisolated(unsafe) private static var gymSpecs: [String: EnvironmentSpec] = [:]
@@ -69,6 +70,8 @@ public enum Environments {
     switch id {
     case "CartPole-v0", "CartPole-v1":
       return TimeLimit(CartPole(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)
+    case "Catch-v0":
+      return TimeLimit(Catch(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)
     case "LunarLander-v3", "LunarLander-v2":
       // v2 is an alias: the same dynamics (Gymnasium's v3 only fixed determinism bugs).
       return TimeLimit(LunarLander(seed: seed), maxEpisodeSteps: spec.maxEpisodeSteps)

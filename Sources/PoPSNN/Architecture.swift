@@ -148,6 +148,33 @@ public struct Architecture: Equatable, Sendable, Codable {
     return Architecture(inputShape: [inputs], layers: layers)
   }
 
+  /// A convolutional network: `convolutions` as `[out_channels, kernel,
+  /// stride]` (valid padding) with ReLU, a flatten, then an MLP head.
+  /// Without convolutions it is `mlp`.
+  public static func convNet(inputShape: [Int], convolutions: [[Int]], hidden: [Int], outputs: Int) -> Architecture {
+    if convolutions.isEmpty {
+      return .mlp(inputs: inputShape.reduce(1, *), hidden: hidden, outputs: outputs)
+    }
+    precondition(inputShape.count == 3, "convNet: convolutions need a [C, H, W] input, got \(inputShape)")
+    precondition(convolutions.allSatisfy { $0.count == 3 && $0.allSatisfy { $0 > 0 } }, "convNet: each convolution is [out_channels, kernel, stride]")
+    var layers: [LayerSpec] = []
+    var channels = inputShape[0]
+    for c in convolutions {
+      layers.append(.conv2d(LayerSpec.Conv2D(inChannels: channels, outChannels: c[0], kernel: c[1], stride: c[2])))
+      layers.append(.relu)
+      channels = c[0]
+    }
+    layers.append(.flatten)
+    var features = Architecture(inputShape: inputShape, layers: layers).outputWidths.last!
+    for h in hidden {
+      layers.append(.linear(inputs: features, outputs: h))
+      layers.append(.relu)
+      features = h
+    }
+    layers.append(.linear(inputs: features, outputs: outputs))
+    return Architecture(inputShape: inputShape, layers: layers)
+  }
+
   /// The number of values in one input.
   public var inputCount: Int { inputShape.reduce(1, *) }
 

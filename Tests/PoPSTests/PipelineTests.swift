@@ -155,3 +155,54 @@ struct PipelineTests {
     if distilled.steps[0].studentAccepted { #expect(distilled.final!.architecture == "4-4-4-2") }
   }
 }
+
+struct ConvPipelineTests {
+  /// PoPS end to end on a convolutional teacher (the Catch pixel game):
+  /// a short DQN run trains a CNN teacher, then a tiny-budget PoPS run must
+  /// shrink its conv channels and hidden width and keep every invariant.
+  @Test func popsShrinksAConvolutionalTeacher() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    var config = try PoPSConfig.preset(for: "Catch-v0")
+    config.teacher.steps = 8_000
+    config.teacher.dqn.evaluationEpisodes = 50
+    config.pruning.endStep = 3_000
+    config.pruning.minibatchesPerIteration = 500
+    config.pruning.evaluationInterval = 250
+    config.pruning.evaluationEpisodes = 20
+    config.pruning.maxIterations = 8
+    config.pruning.patience = 2
+    config.distillation.minibatchesPerEpoch = 500
+    config.distillation.evaluationInterval = 250
+    config.distillation.evaluationEpisodes = 20
+    config.distillation.maxEpochs = 4
+    config.experience.refillSteps = 1_000
+    config.shrinking.maxSteps = 2
+    config.objective = 0.8
+    config.acceptanceScore = 0.8
+    let record = try runPoPS(PoPSOptions(config: config, output: folder, seed: 1, teacher: nil))
+    #expect(record.status == "done")
+    let teacher = try ModelFile.load(from: folder.appendingPathComponent("teacher.safetensors")).network
+    #expect(teacher.architecture.summary == "1x10x10-c16k3s1-64-3")
+    #expect(record.teacher!.scoreMean! >= 0.9, "the CNN teacher solves Catch")
+    #expect(!record.steps.isEmpty)
+    var weights = teacher.weightCount
+    for step in record.steps {
+      if let pruned = step.pruned { #expect(step.redundancy.count == 3 && pruned.nonZeroPerLayer.reduce(0, +) < weights) }
+      if let student = step.student {
+        #expect(student.weights < weights)
+        #expect(student.architecture.hasPrefix("1x10x10-c"), "students stay convolutional: \(student.architecture)")
+        weights = student.weights
+      }
+    }
+    let final = try ModelFile.load(from: folder.appendingPathComponent("final.safetensors")).network
+    #expect(final.weightCount == record.final!.weights)
+    if record.steps.contains(where: \.studentAccepted) {
+      guard case .conv2d(let c) = final.architecture.layers[0] else {
+        Issue.record("the final network lost its convolution")
+        return
+      }
+      #expect(c.outChannels < 16)
+    }
+  }
+}
