@@ -38,3 +38,9 @@ deps-gym:
 	@test -x $(GYM_VENV)/bin/python || python3 -m venv $(GYM_VENV) || { echo "deps-gym: error: python3 -m venv failed (install python3-venv)"; exit 1; }
 	@$(GYM_VENV)/bin/python -c "import gymnasium, numpy" 2>/dev/null || $(GYM_VENV)/bin/pip install -q $(GYM_PACKAGES) || { echo "deps-gym: error: pip install $(GYM_PACKAGES) failed"; exit 1; }
 	@echo "deps-gym: $(GYM_VENV) has gymnasium and numpy"
+
+# Atari for the bridge (`gym:ALE/Pong-v5?actions=1,2,3`): ale-py ships the ROMs.
+.PHONY: deps-gym-atari
+deps-gym-atari: deps-gym
+	@$(GYM_VENV)/bin/python -c "import ale_py, cv2" 2>/dev/null || $(GYM_VENV)/bin/pip install -q ale-py opencv-python-headless || { echo "deps-gym-atari: error: pip install ale-py opencv-python-headless failed"; exit 1; }
+	@echo "deps-gym-atari: $(GYM_VENV) has ale-py"

@@ -238,3 +238,59 @@ if which == "cnnparts" {
   line("cnn backward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.backward(g, cache: cache, into: &grads) }))
   line("cnn adam", String(format: "%.1f ms", 1e3 * measure(seconds: 1, rounds: 3) { adam.update(&online, along: grads) }))
 }
+
+/// Bridge overhead: the same Gymnasium environment stepped inside Python and
+/// through `gym:ID` (`pops-bench bridge [ID]`, default the 3-action Pong).
+func benchBridge(_ id: String) {
+  do {
+    var env = try Environments.make("gym:\(id)")
+    _ = env.reset(seed: 0)
+    var rng = SeededGenerator(seed: 1)
+    let actions = env.actionSpace.count
+    var steps = 0
+    let t0 = now()
+    while now() - t0 < 5 {
+      let s = env.step(taking: rng.index(below: actions))
+      steps += 1
+      if s.isLast { _ = env.reset(seed: nil) }
+    }
+    let bridged = (now() - t0) / Double(steps)
+    // The same loop inside the worker's Python, timed there.
+    let python = URL(fileURLWithPath: ".venv-gym/bin/python")
+    let process = Process()
+    process.executableURL = python
+    process.arguments = ["-c", """
+      import gymnasium as gym, numpy as np, time, sys, importlib.util
+      spec = importlib.util.spec_from_file_location("w", sys.argv[1])
+      w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)
+      env_id, _, query = sys.argv[2].partition("?")
+      amap = [int(a) for a in dict(p.split("=") for p in query.split("&") if "=" in p).get("actions", "").split(",") if a]
+      kwargs = {}
+      if env_id.startswith("ALE/"):
+          import ale_py; gym.register_envs(ale_py); kwargs = {"frameskip": 1, "repeat_action_probability": 0.0}
+      env = gym.make(env_id, **kwargs)
+      if env_id.startswith("ALE/"): env = w.deepmind_wrappers(gym, np, env)
+      env.reset(seed=0); n = 0; t = time.time()
+      while time.time() - t < 5:
+          a = np.random.randint(len(amap) if amap else env.action_space.n)
+          o, r, te, tr, _ = env.step(amap[a] if amap else a); n += 1
+          if te or tr: env.reset()
+      print((time.time() - t) / n)
+      """, Bundle.main.bundleURL.appendingPathComponent("pops_PoPSEnvironments.resources/gym_worker.py").path, id]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    process.waitUntilExit()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    guard let native = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      print("bridge: could not time Gymnasium directly: \(text)")
+      return
+    }
+    line("gym:\(id) step through the bridge", String(format: "%.1f us", bridged * 1e6))
+    line("gym:\(id) step inside Python", String(format: "%.1f us", native * 1e6))
+    line("bridge overhead per step", String(format: "%.1f us (%.1f%%)", (bridged - native) * 1e6, 100 * (bridged - native) / native))
+  } catch {
+    print("bridge: \(error)")
+  }
+}
+if which == "bridge" { benchBridge(CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "ALE/Pong-v5?actions=1,2,3") }

@@ -1,5 +1,8 @@
 import Foundation
 import PoPSCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A problem with the Gymnasium bridge; the message says what to do.
 public struct GymBridgeError: Error, CustomStringConvertible {
@@ -142,16 +145,33 @@ final class GymWorker: @unchecked Sendable {
     }
   }
 
+  /// Writes all of `data` with plain write(2) calls (no Foundation buffering).
   func send(_ data: Data) throws {
     guard process.isRunning else { throw died() }
-    do { try input.write(contentsOf: data) } catch { throw died() }
+    let fd = input.fileDescriptor
+    try data.withUnsafeBytes { raw in
+      var offset = 0
+      while offset < raw.count {
+        let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { throw died() }
+        offset += n
+      }
+    }
   }
 
+  /// Reads exactly `count` bytes with plain read(2) calls; EOF means the worker died.
   func read(_ count: Int) throws -> Data {
-    var data = Data()
-    while data.count < count {
-      guard let chunk = try? output.read(upToCount: count - data.count), !chunk.isEmpty else { throw died() }
-      data.append(chunk)
+    var data = Data(count: count)
+    let fd = output.fileDescriptor
+    try data.withUnsafeMutableBytes { raw in
+      var offset = 0
+      while offset < count {
+        let n = Glibc.read(fd, raw.baseAddress! + offset, count - offset)
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { throw died() }
+        offset += n
+      }
     }
     return data
   }

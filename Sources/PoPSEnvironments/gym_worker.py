@@ -2,7 +2,17 @@
 """pops' Gymnasium worker: runs one Gymnasium environment and answers pops
 over stdin/stdout with a compact binary protocol (all little-endian).
 
-Start-up: `python gym_worker.py ENV_ID [JSON_KWARGS]`. The worker writes
+Start-up: `python gym_worker.py ENV_ID[?OPTIONS] [JSON_KWARGS]`. OPTIONS are
+`key=value` pairs joined by `&`:
+  actions=1,2,3   pops action i is the environment's action map[i]
+                  (the reference's 3-action Pong is `ALE/Pong-v5?actions=1,2,3`)
+  atari=0         no DeepMind preprocessing for an ALE id
+ALE ids (`ALE/...`) get the DeepMind preprocessing of the reference: no sticky
+actions, up to 30 no-ops on reset, frame skip 4 with max-pooling, end of
+episode on life loss, FIRE on reset, rewards clipped to their sign, 84x84
+grayscale, 4 frames stacked: observations are uint8 [4, 84, 84].
+
+The worker writes
   b"POPS" u32 version, u32 n, n bytes of JSON
       {"obs_shape": [...], "obs_dtype": "float32" | "uint8", "actions": N,
        "max_episode_steps": int | null, "reward_threshold": float | null}
@@ -32,7 +42,8 @@ def fail(message):
 def main():
     if len(sys.argv) < 2:
         fail("usage: gym_worker.py ENV_ID [JSON_KWARGS]")
-    env_id = sys.argv[1]
+    env_id, _, query = sys.argv[1].partition("?")
+    options = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
     kwargs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     try:
         import numpy as np
@@ -45,8 +56,13 @@ def main():
             gym.register_envs(ale_py)
         except ImportError:
             fail("ale-py is not installed; run `make deps-gym-atari`")
+    atari = env_id.startswith("ALE/") and options.get("atari", "1") != "0"
+    if atari:
+        kwargs = {"frameskip": 1, "repeat_action_probability": 0.0, **kwargs}
     try:
         env = gym.make(env_id, **kwargs)
+        if atari:
+            env = deepmind_wrappers(gym, np, env)
     except Exception as error:  # unknown id, missing extra, bad kwargs
         fail(f"gymnasium cannot make '{env_id}': {type(error).__name__}: {error}")
     if not isinstance(env.action_space, gym.spaces.Discrete):
@@ -56,10 +72,13 @@ def main():
         fail(f"'{env_id}' has observation space {space}; pops supports Box of float32, float64 or uint8")
     dtype = np.uint8 if space.dtype == np.uint8 else np.float32
     spec = env.spec
+    action_map = [int(a) for a in options["actions"].split(",")] if "actions" in options else None
+    if action_map and not all(0 <= a < env.action_space.n for a in action_map):
+        fail(f"actions={options['actions']} is outside the {env.action_space.n} actions of '{env_id}'")
     info = {
         "obs_shape": list(space.shape),
         "obs_dtype": "uint8" if dtype == np.uint8 else "float32",
-        "actions": int(env.action_space.n),
+        "actions": len(action_map) if action_map else int(env.action_space.n),
         "action_start": int(env.action_space.start),
         "max_episode_steps": spec.max_episode_steps if spec else None,
         "reward_threshold": spec.reward_threshold if spec else None,
@@ -81,13 +100,34 @@ def main():
             out.write(np.ascontiguousarray(obs, dtype=dtype).tobytes())
         elif op == b"S":
             (action,) = struct.unpack("<q", read(8))
-            obs, reward, terminated, truncated, _ = env.step(int(action) + start)
+            obs, reward, terminated, truncated, _ = env.step(
+                (action_map[action] if action_map else int(action)) + start)
             out.write(np.ascontiguousarray(obs, dtype=dtype).tobytes())
             out.write(struct.pack("<dBB", float(reward), bool(terminated), bool(truncated)))
         else:
             break
         out.flush()
     env.close()
+
+
+def deepmind_wrappers(gym, np, env):
+    """The reference's Atari preprocessing, from Gymnasium's own wrappers."""
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformReward
+
+    class FireReset(gym.Wrapper):
+        def reset(self, **kwargs):
+            obs, info = self.env.reset(**kwargs)
+            obs, _, terminated, truncated, info = self.env.step(1)
+            if terminated or truncated:
+                obs, info = self.env.reset(**kwargs)
+            return obs, info
+
+    env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84,
+                             terminal_on_life_loss=True, grayscale_obs=True, scale_obs=False)
+    if "FIRE" in env.unwrapped.get_action_meanings():
+        env = FireReset(env)
+    env = TransformReward(env, lambda r: float(np.sign(r)))
+    return FrameStackObservation(env, 4)
 
 
 if __name__ == "__main__":
