@@ -99,6 +99,8 @@ final class GymWorker: @unchecked Sendable {
   private let output: FileHandle
   private(set) var info = Info(obsShape: [], obsDtype: "float32", actions: 0)
   private var observationBytes = 0
+  /// Reused for every observation, so a step allocates only its result.
+  private var observationBuffer: UnsafeMutableRawBufferPointer?
 
   init(id: String, python chosen: URL?) throws {
     self.id = id
@@ -135,9 +137,11 @@ final class GymWorker: @unchecked Sendable {
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     info = try decoder.decode(Info.self, from: readLengthPrefixed())
     observationBytes = info.obsShape.reduce(1, *) * (info.obsDtype == "uint8" ? 1 : 4)
+    observationBuffer = .allocate(byteCount: max(observationBytes, 1), alignment: 16)
   }
 
   deinit {
+    observationBuffer?.deallocate()
     if process.isRunning {
       try? input.write(contentsOf: Data("Q".utf8))
       try? input.close()
@@ -163,16 +167,7 @@ final class GymWorker: @unchecked Sendable {
   /// Reads exactly `count` bytes with plain read(2) calls; EOF means the worker died.
   func read(_ count: Int) throws -> Data {
     var data = Data(count: count)
-    let fd = output.fileDescriptor
-    try data.withUnsafeMutableBytes { raw in
-      var offset = 0
-      while offset < count {
-        let n = Glibc.read(fd, raw.baseAddress! + offset, count - offset)
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { throw died() }
-        offset += n
-      }
-    }
+    try data.withUnsafeMutableBytes { raw in try readExactly(into: raw.baseAddress!, count: count) }
     return data
   }
 
@@ -182,10 +177,32 @@ final class GymWorker: @unchecked Sendable {
   }
 
   func readObservation() throws -> [Float] {
-    let bytes = try read(observationBytes)
-    if info.obsDtype == "uint8" { return bytes.map { Float($0) } }
-    return bytes.withUnsafeBytes { raw in
-      (0..<(observationBytes / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    let buffer = observationBuffer!
+    let raw = UnsafeRawBufferPointer(buffer)
+    try readExactly(into: buffer.baseAddress!, count: observationBytes)
+    let uint8 = info.obsDtype == "uint8"
+    let count = uint8 ? observationBytes : observationBytes / 4
+    return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+        if uint8 {
+          let src = raw.bindMemory(to: UInt8.self)
+          for i in 0..<count { out[i] = Float(src[i]) }
+        } else {
+          for i in 0..<count {
+            out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+          }
+        }
+        initialized = count
+      }
+  }
+
+  private func readExactly(into base: UnsafeMutableRawPointer, count: Int) throws {
+    let fd = output.fileDescriptor
+    var offset = 0
+    while offset < count {
+      let n = Glibc.read(fd, base + offset, count - offset)
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { throw died() }
+      offset += n
     }
   }
 

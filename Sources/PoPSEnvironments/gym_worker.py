@@ -97,12 +97,12 @@ def main():
         if op == b"R":
             has_seed, seed = struct.unpack("<BQ", read(9))
             obs, _ = env.reset(seed=int(seed) if has_seed else None)
-            out.write(np.ascontiguousarray(obs, dtype=dtype).tobytes())
+            out.write(memoryview(np.ascontiguousarray(obs, dtype=dtype)).cast("B"))
         elif op == b"S":
             (action,) = struct.unpack("<q", read(8))
             obs, reward, terminated, truncated, _ = env.step(
                 (action_map[action] if action_map else int(action)) + start)
-            out.write(np.ascontiguousarray(obs, dtype=dtype).tobytes())
+            out.write(memoryview(np.ascontiguousarray(obs, dtype=dtype)).cast("B"))
             out.write(struct.pack("<dBB", float(reward), bool(terminated), bool(truncated)))
         else:
             break
