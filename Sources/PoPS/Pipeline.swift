@@ -129,20 +129,23 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
 
   // Resume: keep the steps whose stages finished; the current network is the newest accepted student.
   var current = teacher
-  var currentScore = record.teacher?.scoreMean
   var finished = false
   var kept: [StepRecord] = []
   for step in record.steps {
     if step.studentAccepted, let file = step.student?.model {
       current = try ModelFile.load(from: model(file)).network
-      currentScore = step.student?.scoreMean
       kept.append(step)
     } else if step.pruned != nil {
       kept.append(step)  // IPP finished, student to redo
     }
   }
   record.steps = kept
-  if record.status == "done" { finished = true }
+  if record.status == "done" {
+    finished = true
+    // A finished run keeps its result (for prune-only it is no student).
+    let finalURL = model("final.safetensors")
+    if FileManager.default.fileExists(atPath: finalURL.path) { current = try ModelFile.load(from: finalURL).network }
+  }
 
   switch options.mode {
   case .distillOnly where !finished:
@@ -190,13 +193,12 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
       step.pruned = NetworkRecord(best, teacherWeights: teacherWeights, score: acceptance, model: "step-1-pruned.safetensors")
       step.redundancy = Redundancy.perLayer(of: best)
       current = best
-      currentScore = acceptance.mean
     }
     record.steps = [step]
     record.stopReason = "prune-only: \(result.stopReason)"
   case .full where !finished:
     try popsLoop(
-      teacher: teacher, current: &current, currentScore: &currentScore, record: &record, config: config,
+      teacher: teacher, current: &current, record: &record, config: config,
       env: &env, evalEnv: &evalEnv, buffer: &buffer, stageRNG: stageRNG, save: save,
       saveModel: { network, name, role, score in
         try ModelFile.save(Model(network: network, provenance: provenance(role, score)), to: model(name))
@@ -210,18 +212,16 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
   record.final = NetworkRecord(current, teacherWeights: teacherWeights, score: finalScore, model: "final.safetensors")
   try ModelFile.save(Model(network: current, provenance: provenance("pops-final", finalScore)), to: model("final.safetensors"))
   record.status = "done"
-  _ = currentScore
   try save(&record)
   try AtomicFile.write(Data(record.csv.utf8), to: model("results.csv"))
-  let finalNetwork = current
-  try writeReport(record, teacher: teacher, final: finalNetwork, to: out)
+  try writeReport(record, teacher: teacher, final: current, to: out)
   events(.message("final \(current.architecture.summary): \(String(format: "%.2f", record.final!.sizePercent))% of the teacher's weights, \(finalScore.summary)"))
   return record
 }
 
 /// The outer PoPS loop (ALGORITHM.md sections 4-7).
 private func popsLoop(
-  teacher: Network, current: inout Network, currentScore: inout Double?, record: inout PoPSRecord, config: PoPSConfig,
+  teacher: Network, current: inout Network, record: inout PoPSRecord, config: PoPSConfig,
   env: inout any Environment, evalEnv: inout any Environment, buffer: inout ExperienceBuffer,
   stageRNG: (Int, UInt64) -> SeededGenerator, save: (inout PoPSRecord) throws -> Void,
   saveModel: (Network, String, String, EvaluationResult?) throws -> Void,
@@ -300,7 +300,6 @@ private func popsLoop(
     let before = 100 * Double(current.weightCount) / Double(teacherWeights)
     let after = 100 * Double(accepted.weightCount) / Double(teacherWeights)
     current = accepted
-    currentScore = result.acceptance?.mean
     events(.message("step \(stepNumber): accepted \(accepted.architecture.summary) at \(String(format: "%.2f", after))% of the teacher, \(result.acceptance!.summary)"))
     try save(&record)
     if before - after < config.shrinking.convergenceThreshold {
