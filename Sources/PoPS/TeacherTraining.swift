@@ -150,7 +150,7 @@ final class LineLog {
   private let handle: FileHandle
 
   init(url: URL, header: String?) throws {
-    FileManager.default.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) } ?? Data())
+    _ = FileManager.default.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) } ?? Data())
     handle = try FileHandle(forWritingTo: url)
     handle.seekToEndOfFile()
   }
