@@ -104,13 +104,13 @@ enum ConvKernels {
   }
 
   /// Accumulates dW and db for one sample and, if `dx` is given, writes dx.
+  /// `col` holds the sample's im2col matrix from the forward pass.
   static func backward(
-    _ x: UnsafePointer<Float>, _ g: Geometry, weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
+    _ g: Geometry, weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
     dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-    col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>, threads: Int
+    col: UnsafePointer<Float>, dcol: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let oc = g.conv.outChannels, n = g.positions, k = g.patch
-    im2col(x, g, into: col)
     // dW[oc, K] += dOut[oc, N] * col[K, N]^T
     GEMM.multiply(
       transposeB: true, m: oc, n: k, k: n, a: dOut, lda: n, b: col, ldb: n, beta: 1, c: dWeight, ldc: k,

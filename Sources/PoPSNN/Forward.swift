@@ -15,9 +15,12 @@ extension Network {
     var gradientB = Buffer(0)
     /// Per-chunk partial parameter gradients (chunks after the first).
     var partials: [[Buffer]] = []
-    /// Per-chunk im2col scratch (two matrices each) for convolutions.
+    /// Per-chunk scratch (the input-gradient column matrix) for convolutions.
     var scratch: [Buffer] = []
     var columnSize = 0
+    /// Each convolution's im2col matrices for the whole batch, kept from
+    /// forward for backward (indexed by layer).
+    var columns: [Int: Buffer] = [:]
 
     public init() {}
 
@@ -33,11 +36,25 @@ extension Network {
       partials = []
       columnSize = architecture.largestColumnMatrix
       scratch = columnSize == 0 ? [] : (0..<max(1, Compute.maxThreads)).map { _ in Buffer(2 * columnSize) }
+      columns = [:]
+      var shape = architecture.inputShape
+      for (index, (layer, next)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
+        if case .conv2d(let c) = layer {
+          let g = ConvKernels.Geometry(c, inputShape: shape)
+          columns[index] = Buffer(batch * g.patch * g.positions)
+        }
+        shape = next
+      }
+    }
+
+    /// Makes sure every one of `chunks` threads has its own scratch.
+    func ensureScratch(_ chunks: Int) {
+      while columnSize > 0 && scratch.count < chunks { scratch.append(Buffer(2 * columnSize)) }
     }
 
     func columns(_ chunk: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)? {
       guard columnSize > 0 else { return nil }
-      let base = scratch[chunk % scratch.count].base
+      let base = scratch[chunk].base
       return (base, base + columnSize)
     }
 
@@ -68,6 +85,7 @@ extension Network {
     cache.prepare(architecture, batch: batch)
     input.withUnsafeBufferPointer { cache.input.base.update(from: $0.baseAddress!, count: $0.count) }
     let chunks = chunkCount(batch: batch)
+    cache.ensureScratch(chunks)
     withParameterPointers(parameters) { weights in
       let box = UncheckedBox(weights)
       Compute.parallelFor(chunks) { chunk in
@@ -98,10 +116,12 @@ extension Network {
         let g = ConvKernels.Geometry(c, inputShape: shape)
         let outWidth = shapes[index].reduce(1, *)
         let y = cache.outputs[index].base + rows.lowerBound * outWidth
+        let stored = cache.columns[index]!.base
+        let size = g.patch * g.positions
         for r in 0..<rows.count {
           ConvKernels.forward(
             x + r * width, g, weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1],
-            y: y + r * outWidth, col: columns!.0, threads: threads)
+            y: y + r * outWidth, col: stored + (rows.lowerBound + r) * size, threads: threads)
         }
         width = outWidth
         parameterIndex += 2
@@ -186,6 +206,7 @@ extension Network {
       "backward: gradient has \(outputGradient.count) values, expected \(batch * architecture.outputCount)")
     if gradients.map(\.shape) != parameters.map(\.shape) { gradients = zeroGradients() }
     let chunks = chunkCount(batch: batch)
+    cache.ensureScratch(chunks)
     while cache.partials.count < chunks - 1 {
       cache.partials.append(parameters.map { Buffer($0.count) })
     }
@@ -242,16 +263,16 @@ extension Network {
         let inputShape = index == 0 ? architecture.inputShape : shapes[index - 1]
         let inWidth = inputShape.reduce(1, *), outWidth = widths[index]
         let geo = ConvKernels.Geometry(c, inputShape: inputShape)
-        let source = index == 0 ? cache.input : cache.outputs[index - 1]
-        let x = source.base + rows.lowerBound * inWidth
         let dW = gradients[parameterIndex], dB = gradients[parameterIndex + 1]
         dW.update(repeating: 0, count: geo.patch * c.outChannels)
         dB.update(repeating: 0, count: c.outChannels)
+        let stored = cache.columns[index]!.base
+        let size = geo.patch * geo.positions
         for r in 0..<n {
           ConvKernels.backward(
-            x + r * inWidth, geo, weight: weights[parameterIndex], dOut: g + r * outWidth,
+            geo, weight: weights[parameterIndex], dOut: g + r * outWidth,
             dWeight: dW, dBias: dB, dx: index > 0 ? gx + r * inWidth : nil,
-            col: columns!.0, dcol: columns!.1, threads: threads)
+            col: stored + (rows.lowerBound + r) * size, dcol: columns!.1, threads: threads)
         }
         if index > 0 { swap(&g, &gx) }
       case .flatten:
