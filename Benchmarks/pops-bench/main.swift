@@ -2,7 +2,9 @@ import Foundation
 import PoPS
 
 // pops-bench: speed figures recorded in BENCHMARKS.md. Not part of the tests.
-// Usage: pops-bench [all|gemm|forward|dqn|cartpole] ...
+// Usage: pops-bench [all|gemm|forward|dqn|cartpole|lunar|cnn] (the default "all" runs these),
+//        pops-bench teacher [seeds=0,1,2] [key=value ...], pops-bench bridge [GYM_ID],
+//        pops-bench parts THREADS / cnnparts THREADS (forward, backward and Adam timed apart).
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
@@ -295,27 +297,3 @@ func benchBridge(_ id: String) {
   }
 }
 if which == "bridge" { benchBridge(CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "ALE/Pong-v5?actions=1,2,3") }
-if which == "cnnpredict" {
-  var rng = SeededGenerator(seed: 5)
-  let net = Network(natureCNN(), using: &rng)
-  let frame = (0..<(4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
-  for _ in 0..<50 { _ = net.predict(frame) }
-  print("predict ok", Compute.defaultThreads)
-}
-if which == "cnnseq" {
-  var rng = SeededGenerator(seed: 5)
-  let online = Network(natureCNN(), using: &rng)
-  let states = (0..<(32 * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
-  let cache = Network.Cache()
-  var grads = online.zeroGradients()
-  let g = (0..<(32 * 3)).map { _ in rng.uniform(-1, 1) }
-  for threads in [Int(CommandLine.arguments[2])!, Int(CommandLine.arguments[3])!] {
-    Compute.maxThreads = threads
-    online.forward(states, batch: 32, cache: cache)
-    print("forward ok \(threads)")
-    online.backward(g, cache: cache, into: &grads)
-    print("backward ok \(threads)")
-  }
-  _ = Compute.defaultThreads
-  print("done")
-}
