@@ -35,6 +35,7 @@ GYM_PACKAGES ?= gymnasium==1.4.0 numpy
 
 .PHONY: deps-gym
 deps-gym:
+	@command -v python3 >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null || bash scripts/deps.sh python3 python3-venv
 	@test -x $(GYM_VENV)/bin/python || python3 -m venv $(GYM_VENV) || { echo "deps-gym: error: python3 -m venv failed (install python3-venv)"; exit 1; }
 	@$(GYM_VENV)/bin/python -c "import gymnasium, numpy" 2>/dev/null || $(GYM_VENV)/bin/pip install -q $(GYM_PACKAGES) || { echo "deps-gym: error: pip install $(GYM_PACKAGES) failed"; exit 1; }
 	@echo "deps-gym: $(GYM_VENV) has gymnasium and numpy"
