@@ -44,7 +44,10 @@ public struct DQN: Policy {
   /// The periodically synced copy that provides bootstrap targets.
   public var target: Network
   public private(set) var optimizer: Adam
-  public private(set) var replay: ReplayBuffer
+  /// Float observation pairs (vector observations) ...
+  private var vectorReplay: ReplayBuffer?
+  /// ... or byte frames (stacked pixels, `config.frameStack > 0`).
+  private var frameReplay: FrameReplayBuffer?
   public private(set) var steps = 0
   public private(set) var updates = 0
   private var rng: SeededGenerator
@@ -68,7 +71,17 @@ public struct DQN: Policy {
       biasInit: config.biasInit, using: &initRNG)
     target = online
     optimizer = Adam(learningRate: config.learningRate)
-    replay = ReplayBuffer(capacity: config.bufferSize, observationCount: observationCount)
+    if config.frameStack > 0 {
+      precondition(
+        observationCount % config.frameStack == 0,
+        "DQN: \(observationCount) observation values do not split into \(config.frameStack) frames")
+      // One extra frame per episode start: 10% headroom keeps about bufferSize transitions.
+      frameReplay = FrameReplayBuffer(
+        capacity: config.bufferSize + config.bufferSize / 10 + config.frameStack + 2, stack: config.frameStack,
+        frameSize: observationCount / config.frameStack)
+    } else {
+      vectorReplay = ReplayBuffer(capacity: config.bufferSize, observationCount: observationCount)
+    }
   }
 
   /// The greedy action of the online network.
@@ -124,9 +137,12 @@ public struct DQN: Policy {
       let action = rng.nextUnitDouble() < epsilon(at: steps)
         ? rng.index(below: actionCount) : online.greedyAction(for: observation)
       let result = environment.step(taking: action)
-      replay.add(
+      vectorReplay?.add(
         observation: observation, action: action, reward: Float(result.reward),
         nextObservation: result.observation, terminated: result.terminated)
+      frameReplay?.add(
+        observation: observation, action: action, reward: Float(result.reward),
+        nextObservation: result.observation, terminated: result.terminated, episodeEnded: result.isLast)
       episodeReturn += result.reward
       steps += 1
       if result.isLast {
@@ -141,7 +157,11 @@ public struct DQN: Policy {
 
       if steps > config.learningStarts && steps % config.trainFrequency == 0 {
         for _ in 0..<config.gradientSteps {
-          replay.sample(into: &batch, using: &rng)
+          if let frameReplay {
+            frameReplay.sample(into: &batch, using: &rng)
+          } else {
+            vectorReplay!.sample(into: &batch, using: &rng)
+          }
           lastLoss = trainStep(on: batch, online: onlineCache, next: nextCache, target: targetCache, gradients: &gradients)
         }
       }

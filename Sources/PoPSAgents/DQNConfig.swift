@@ -18,6 +18,10 @@ public struct DQNConfig: Codable, Sendable, Equatable {
   public var gamma: Float = 0.99
   /// Replay capacity in transitions. Reference: 100k.
   public var bufferSize: Int = 50_000
+  /// For pixel observations of `frame_stack` stacked frames with values
+  /// 0...255 (the Atari preprocessing): store each frame once as a byte
+  /// (`FrameReplayBuffer`) instead of float observation pairs. 0: off.
+  public var frameStack: Int = 0
   /// Transitions sampled per gradient step. Reference: 128.
   public var batchSize: Int = 128
   /// Environment steps of pure exploration before learning starts. Reference: 25k.
@@ -61,6 +65,7 @@ public struct DQNConfig: Codable, Sendable, Equatable {
     if !(learningRate > 0) { return "learningRate must be positive, got \(learningRate)" }
     if !(gamma >= 0 && gamma <= 1) { return "gamma must be in [0, 1], got \(gamma)" }
     if bufferSize <= 0 { return "bufferSize must be positive, got \(bufferSize)" }
+    if frameStack < 0 { return "frameStack must be non-negative, got \(frameStack)" }
     if batchSize <= 0 { return "batchSize must be positive, got \(batchSize)" }
     if learningStarts < 0 { return "learningStarts must be non-negative, got \(learningStarts)" }
     if trainFrequency <= 0 { return "trainFrequency must be positive, got \(trainFrequency)" }
