@@ -15,7 +15,19 @@ func pops(_ arguments: [String]) throws -> (status: Int32, output: String) {
   process.standardOutput = pipe
   process.standardError = pipe
   try process.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  // Read until EOF, retrying reads a signal interrupted (EINTR), which
+  // `readDataToEndOfFile` would turn into a crash of the test runner.
+  var data = Data()
+  var interruptions = 0
+  while true {
+    do {
+      guard let chunk = try pipe.fileHandleForReading.read(upToCount: 1 << 16), !chunk.isEmpty else { break }
+      data.append(chunk)
+    } catch {
+      interruptions += 1
+      if interruptions > 100 { throw error }
+    }
+  }
   process.waitUntilExit()
   return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
