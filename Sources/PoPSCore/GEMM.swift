@@ -94,11 +94,11 @@ public enum GEMM {
       var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
       var p = 0
       while p < k8 {
-        let xv = load8(x + p)
-        s0 = s0.addingProduct(xv, load8(r0 + p))
-        s1 = s1.addingProduct(xv, load8(r1 + p))
-        s2 = s2.addingProduct(xv, load8(r2 + p))
-        s3 = s3.addingProduct(xv, load8(r3 + p))
+        let xv = SIMD8<Float>.load(x + p)
+        s0 = s0.addingProduct(xv, SIMD8<Float>.load(r0 + p))
+        s1 = s1.addingProduct(xv, SIMD8<Float>.load(r1 + p))
+        s2 = s2.addingProduct(xv, SIMD8<Float>.load(r2 + p))
+        s3 = s3.addingProduct(xv, SIMD8<Float>.load(r3 + p))
         p += 8
       }
       var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
@@ -121,7 +121,7 @@ public enum GEMM {
       var s = SIMD8<Float>()
       var p = 0
       while p < k8 {
-        s = s.addingProduct(load8(x + p), load8(r + p))
+        s = s.addingProduct(SIMD8<Float>.load(x + p), SIMD8<Float>.load(r + p))
         p += 8
       }
       var t = s.sum()
@@ -145,16 +145,16 @@ public enum GEMM {
       for p in 0..<k {
         let xv = SIMD8<Float>(repeating: x[p])
         let row = b + p * ldb + j
-        s0 = s0.addingProduct(xv, load8(row))
-        s1 = s1.addingProduct(xv, load8(row + 8))
-        s2 = s2.addingProduct(xv, load8(row + 16))
-        s3 = s3.addingProduct(xv, load8(row + 24))
+        s0 = s0.addingProduct(xv, SIMD8<Float>.load(row))
+        s1 = s1.addingProduct(xv, SIMD8<Float>.load(row + 8))
+        s2 = s2.addingProduct(xv, SIMD8<Float>.load(row + 16))
+        s3 = s3.addingProduct(xv, SIMD8<Float>.load(row + 24))
       }
       let av = SIMD8<Float>(repeating: alpha)
-      store8(load8(y + j).addingProduct(av, s0), y + j)
-      store8(load8(y + j + 8).addingProduct(av, s1), y + j + 8)
-      store8(load8(y + j + 16).addingProduct(av, s2), y + j + 16)
-      store8(load8(y + j + 24).addingProduct(av, s3), y + j + 24)
+      SIMD8<Float>.load(y + j).addingProduct(av, s0).store(y + j)
+      SIMD8<Float>.load(y + j + 8).addingProduct(av, s1).store(y + j + 8)
+      SIMD8<Float>.load(y + j + 16).addingProduct(av, s2).store(y + j + 16)
+      SIMD8<Float>.load(y + j + 24).addingProduct(av, s3).store(y + j + 24)
       j += 32
     }
     while j < n {
@@ -254,8 +254,8 @@ public enum GEMM {
           let src = b + (p0 + p) * ldb + j0
           let row = d + p * nr
           if cols == nr {
-            store8(load8(src), row)
-            store8(load8(src + 8), row + 8)
+            SIMD8<Float>.load(src).store(row)
+            SIMD8<Float>.load(src + 8).store(row + 8)
           } else {
             for j in 0..<cols { row[j] = src[j] }
           }
@@ -279,8 +279,8 @@ public enum GEMM {
     var pa = a
     var pb = b
     for _ in 0..<kb {
-      let b0 = load8(pb)
-      let b1 = load8(pb + 8)
+      let b0 = SIMD8<Float>.load(pb)
+      let b1 = SIMD8<Float>.load(pb + 8)
       var av = SIMD8<Float>(repeating: pa[0])
       c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
       av = SIMD8<Float>(repeating: pa[1])
@@ -299,8 +299,8 @@ public enum GEMM {
     let al = SIMD8<Float>(repeating: alpha)
     if rows == mr && cols == nr {
       @inline(__always) func add(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>) {
-        store8(load8(row).addingProduct(al, lo), row)
-        store8(load8(row + 8).addingProduct(al, hi), row + 8)
+        SIMD8<Float>.load(row).addingProduct(al, lo).store(row)
+        SIMD8<Float>.load(row + 8).addingProduct(al, hi).store(row + 8)
       }
       add(c00, c01, c)
       add(c10, c11, c + ldc)
@@ -320,19 +320,4 @@ public enum GEMM {
       }
     }
   }
-}
-
-@inline(__always) @usableFromInline
-func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always) @usableFromInline
-func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-  UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always) @usableFromInline
-func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-  UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
