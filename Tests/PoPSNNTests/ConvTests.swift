@@ -42,19 +42,7 @@ struct ConvTests {
     let net = Network(smallConvNet(), biasInit: 0.05, using: &rng)
     let x = (0..<(batch * 84)).map { _ in rng.uniform(-1, 1) }
     let target = (0..<(batch * 3)).map { _ in rng.uniform(-1, 1) }
-    let cache = Network.Cache()
-    let out = net.forward(x, batch: batch, cache: cache)
-    let l = Loss.meanSquaredError(predictions: out, targets: target)
-    var grads: [Tensor] = []
-    net.backward(l.gradient, cache: cache, into: &grads)
-    for p in net.parameters.indices {
-      let numeric = numericGradient(net.parameters[p].scalars) { values in
-        var copy = net
-        copy.parameters[p].scalars = values
-        return Double(Loss.meanSquaredError(predictions: copy.forward(x, batch: batch, cache: Network.Cache()), targets: target).value)
-      }
-      expectClose(grads[p].scalars, numeric, tolerance: 3e-2, "conv net \(net.architecture.parameterNames[p]) batch \(batch)")
-    }
+    expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, tolerance: 3e-2, "conv net")
   }
 
   @Test func predictEqualsBatchForwardAndFilesRoundTrip() throws {
@@ -72,8 +60,7 @@ struct ConvTests {
     let loaded = try ModelFile.load(from: url)
     #expect(loaded.network == net)
     let data = try Data(contentsOf: url)
-    let size = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-    let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+    let header = try safetensorsHeader(data)
     #expect((header["layers.0.weight"] as! [String: Any])["shape"] as! [Int] == [3, 2, 3, 3], "PyTorch's [out, in, kh, kw]")
   }
 

@@ -21,6 +21,26 @@ func expectClose(_ analytic: [Float], _ numeric: [Double], tolerance: Double = 2
   }
 }
 
+/// Checks every parameter gradient of `net` on a mean-squared-error loss
+/// against central finite differences.
+func expectBackwardMatchesFiniteDifferences(
+  _ net: Network, x: [Float], target: [Float], batch: Int, tolerance: Double = 2e-2, _ what: String
+) {
+  let cache = Network.Cache()
+  let out = net.forward(x, batch: batch, cache: cache)
+  let l = Loss.meanSquaredError(predictions: out, targets: target)
+  var grads: [Tensor] = []
+  net.backward(l.gradient, cache: cache, into: &grads)
+  for p in net.parameters.indices {
+    let numeric = numericGradient(net.parameters[p].scalars) { values in
+      var copy = net
+      copy.parameters[p].scalars = values
+      return Double(Loss.meanSquaredError(predictions: copy.forward(x, batch: batch, cache: Network.Cache()), targets: target).value)
+    }
+    expectClose(grads[p].scalars, numeric, tolerance: tolerance, "\(what) \(net.architecture.parameterNames[p]) batch \(batch)")
+  }
+}
+
 struct LossGradientTests {
   var rng = SeededGenerator(seed: 5)
 
@@ -88,22 +108,10 @@ struct NetworkGradientTests {
     var net = Network(.mlp(inputs: 5, hidden: [7, 6], outputs: 3), biasInit: 0.1, using: &rng)
     let x = (0..<(batch * 5)).map { _ in rng.uniform(-1, 1) }
     let target = (0..<(batch * 3)).map { _ in rng.uniform(-1, 1) }
+    expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, "mlp")
     let cache = Network.Cache()
-    func loss(_ n: Network) -> Double {
-      Double(Loss.meanSquaredError(predictions: n.forward(x, batch: batch, cache: Network.Cache()), targets: target).value)
-    }
-    let out = net.forward(x, batch: batch, cache: cache)
-    let l = Loss.meanSquaredError(predictions: out, targets: target)
+    let l = Loss.meanSquaredError(predictions: net.forward(x, batch: batch, cache: cache), targets: target)
     var grads: [Tensor] = []
-    net.backward(l.gradient, cache: cache, into: &grads)
-    for p in net.parameters.indices {
-      let numeric = numericGradient(net.parameters[p].scalars) { values in
-        var copy = net
-        copy.parameters[p].scalars = values
-        return loss(copy)
-      }
-      expectClose(grads[p].scalars, numeric, "parameter \(net.architecture.parameterNames[p]) batch \(batch)")
-    }
     // Masked weights get zero gradient.
     net.pruneByMagnitude(sparsity: 0.5)
     _ = net.forward(x, batch: batch, cache: cache)

@@ -3,6 +3,17 @@ import PoPSCore
 import PoPSNN
 import Testing
 
+/// The length of a safetensors header (the first 8 bytes, little-endian).
+func safetensorsHeaderSize(_ data: Data) -> Int {
+  Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+}
+
+/// The JSON header of a safetensors file.
+func safetensorsHeader(_ data: Data) throws -> [String: Any] {
+  let size = safetensorsHeaderSize(data)
+  return try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+}
+
 struct ModelFileTests {
   func sampleModel() -> Model {
     var rng = SeededGenerator(seed: 17)
@@ -30,8 +41,8 @@ struct ModelFileTests {
 
   @Test func layoutIsPlainSafetensors() throws {
     let data = try ModelFile.encode(sampleModel())
-    let size = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-    let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+    let size = safetensorsHeaderSize(data)
+    let header = try safetensorsHeader(data)
     let weight = header["layers.0.weight"] as! [String: Any]
     #expect(weight["shape"] as! [Int] == [16, 4])
     #expect(weight["dtype"] as! String == "F32")
@@ -57,8 +68,8 @@ struct ModelFileTests {
   /// Rewrites the JSON header of a valid file with `edit`.
   func editedHeader(_ edit: (inout [String: Any]) -> Void) throws -> Data {
     let data = try ModelFile.encode(sampleModel())
-    let size = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-    var header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
+    let size = safetensorsHeaderSize(data)
+    var header = try safetensorsHeader(data)
     edit(&header)
     let json = try JSONSerialization.data(withJSONObject: header)
     var out = Data()
