@@ -40,7 +40,8 @@ func benchGEMM() {
   var rng = SeededGenerator(seed: 1)
   let shapes: [(Int, Int, Int, Bool, Bool)] = [
     (128, 256, 256, false, false), (128, 256, 256, false, true), (256, 256, 128, true, false),
-    (512, 64, 64, false, false), (32, 512, 3136, false, false), (1024, 1024, 1024, false, false),
+    (512, 64, 64, false, false), (32, 512, 3136, false, false), (16, 512, 3136, false, true),
+    (32, 512, 3136, false, true), (1024, 1024, 1024, false, false),
   ]
   for threads in [1, 2] {
     Compute.maxThreads = threads
@@ -84,7 +85,7 @@ func benchDQNUpdate() {
     let actions = (0..<batch).map { _ in rng.index(below: 2) }
     let rewards = [Float](repeating: 1, count: batch)
     let onlineCache = Network.Cache()
-    let targetCache = Network.Cache()
+    let targetCache = Network.Cache(inferenceOnly: true)
     var grads = online.zeroGradients()
     let t = measure(seconds: 1) {
       let qNext = target.forward(next, batch: batch, cache: targetCache)
@@ -204,7 +205,7 @@ func benchCNN() {
   let next = (0..<(batch * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
   let actions = (0..<batch).map { _ in rng.index(below: 3) }
   var adam = Adam(learningRate: 1e-4)
-  let onlineCache = Network.Cache(), targetCache = Network.Cache()
+  let onlineCache = Network.Cache(), targetCache = Network.Cache(inferenceOnly: true)
   var grads = online.zeroGradients()
   for threads in [1, 2] {
     Compute.maxThreads = threads
@@ -237,9 +238,16 @@ if which == "cnnparts" {
   var grads = online.zeroGradients()
   let g = (0..<(32 * 3)).map { _ in rng.uniform(-1, 1) }
   var adam = Adam()
+  let part = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "all"
   line("cnn forward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.forward(states, batch: 32, cache: cache) }))
-  line("cnn backward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.backward(g, cache: cache, into: &grads) }))
-  line("cnn adam", String(format: "%.1f ms", 1e3 * measure(seconds: 1, rounds: 3) { adam.update(&online, along: grads) }))
+  let inference = Network.Cache(inferenceOnly: true)
+  line("cnn forward 32, inference cache", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.forward(states, batch: 32, cache: inference) }))
+  if part == "all" || part == "backward" {
+    line("cnn backward 32", String(format: "%.1f ms", 1e3 * measure(seconds: 2, rounds: 3) { online.backward(g, cache: cache, into: &grads) }))
+  }
+  if part == "all" {
+    line("cnn adam", String(format: "%.1f ms", 1e3 * measure(seconds: 1, rounds: 3) { adam.update(&online, along: grads) }))
+  }
 }
 
 /// Bridge overhead: the same Gymnasium environment stepped inside Python and
@@ -297,3 +305,18 @@ func benchBridge(_ id: String) {
   }
 }
 if which == "bridge" { benchBridge(CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "ALE/Pong-v5?actions=1,2,3") }
+
+/// One GEMM shape for profiling: `pops-bench gemmone M N K TA TB THREADS`.
+if which == "gemmone" {
+  let v = CommandLine.arguments.dropFirst(2).map { Int($0) ?? 0 }
+  let (m, n, k) = (v[0], v[1], v[2])
+  let (ta, tb) = (v[3] != 0, v[4] != 0)
+  var rng = SeededGenerator(seed: 1)
+  let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+  let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+  var c = [Float](repeating: 0, count: m * n)
+  let t = measure(seconds: 3) {
+    GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &c, maxThreads: v[5])
+  }
+  line("gemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) threads=\(v[5])", String(format: "%.1f GFLOP/s, %.3f ms", 2 * Double(m * n * k) / t / 1e9, t * 1e3))
+}

@@ -109,8 +109,8 @@ public struct DQN: Policy {
     let obsCount = online.architecture.inputCount
     var batch = TransitionBatch(size: config.batchSize, observationCount: obsCount)
     let onlineCache = Network.Cache()
-    let nextCache = Network.Cache()
-    let targetCache = Network.Cache()
+    let nextCache = Network.Cache(inferenceOnly: true)
+    let targetCache = Network.Cache(inferenceOnly: true)
     var gradients = online.zeroGradients()
     var recentReturns: [Double] = []
     var episodes = 0

@@ -13,6 +13,8 @@ public enum GEMM {
   static let mr = 6
   static let nr = 16
   static let kc = 256
+  /// Columns of B packed at a time: 512 x 256 x 4 bytes = 512 KiB.
+  static let nc = 512
   /// Products smaller than this many multiply-adds run on one thread.
   static let parallelThreshold = 1 << 20
 
@@ -165,28 +167,78 @@ public enum GEMM {
     }
   }
 
-  // MARK: - Blocked kernel
+  // MARK: - Pre-packed B
 
-  static func blocked(
-    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, maxThreads: Int
+  /// op(B) packed once into the kernel's panel layout, so that several
+  /// products with the same B (the batch chunks of a dense layer running on
+  /// different threads) share one packing: [kc block][panel][kb][16].
+  public final class PackedB: @unchecked Sendable {
+    public private(set) var k = 0
+    public private(set) var n = 0
+    var storage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var capacity = 1
+
+    public init() {}
+    deinit { storage.deallocate() }
+
+    var panels: Int { (n + GEMM.nr - 1) / GEMM.nr }
+
+    /// Packs op(B) [k, n], splitting the panels over up to `maxThreads` threads.
+    public func pack(
+      transposed: Bool, b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, maxThreads: Int = Compute.maxThreads
+    ) {
+      precondition(k > 0 && n > 0, "GEMM.PackedB: k (\(k)) and n (\(n)) must be positive")
+      self.k = k
+      self.n = n
+      let size = panels * GEMM.nr * k
+      if size > capacity {
+        storage.deallocate()
+        storage = .allocate(capacity: size)
+        capacity = size
+      }
+      let panels = self.panels
+      let threads = k * n >= GEMM.parallelThreshold / 4 ? min(maxThreads, panels) : 1
+      let box = UncheckedSendable(storage)
+      Compute.parallelFor(threads) { t in
+        let lo = panels * t / threads, hi = panels * (t + 1) / threads
+        if lo == hi { return }
+        let j0 = lo * GEMM.nr
+        let columns = min(n, hi * GEMM.nr) - j0
+        var p0 = 0
+        while p0 < k {
+          let kb = min(GEMM.kc, k - p0)
+          GEMM.packB(
+            transposed: transposed, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: columns,
+            into: box.value + p0 * panels * GEMM.nr + lo * GEMM.nr * kb)
+          p0 += kb
+        }
+      }
+    }
+  }
+
+  /// C[m, n] = alpha * op(A)[m, k] * B + beta * C with B packed beforehand.
+  public static func multiply(
+    transposeA: Bool = false, m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    packed: PackedB, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+    maxThreads: Int = Compute.maxThreads
   ) {
-    let panels = (n + nr - 1) / nr
+    let n = packed.n, k = packed.k
+    precondition(m >= 0 && ldc >= n, "GEMM: m (\(m)) must be >= 0 and ldc (\(ldc)) >= n (\(n))")
+    precondition(lda >= (transposeA ? m : k), "GEMM: lda (\(lda)) too small")
+    if m == 0 || n == 0 { return }
+    scale(c: c, m: m, n: n, ldc: ldc, by: beta)
+    if k == 0 || alpha == 0 { return }
+    let panels = packed.panels
     let rowBlocks = (m + mr - 1) / mr
     let kcMax = min(k, kc)
-    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panels * nr * kcMax)
-    defer { packedB.deallocate() }
-    let work = m * n * k
-    let threads = work >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
+    let threads = m * n * k >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kcMax)
     defer { packedA.deallocate() }
-
+    let storage = UnsafePointer(packed.storage)
     var p0 = 0
     while p0 < k {
       let kb = min(kc, k - p0)
-      packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, n: n, into: packedB)
-      let pb = UnsafePointer(packedB)
+      let pb = storage + p0 * panels * nr
       Compute.parallelFor(threads) { t in
         let lo = rowBlocks * t / threads
         let hi = rowBlocks * (t + 1) / threads
@@ -198,13 +250,62 @@ public enum GEMM {
           for panel in 0..<panels {
             let j0 = panel * nr
             kernel(
-              kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb,
-              c: c + i0 * ldc + j0, ldc: ldc, alpha: alpha,
-              rows: rows, cols: min(nr, n - j0))
+              kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb, c: c + i0 * ldc + j0, ldc: ldc,
+              alpha: alpha, rows: rows, cols: min(nr, n - j0))
           }
         }
       }
       p0 += kb
+    }
+  }
+
+  // MARK: - Blocked kernel
+
+  static func blocked(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, maxThreads: Int
+  ) {
+    let panels = (min(n, nc) + nr - 1) / nr
+    let rowBlocks = (m + mr - 1) / mr
+    let kcMax = min(k, kc)
+    let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panels * nr * kcMax)
+    defer { packedB.deallocate() }
+    let work = m * n * k
+    let threads = work >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kcMax)
+    defer { packedA.deallocate() }
+
+    // Columns are taken `nc` at a time so the packed B block stays in L2.
+    var j0 = 0
+    while j0 < n {
+      let nb = min(nc, n - j0)
+      let blockPanels = (nb + nr - 1) / nr
+      var p0 = 0
+      while p0 < k {
+        let kb = min(kc, k - p0)
+        packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, into: packedB)
+        let pb = UnsafePointer(packedB)
+        Compute.parallelFor(threads) { t in
+          let lo = rowBlocks * t / threads
+          let hi = rowBlocks * (t + 1) / threads
+          let pa = packedA + t * mr * kcMax
+          for rb in lo..<hi {
+            let i0 = rb * mr
+            let rows = min(mr, m - i0)
+            packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
+            for panel in 0..<blockPanels {
+              let jp = panel * nr
+              kernel(
+                kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb,
+                c: c + i0 * ldc + j0 + jp, ldc: ldc, alpha: alpha,
+                rows: rows, cols: min(nr, nb - jp))
+            }
+          }
+        }
+        p0 += kb
+      }
+      j0 += nb
     }
   }
 
@@ -230,24 +331,37 @@ public enum GEMM {
     }
   }
 
-  /// Packs rows p0..<p0+kb of op(B) into panels of nr columns: [panel][kb][nr].
+  /// Packs rows p0..<p0+kb, columns j0..<j0+n of op(B) into panels of nr
+  /// columns: [panel][kb][nr].
   static func packB(
-    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, n: Int,
+    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, j0 firstColumn: Int, n: Int,
     into dst: UnsafeMutablePointer<Float>
   ) {
     let panels = (n + nr - 1) / nr
+    let b = transposed ? b + firstColumn * ldb : b + firstColumn
     for panel in 0..<panels {
       let j0 = panel * nr
       let cols = min(nr, n - j0)
       let d = dst + panel * nr * kb
       if cols < nr { d.update(repeating: 0, count: nr * kb) }
       if transposed {
-        // op(B)[p, j] = b[j * ldb + p]: read `cols` rows side by side so the
-        // writes stay contiguous.
-        let src = b + j0 * ldb + p0
-        for p in 0..<kb {
-          let row = d + p * nr
-          for j in 0..<cols { row[j] = src[j * ldb + p] }
+        // op(B)[p, j] = b[j * ldb + p]: each source row is read front to back
+        // (one sequential stream) and scattered down the panel, which stays
+        // in L1.
+        for j in 0..<cols {
+          let src = b + (j0 + j) * ldb + p0
+          var p = 0
+          while p + 8 <= kb {
+            let v = SIMD8<Float>.load(src + p)
+            let o = d + p * nr + j
+            o[0] = v[0]; o[nr] = v[1]; o[2 * nr] = v[2]; o[3 * nr] = v[3]
+            o[4 * nr] = v[4]; o[5 * nr] = v[5]; o[6 * nr] = v[6]; o[7 * nr] = v[7]
+            p += 8
+          }
+          while p < kb {
+            d[p * nr + j] = src[p]
+            p += 1
+          }
         }
       } else {
         for p in 0..<kb {

@@ -1,7 +1,10 @@
 import PoPSCore
 
-/// Convolution by im2col + GEMM, one sample at a time (the batch is split
-/// across threads by the caller).
+/// Convolution by im2col + GEMM. A chunk of samples shares one column matrix
+/// [patch, samples * positions] (sample r owns columns r * positions ..<
+/// (r + 1) * positions), so each layer costs one wide GEMM per chunk instead
+/// of one small GEMM per sample; the batch is split across threads by the
+/// caller.
 enum ConvKernels {
   struct Geometry {
     let conv: LayerSpec.Conv2D
@@ -25,25 +28,30 @@ enum ConvKernels {
     }
   }
 
-  /// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left] (0 outside).
-  static func im2col(_ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>) {
+  /// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left] (0 outside),
+  /// rows `ld` floats apart.
+  static func im2col(_ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>, ld: Int) {
     let c = g.conv, s = c.stride
     var row = 0
     for ch in 0..<c.inChannels {
       let plane = x + ch * g.inHeight * g.inWidth
       for ki in 0..<c.kernelHeight {
         for kj in 0..<c.kernelWidth {
-          let dst = col + row * g.positions
+          let dst = col + row * ld
           if g.top == 0 && g.left == 0 && (g.outHeight - 1) * s + ki < g.inHeight && (g.outWidth - 1) * s + kj < g.inWidth {
             // Every tap is inside the input (always so for valid padding): no bounds checks.
-            for oy in 0..<g.outHeight {
-              let src = plane + (oy * s + ki) * g.inWidth + kj
-              let line = dst + oy * g.outWidth
-              if s == 1 {
-                line.update(from: src, count: g.outWidth)
-              } else {
-                for ox in 0..<g.outWidth { line[ox] = src[ox * s] }
+            // Unchecked arithmetic: every index here is inside the buffers.
+            let rowStep = s &* g.inWidth
+            var src = plane + (ki &* g.inWidth &+ kj)
+            var line = dst
+            for _ in 0..<g.outHeight {
+              var from = src
+              for ox in 0..<g.outWidth {
+                line[ox] = from.pointee
+                from += s
               }
+              src += rowStep
+              line += g.outWidth
             }
             row += 1
             continue
@@ -68,14 +76,14 @@ enum ConvKernels {
   }
 
   /// The adjoint of im2col: dx[c, iy, ix] += dcol[...] (dx must start at zero).
-  static func col2im(_ dcol: UnsafePointer<Float>, _ g: Geometry, into dx: UnsafeMutablePointer<Float>) {
+  static func col2im(_ dcol: UnsafePointer<Float>, _ g: Geometry, ld: Int, into dx: UnsafeMutablePointer<Float>) {
     let c = g.conv, s = c.stride
     var row = 0
     for ch in 0..<c.inChannels {
       let plane = dx + ch * g.inHeight * g.inWidth
       for ki in 0..<c.kernelHeight {
         for kj in 0..<c.kernelWidth {
-          let src = dcol + row * g.positions
+          let src = dcol + row * ld
           for oy in 0..<g.outHeight {
             let iy = oy * s + ki - g.top
             if iy < 0 || iy >= g.inHeight { continue }
@@ -91,46 +99,96 @@ enum ConvKernels {
     }
   }
 
-  /// y[oc, N] = W[oc, K] * col[K, N] + b for one sample.
+  /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose
+  /// inputs are `inWidth` floats apart and outputs `outWidth` apart.
+  ///
+  /// `col` receives the chunk's column matrix (rows `ld` apart, ld >=
+  /// samples * positions) and is kept for backward; `scratch` holds
+  /// oc * samples * positions floats (unused for one sample).
   static func forward(
-    _ x: UnsafePointer<Float>, _ g: Geometry, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-    y: UnsafeMutablePointer<Float>, col: UnsafeMutablePointer<Float>, threads: Int
+    _ x: UnsafePointer<Float>, samples: Int, inWidth: Int, outWidth: Int, _ g: Geometry,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
+    col: UnsafeMutablePointer<Float>, ld: Int, scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
-    im2col(x, g, into: col)
-    let oc = g.conv.outChannels, n = g.positions
-    for o in 0..<oc { (y + o * n).update(repeating: bias[o], count: n) }
+    let oc = g.conv.outChannels, n = g.positions, wide = samples * n
+    for r in 0..<samples { im2col(x + r * inWidth, g, into: col + r * n, ld: ld) }
+    if samples == 1 {
+      for o in 0..<oc { (y + o * n).update(repeating: bias[o], count: n) }
+      GEMM.multiply(
+        m: oc, n: n, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, beta: 1, c: y, ldc: n, maxThreads: threads)
+      return
+    }
     GEMM.multiply(
-      m: oc, n: n, k: g.patch, a: weight, lda: g.patch, b: col, ldb: n, beta: 1, c: y, ldc: n, maxThreads: threads)
+      m: oc, n: wide, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, c: scratch, ldc: wide,
+      maxThreads: threads)
+    // [oc, samples * N] -> [samples, oc, N], adding the bias.
+    for r in 0..<samples {
+      for o in 0..<oc {
+        let src = scratch + o * wide + r * n
+        let dst = y + r * outWidth + o * n
+        let b = bias[o]
+        for j in 0..<n { dst[j] = src[j] + b }
+      }
+    }
   }
 
-  /// Accumulates dW and db for one sample and, if `dx` is given, writes dx.
-  /// `col` holds the sample's im2col matrix from the forward pass.
+  /// Writes dW and db for a chunk of samples and, if `dx` is given, dx.
+  /// `col` holds the chunk's column matrix from forward (rows `ld` apart);
+  /// `scratch` holds (oc + patch) * samples * positions floats.
   static func backward(
-    _ g: Geometry, weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>,
-    dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-    col: UnsafePointer<Float>, dcol: UnsafeMutablePointer<Float>, threads: Int
+    _ g: Geometry, samples: Int, inWidth: Int, outWidth: Int, weight: UnsafePointer<Float>,
+    dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+    dx: UnsafeMutablePointer<Float>?, col: UnsafePointer<Float>, ld: Int,
+    scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
-    let oc = g.conv.outChannels, n = g.positions, k = g.patch
-    // dW[oc, K] += dOut[oc, N] * col[K, N]^T
+    let oc = g.conv.outChannels, n = g.positions, k = g.patch, wide = samples * n
+    // dOut [samples, oc, N] -> d [oc, samples * N]
+    let d = scratch
+    for r in 0..<samples {
+      for o in 0..<oc {
+        (d + o * wide + r * n).update(from: dOut + r * outWidth + o * n, count: n)
+      }
+    }
+    // dW[oc, K] = d[oc, wide] * col[K, wide]^T
     GEMM.multiply(
-      transposeB: true, m: oc, n: k, k: n, a: dOut, lda: n, b: col, ldb: n, beta: 1, c: dWeight, ldc: k,
+      transposeB: true, m: oc, n: k, k: wide, a: d, lda: wide, b: col, ldb: ld, c: dWeight, ldc: k,
       maxThreads: threads)
     for o in 0..<oc {
       var total: Float = 0
-      let row = dOut + o * n
-      for j in 0..<n { total += row[j] }
-      dBias[o] += total
+      let row = d + o * wide
+      for j in 0..<wide { total += row[j] }
+      dBias[o] = total
     }
     guard let dx else { return }
-    // dcol[K, N] = W[oc, K]^T * dOut[oc, N]
+    // dcol[K, wide] = W[oc, K]^T * d[oc, wide]
+    let dcol = scratch + oc * wide
     GEMM.multiply(
-      transposeA: true, m: k, n: n, k: oc, a: weight, lda: k, b: dOut, ldb: n, c: dcol, ldc: n, maxThreads: threads)
-    dx.update(repeating: 0, count: g.conv.inChannels * g.inHeight * g.inWidth)
-    col2im(dcol, g, into: dx)
+      transposeA: true, m: k, n: wide, k: oc, a: weight, lda: k, b: d, ldb: wide, c: dcol, ldc: wide,
+      maxThreads: threads)
+    for r in 0..<samples {
+      let target = dx + r * inWidth
+      target.update(repeating: 0, count: g.conv.inChannels * g.inHeight * g.inWidth)
+      col2im(dcol + r * n, g, ld: wide, into: target)
+    }
   }
 }
 
 extension Architecture {
+  /// Floats of per-sample scratch the batched convolution kernels need: the
+  /// largest (outChannels + patch) * positions of any convolution.
+  var convolutionScratch: Int {
+    var shape = inputShape
+    var largest = 0
+    for (layer, next) in zip(layers, outputShapes) {
+      if case .conv2d(let c) = layer {
+        let g = ConvKernels.Geometry(c, inputShape: shape)
+        largest = max(largest, (c.outChannels + g.patch) * g.positions)
+      }
+      shape = next
+    }
+    return largest
+  }
+
   /// The largest im2col matrix of any convolution (0 without convolutions).
   var largestColumnMatrix: Int {
     var shape = inputShape

@@ -15,14 +15,27 @@ extension Network {
     var gradientB = Buffer(0)
     /// Per-chunk partial parameter gradients (chunks after the first).
     var partials: [[Buffer]] = []
-    /// Per-chunk scratch (the input-gradient column matrix) for convolutions.
+    /// Per-chunk scratch for the convolutions (regrouped outputs and
+    /// gradients, the input-gradient column matrix).
     var scratch: [Buffer] = []
-    var columnSize = 0
-    /// Each convolution's im2col matrices for the whole batch, kept from
-    /// forward for backward (indexed by layer).
+    var scratchSize = 0
+    /// Each convolution's im2col matrix for the whole batch,
+    /// [patch, batch * positions], kept from forward for backward (by layer).
     var columns: [Int: Buffer] = [:]
 
-    public init() {}
+    /// Whether this cache serves forward passes only (a target network, a
+    /// policy being evaluated). Such a cache keeps no im2col matrices, so
+    /// each convolution works through a small column matrix that stays in
+    /// cache; `backward` refuses it.
+    public let inferenceOnly: Bool
+    /// Large dense layers' weights packed once per pass and shared by the
+    /// batch chunks (by layer; W^T for forward, W for the input gradient).
+    var packedForward: [Int: GEMM.PackedB] = [:]
+    var packedBackward: [Int: GEMM.PackedB] = [:]
+
+    public init(inferenceOnly: Bool = false) {
+      self.inferenceOnly = inferenceOnly
+    }
 
     func prepare(_ architecture: Architecture, batch: Int) {
       if self.batch == batch && self.architecture == architecture { return }
@@ -34,12 +47,12 @@ extension Network {
       gradientA = Buffer(batch * widest)
       gradientB = Buffer(batch * widest)
       partials = []
-      columnSize = architecture.largestColumnMatrix
-      scratch = columnSize == 0 ? [] : (0..<max(1, Compute.maxThreads)).map { _ in Buffer(2 * columnSize) }
+      scratch = []
+      scratchSize = 0
       columns = [:]
       var shape = architecture.inputShape
       for (index, (layer, next)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
-        if case .conv2d(let c) = layer {
+        if case .conv2d(let c) = layer, !inferenceOnly {
           let g = ConvKernels.Geometry(c, inputShape: shape)
           columns[index] = Buffer(batch * g.patch * g.positions)
         }
@@ -47,15 +60,18 @@ extension Network {
       }
     }
 
-    /// Makes sure every one of `chunks` threads has its own scratch.
+    /// Makes sure every one of `chunks` threads has its own scratch, large
+    /// enough for its share of the batch.
     func ensureScratch(_ chunks: Int) {
-      while columnSize > 0 && scratch.count < chunks { scratch.append(Buffer(2 * columnSize)) }
-    }
-
-    func columns(_ chunk: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)? {
-      guard columnSize > 0 else { return nil }
-      let base = scratch[chunk].base
-      return (base, base + columnSize)
+      guard let architecture else { return }
+      let perSample = architecture.convolutionScratch
+      let size = perSample * ((batch + chunks - 1) / chunks)
+      if perSample == 0 { return }
+      if size > scratchSize {
+        scratch = []
+        scratchSize = size
+      }
+      while scratch.count < chunks { scratch.append(Buffer(scratchSize)) }
     }
 
     /// The network output for the last batch, row-major [batch, outputs].
@@ -87,12 +103,18 @@ extension Network {
     let chunks = chunkCount(batch: batch)
     cache.ensureScratch(chunks)
     withParameterPointers(parameters) { weights in
+      // Packs from an earlier pass would be stale: pack now or drop them.
+      if chunks > 1 {
+        packSharedWeights(weights, into: &cache.packedForward, transposed: true)
+      } else {
+        cache.packedForward.removeAll()
+      }
       let box = UncheckedBox(weights)
       Compute.parallelFor(chunks) { chunk in
         let r0 = batch * chunk / chunks
         let r1 = batch * (chunk + 1) / chunks
         self.forwardRows(
-          r0..<r1, cache: cache, parameters: box.value, columns: cache.columns(chunk),
+          r0..<r1, cache: cache, parameters: box.value, scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base,
           threads: chunks > 1 ? 1 : Compute.maxThreads)
       }
     }
@@ -101,7 +123,7 @@ extension Network {
 
   private func forwardRows(
     _ rows: Range<Int>, cache: Cache, parameters: [UnsafePointer<Float>],
-    columns: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?, threads: Int
+    scratch: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     var width = architecture.inputCount
     var shape = architecture.inputShape
@@ -116,19 +138,37 @@ extension Network {
         let g = ConvKernels.Geometry(c, inputShape: shape)
         let outWidth = shapes[index].reduce(1, *)
         let y = cache.outputs[index].base + rows.lowerBound * outWidth
-        let stored = cache.columns[index]!.base
-        let size = g.patch * g.positions
-        for r in 0..<rows.count {
-          ConvKernels.forward(
-            x + r * width, g, weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1],
-            y: y + r * outWidth, col: stored + (rows.lowerBound + r) * size, threads: threads)
+        if cache.inferenceOnly {
+          // One sample at a time through a column matrix that stays in L2.
+          for r in 0..<rows.count {
+            ConvKernels.forward(
+              x + r * width, samples: 1, inWidth: width, outWidth: outWidth, g,
+              weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y + r * outWidth,
+              col: scratch!, ld: g.positions, scratch: scratch!, threads: threads)
+          }
+          width = outWidth
+          parameterIndex += 2
+          continue
         }
+        let ld = cache.batch * g.positions
+        ConvKernels.forward(
+          x, samples: rows.count, inWidth: width, outWidth: outWidth, g,
+          weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y,
+          col: cache.columns[index]!.base + rows.lowerBound * g.positions, ld: ld, scratch: scratch!,
+          threads: threads)
         width = outWidth
         parameterIndex += 2
       case .flatten:
         (cache.outputs[index].base + rows.lowerBound * width).update(from: x, count: rows.count * width)
       case .linear(let inputs, let outputs):
         let y = cache.outputs[index].base + rows.lowerBound * outputs
+        if threads == 1, let packed = cache.packedForward[index], packed.n == outputs {
+          for r in 0..<rows.count { (y + r * outputs).update(from: parameters[parameterIndex + 1], count: outputs) }
+          GEMM.multiply(m: rows.count, a: x, lda: inputs, packed: packed, beta: 1, c: y, ldc: outputs, maxThreads: 1)
+          width = outputs
+          parameterIndex += 2
+          continue
+        }
         Kernels.linear(
           x: x, batch: rows.count, inputs: inputs, outputs: outputs,
           weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y, threads: threads)
@@ -163,7 +203,9 @@ extension Network {
           parameters[parameterIndex].scalars.withUnsafeBufferPointer { w in
             parameters[parameterIndex + 1].scalars.withUnsafeBufferPointer { b in
               ConvKernels.forward(
-                current, g, weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, threads: Compute.maxThreads)
+                current, samples: 1, inWidth: width, outWidth: nextShape.reduce(1, *), g,
+                weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, ld: g.positions, scratch: col,
+                threads: Compute.maxThreads)
             }
           }
           swap(&current, &next)
@@ -201,6 +243,7 @@ extension Network {
   public func backward(_ outputGradient: [Float], cache: Cache, into gradients: inout [Tensor]) {
     let batch = cache.batch
     precondition(batch > 0 && cache.architecture == architecture, "backward: call forward on this network first")
+    precondition(!cache.inferenceOnly, "backward: this cache was made with inferenceOnly: true")
     precondition(
       outputGradient.count == batch * architecture.outputCount,
       "backward: gradient has \(outputGradient.count) values, expected \(batch * architecture.outputCount)")
@@ -222,6 +265,11 @@ extension Network {
       }
     }
     withParameterPointers(parameters) { weights in
+      if chunks > 1 {
+        packSharedWeights(weights, into: &cache.packedBackward, transposed: false)
+      } else {
+        cache.packedBackward.removeAll()
+      }
       withMutablePointers(&gradients) { grads in
         let box = UncheckedBox((weights, grads))
         Compute.parallelFor(chunks) { chunk in
@@ -229,14 +277,19 @@ extension Network {
           let r1 = batch * (chunk + 1) / chunks
           let targets = chunk == 0 ? box.value.1 : cache.partials[chunk - 1].map(\.base)
           self.backwardRows(
-            r0..<r1, cache: cache, weights: box.value.0, gradients: targets, columns: cache.columns(chunk),
-            threads: chunks > 1 ? 1 : Compute.maxThreads)
+            r0..<r1, cache: cache, weights: box.value.0, gradients: targets,
+            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads)
         }
-        for partial in cache.partials.prefix(chunks - 1) {
-          for (p, buffer) in partial.enumerated() {
-            let g = grads[p]
-            let q = buffer.base
-            for j in 0..<buffer.count { g[j] += q[j] }
+        // Sum the chunks' partial gradients, each tensor split over the threads.
+        let partials = UncheckedBox(Array(cache.partials.prefix(chunks - 1)))
+        Compute.parallelFor(chunks > 1 ? chunks : 0) { t in
+          for (p, g) in box.value.1.enumerated() {
+            let count = partials.value[0][p].count
+            let lo = count * t / chunks, hi = count * (t + 1) / chunks
+            for partial in partials.value {
+              let q = partial[p].base
+              for j in lo..<hi { g[j] += q[j] }
+            }
           }
         }
       }
@@ -246,8 +299,7 @@ extension Network {
 
   private func backwardRows(
     _ rows: Range<Int>, cache: Cache, weights: [UnsafePointer<Float>],
-    gradients: [UnsafeMutablePointer<Float>], columns: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?,
-    threads: Int
+    gradients: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     let offset = rows.lowerBound * cache.widest
     var g = cache.gradientA.base + offset
@@ -263,17 +315,11 @@ extension Network {
         let inputShape = index == 0 ? architecture.inputShape : shapes[index - 1]
         let inWidth = inputShape.reduce(1, *), outWidth = widths[index]
         let geo = ConvKernels.Geometry(c, inputShape: inputShape)
-        let dW = gradients[parameterIndex], dB = gradients[parameterIndex + 1]
-        dW.update(repeating: 0, count: geo.patch * c.outChannels)
-        dB.update(repeating: 0, count: c.outChannels)
-        let stored = cache.columns[index]!.base
-        let size = geo.patch * geo.positions
-        for r in 0..<n {
-          ConvKernels.backward(
-            geo, weight: weights[parameterIndex], dOut: g + r * outWidth,
-            dWeight: dW, dBias: dB, dx: index > 0 ? gx + r * inWidth : nil,
-            col: stored + (rows.lowerBound + r) * size, dcol: columns!.1, threads: threads)
-        }
+        ConvKernels.backward(
+          geo, samples: n, inWidth: inWidth, outWidth: outWidth, weight: weights[parameterIndex], dOut: g,
+          dWeight: gradients[parameterIndex], dBias: gradients[parameterIndex + 1], dx: index > 0 ? gx : nil,
+          col: cache.columns[index]!.base + rows.lowerBound * geo.positions, ld: cache.batch * geo.positions,
+          scratch: scratch!, threads: threads)
         if index > 0 { swap(&g, &gx) }
       case .flatten:
         break
@@ -289,6 +335,11 @@ extension Network {
         Kernels.sumRows(g, rows: n, columns: outputs, into: gradients[parameterIndex + 1])
         if index > 0 {
           // dx[n, in] = g[n, out] * W[out, in]
+          if threads == 1, let packed = cache.packedBackward[index], packed.n == inputs {
+            GEMM.multiply(m: n, a: g, lda: outputs, packed: packed, c: gx, ldc: inputs, maxThreads: 1)
+            swap(&g, &gx)
+            continue
+          }
           GEMM.multiply(
             m: n, n: inputs, k: outputs,
             a: g, lda: outputs, b: weights[parameterIndex], ldb: inputs,
@@ -298,6 +349,37 @@ extension Network {
       case .relu:
         let y = cache.outputs[index].base + rows.lowerBound * widths[index]
         for j in 0..<(n * widths[index]) where y[j] <= 0 { g[j] = 0 }
+      }
+    }
+  }
+}
+
+extension Network {
+  /// Dense layers at least this large (weights) get their weights packed once
+  /// per pass for all batch chunks instead of once per chunk.
+  static let sharedPackingThreshold = 1 << 16
+
+  /// Packs each large dense layer's weights (W^T for forward, W for the input
+  /// gradient) into `packs`, keyed by layer index.
+  func packSharedWeights(_ weights: [UnsafePointer<Float>], into packs: inout [Int: GEMM.PackedB], transposed: Bool) {
+    var parameterIndex = 0
+    for (index, layer) in architecture.layers.enumerated() {
+      switch layer {
+      case .linear(let inputs, let outputs):
+        if inputs * outputs >= Network.sharedPackingThreshold && (transposed || index > 0) {
+          let packed = packs[index] ?? GEMM.PackedB()
+          packs[index] = packed
+          if transposed {
+            packed.pack(transposed: true, b: weights[parameterIndex], ldb: inputs, k: inputs, n: outputs)
+          } else {
+            packed.pack(transposed: false, b: weights[parameterIndex], ldb: inputs, k: outputs, n: inputs)
+          }
+        }
+        parameterIndex += 2
+      case .conv2d:
+        parameterIndex += 2
+      case .relu, .flatten:
+        break
       }
     }
   }

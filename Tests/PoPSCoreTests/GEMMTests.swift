@@ -50,6 +50,35 @@ struct GEMMTests {
     }
   }
 
+  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+  func prePackedBMatchesTheNaiveProduct(transposeA: Bool, transposeB: Bool) {
+    var rng = SeededGenerator(seed: 12)
+    let packed = GEMM.PackedB()
+    // Reused across shapes, so a smaller pack after a larger one is covered.
+    for threads in [1, 2] {
+      for (m, n, k) in [(16, 512, 600), (7, 17, 9), (13, 33, 260), (50, 131, 513), (2, 5, 600)] {
+        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
+        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+        let c0 = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
+        var c = c0
+        b.withUnsafeBufferPointer { pb in
+          packed.pack(transposed: transposeB, b: pb.baseAddress!, ldb: transposeB ? k : n, k: k, n: n, maxThreads: threads)
+        }
+        a.withUnsafeBufferPointer { pa in
+          c.withUnsafeMutableBufferPointer { pc in
+            GEMM.multiply(
+              transposeA: transposeA, m: m, alpha: 0.5, a: pa.baseAddress!, lda: transposeA ? m : k, packed: packed,
+              beta: 1, c: pc.baseAddress!, ldc: n, maxThreads: threads)
+          }
+        }
+        let expected = naiveProduct(
+          transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, beta: 1, c: c0)
+        let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-4 * Float(k), "packed m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
+      }
+    }
+  }
+
   @Test func respectsLeadingDimensions() {
     // A 3x4 block inside a 5x6 matrix, written into a 3x2 block of a 4x9 output.
     var rng = SeededGenerator(seed: 3)
