@@ -18,6 +18,8 @@ extension PoPSConfig {
       return .lunarLander(spec)
     case "Catch-v0":
       return .catchGame(spec)
+    case let id where id.hasPrefix("gym:ALE/"):
+      return .atari(spec)
     default:
       return .generic(spec)
     }
@@ -108,6 +110,48 @@ extension PoPSConfig {
     return config
   }
 
+  /// Atari through the bridge (`gym:ALE/Pong-v5?actions=1,2,3` is the
+  /// reference's 3-action Pong): the Nature-CNN DQN on 4 stacked 84x84 frames
+  /// scaled to [0, 1], one update of batch 32 every 4 steps, the reference's
+  /// objective 18 / lower bound 0 and pruning every 50 minibatches. The
+  /// replay holds 100k transitions as bytes (0.7 GB; set
+  /// `teacher.dqn.buffer_size: 1000000` for the full 7 GB); checkpoints let
+  /// the hours-long teacher run resume.
+  static func atari(_ spec: EnvironmentSpec) -> PoPSConfig {
+    var config = cartPole(EnvironmentSpec(id: spec.id, maxEpisodeSteps: 200, rewardThreshold: 18))
+    config.objective = 18
+    config.lowerBound = 0
+    config.acceptanceScore = 18
+    config.acceptanceEpisodes = 10
+    var dqn = DQNConfig()
+    dqn.convolutions = [[32, 8, 4], [64, 4, 2], [64, 3, 1]]
+    dqn.hidden = [512]
+    dqn.frameStack = 4
+    dqn.batchSize = 32
+    dqn.learningRate = 1e-4
+    dqn.bufferSize = 100_000
+    dqn.learningStarts = 10_000
+    dqn.trainFrequency = 4
+    dqn.targetUpdateInterval = 1_000
+    dqn.epsilonEnd = 0.01
+    dqn.epsilonDecaySteps = 250_000
+    dqn.doubleQLearning = false
+    dqn.evaluationInterval = 50_000
+    dqn.evaluationEpisodes = 5
+    config.teacher = TeacherConfig(algorithm: "dqn", steps: 10_000_000, dqn: dqn, ppo: PPOConfig())
+    config.experience = ExperienceConfig(refillSteps: 10_000, capacity: 10_000, exploration: 0.05)
+    config.distillation.batchSize = 32
+    config.distillation.evaluationEpisodes = 5
+    config.distillation.evaluationInterval = 2_000
+    config.pruning.frequency = 50
+    config.pruning.endStep = 75_000
+    config.pruning.evaluationInterval = 2_500
+    config.pruning.evaluationEpisodes = 5
+    config.pruning.minibatchesPerIteration = 5_000
+    config.shrinking.minimumWidth = 4
+    return config
+  }
+
   /// Any other environment (`gym:ID`): the CartPole recipe with the
   /// objective and acceptance score at the environment's reward threshold and
   /// the lower bound below it. Set `objective`, `lower_bound` and
@@ -119,6 +163,30 @@ extension PoPSConfig {
     config.objective = threshold
     config.acceptanceScore = threshold
     config.lowerBound = threshold - max(50, 0.5 * abs(threshold))
+    return config
+  }
+
+  /// The preset for `environment`, then the YAML file `file`, then each
+  /// `FIELD=VALUE` of `assignments` (dotted snake_case paths).
+  public static func resolved(for environment: String, file: String?, assignments: [String]) throws -> PoPSConfig {
+    var config = try PoPSConfig.preset(for: environment)
+    if let file {
+      let text: String
+      do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+        throw ConfigError("\(file): cannot read the file")
+      }
+      config = try config.overridden(byYAML: text, source: file)
+    }
+    for assignment in assignments {
+      let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, !parts[0].isEmpty else { throw ConfigError("--set \(assignment): expected FIELD=VALUE") }
+      var yaml = ""
+      let keys = parts[0].split(separator: ".").map(String.init)
+      for (depth, key) in keys.enumerated() {
+        yaml += String(repeating: "  ", count: depth) + key + ":" + (depth == keys.count - 1 ? " \(parts[1])" : "") + "\n"
+      }
+      config = try config.overridden(byYAML: yaml, source: "--set \(assignment)")
+    }
     return config
   }
 

@@ -13,6 +13,12 @@ public struct TeacherTrainingOptions: Sendable {
   public var stopAtThreshold = true
   /// The algorithm and its settings (`steps` here is ignored: see `steps`).
   public var teacher: PoPSConfig.TeacherConfig
+  /// DQN only: environment steps between checkpoints
+  /// (`checkpoint.safetensors` in the output folder); 0 turns them off.
+  public var checkpointInterval = 100_000
+  /// DQN only: continue from the output folder's checkpoint instead of
+  /// starting over (`steps` stays the total budget).
+  public var resume = false
 
   /// Options with the environment's preset teacher recipe.
   public init(environment: String, output: URL, seed: UInt64, steps: Int) throws {
@@ -59,16 +65,57 @@ public func trainTeacher(
     throw EnvironmentError(description: "teacher algorithm must be dqn or ppo, got '\(algorithm)'")
   }
   precondition(options.steps > 0, "trainTeacher: steps must be positive, got \(options.steps)")
+  precondition(options.checkpointInterval >= 0, "trainTeacher: checkpointInterval must be >= 0, got \(options.checkpointInterval)")
+  let checkpointURL = options.output.appendingPathComponent("checkpoint.safetensors")
+  let metricsURL = options.output.appendingPathComponent("metrics.csv")
+  let evaluationsURL = options.output.appendingPathComponent("evaluations.jsonl")
+  // Read the checkpoint before anything is started or written.
+  var resumeFrom: TensorArchive? = nil
+  if options.resume {
+    guard algorithm == "dqn" else {
+      throw EnvironmentError(description: "--resume works with DQN teachers only (this run's algorithm is \(algorithm))")
+    }
+    guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+      throw EnvironmentError(description: "no checkpoint to resume from at \(checkpointURL.path)")
+    }
+    resumeFrom = try TensorArchive.read(from: checkpointURL)
+    for (key, expected) in [("environment", options.environment), ("seed", String(options.seed))] {
+      guard resumeFrom!.metadata[key] == expected else {
+        throw EnvironmentError(
+          description: "\(checkpointURL.path) was made with \(key) \(resumeFrom!.metadata[key] ?? "?"), not \(expected)")
+      }
+    }
+  }
   var env = try Environments.make(options.environment, seed: options.seed)
   var evalEnv = try Environments.make(options.environment, seed: options.seed &+ 1)
   try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
-  let metrics = try LineLog(
-    url: options.output.appendingPathComponent("metrics.csv"),
-    header: "step,episodes,mean_return_100,epsilon,loss,updates,updates_per_s,steps_per_s,elapsed_s")
-  let evaluations = try LineLog(url: options.output.appendingPathComponent("evaluations.jsonl"), header: nil)
   let observationCount = env.observationSpace.low.count
   let actionCount = env.actionSpace.count
+  let high = env.observationSpace.high.max() ?? 255
+  let observationHigh: Float = high.isFinite && high > 0 && high < 1e6 ? high : 255
+  var agentDQN: DQN? = nil
   var best: EvaluationResult? = nil
+  if let archive = resumeFrom {
+    let agent = try DQN(
+      resumingFrom: archive, config: options.teacher.dqn, observationCount: observationCount,
+      actionCount: actionCount, observationShape: env.observationSpace.shape, observationHigh: observationHigh)
+    // Rows logged after the checkpoint belong to work that is redone now.
+    try LineLog.keepRows(of: metricsURL, header: true) { line in
+      (Int(line.prefix { $0 != "," }) ?? 0) <= agent.steps
+    }
+    try LineLog.keepRows(of: evaluationsURL, header: false) { line in
+      guard let row = try? JSONDecoder().decode(EvaluationRow.self, from: Data(line.utf8)) else { return false }
+      return row.step <= agent.steps
+    }
+    if let text = archive.metadata["best_evaluation"] {
+      best = try? JSONDecoder().decode(EvaluationResult.self, from: Data(text.utf8))
+    }
+    agentDQN = agent
+  }
+  let metrics = try LineLog(
+    url: metricsURL, header: "step,episodes,mean_return_100,epsilon,loss,updates,updates_per_s,steps_per_s,elapsed_s",
+    append: options.resume)
+  let evaluations = try LineLog(url: evaluationsURL, header: nil, append: options.resume)
   let bestURL = options.output.appendingPathComponent("best.safetensors")
   let finalURL = options.output.appendingPathComponent("final.safetensors")
   var saveError: Error? = nil
@@ -114,10 +161,30 @@ public func trainTeacher(
   let updates: Int
   let evaluationEpisodes: Int
   if algorithm == "dqn" {
-    var agent = DQN(
+    var agent = agentDQN ?? DQN(
       config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed,
-      observationShape: env.observationSpace.shape)
-    agent.learn(in: &env, totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
+      observationShape: env.observationSpace.shape, observationHigh: observationHigh)
+    func saveCheckpoint(_ agent: DQN) -> Bool {
+      var archive = agent.checkpoint()
+      archive.metadata["environment"] = options.environment
+      archive.metadata["seed"] = String(options.seed)
+      if let best, let data = try? JSONEncoder().encode(best) {
+        archive.metadata["best_evaluation"] = String(decoding: data, as: UTF8.self)
+      }
+      do {
+        try archive.write(to: checkpointURL)
+        return true
+      } catch {
+        saveError = error
+        return false
+      }
+    }
+    let remaining = options.steps - agent.steps
+    if remaining > 0 {
+      agent.learn(
+        in: &env, totalSteps: remaining, evaluationEnvironment: &evalEnv,
+        checkpointInterval: options.checkpointInterval, callback: handle, onCheckpoint: saveCheckpoint)
+    }
     (policy, steps, updates, evaluationEpisodes) = (agent.online, agent.steps, agent.updates, options.teacher.dqn.evaluationEpisodes)
   } else {
     var agent = PPO(config: options.teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
@@ -144,15 +211,33 @@ public func trainTeacher(
   return result
 }
 
+/// The part of an `evaluations.jsonl` line that resuming needs.
+struct EvaluationRow: Codable {
+  var step: Int
+}
+
 /// An append-only text log (CSV or JSON lines), flushed line by line so a
 /// killed run keeps everything up to its last report.
 final class LineLog {
   private let handle: FileHandle
 
-  init(url: URL, header: String?) throws {
-    _ = FileManager.default.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) } ?? Data())
+  /// Starts the log afresh, or with `append` continues an existing one.
+  init(url: URL, header: String?, append: Bool = false) throws {
+    if !append || !FileManager.default.fileExists(atPath: url.path) {
+      _ = FileManager.default.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) } ?? Data())
+    }
     handle = try FileHandle(forWritingTo: url)
     handle.seekToEndOfFile()
+  }
+
+  /// Rewrites the log at `url` (atomically) keeping the header line, if it
+  /// has one, and the rows for which `keep` is true. A missing log is left alone.
+  static func keepRows(of url: URL, header: Bool, where keep: (String) -> Bool) throws {
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    let first = header && !lines.isEmpty ? [lines.removeFirst()] : []
+    let kept = first + lines.filter(keep)
+    try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
   }
 
   func append(_ line: String) {

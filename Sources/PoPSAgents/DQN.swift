@@ -50,14 +50,22 @@ public struct DQN: Policy {
   private var frameReplay: FrameReplayBuffer?
   public private(set) var steps = 0
   public private(set) var updates = 0
+  /// Episodes finished in training so far.
+  public private(set) var episodes = 0
+  /// Returns of the last (up to) 100 finished training episodes.
+  public private(set) var recentReturns: [Double] = []
+  /// Seconds spent in `learn` so far, across resumed runs.
+  public private(set) var trainingSeconds = 0.0
   private var rng: SeededGenerator
   private let actionCount: Int
 
   /// - Parameter observationShape: `[n]` for vectors, `[C, H, W]` for pixels
   ///   (needed when `config.convolutions` is not empty).
+  ///   `observationHigh` is the largest observation value (frames stored as
+  ///   bytes use steps of `observationHigh / 255`).
   public init(
     config: DQNConfig = DQNConfig(), observationCount: Int, actionCount: Int, seed: UInt64,
-    observationShape: [Int]? = nil
+    observationShape: [Int]? = nil, observationHigh: Float = 255
   ) {
     if let problem = config.validationError() { preconditionFailure("DQNConfig: \(problem)") }
     self.config = config
@@ -78,7 +86,7 @@ public struct DQN: Policy {
       // One extra frame per episode start: 10% headroom keeps about bufferSize transitions.
       frameReplay = FrameReplayBuffer(
         capacity: config.bufferSize + config.bufferSize / 10 + config.frameStack + 2, stack: config.frameStack,
-        frameSize: observationCount / config.frameStack)
+        frameSize: observationCount / config.frameStack, scale: observationHigh / 255)
     } else {
       vectorReplay = ReplayBuffer(capacity: config.bufferSize, observationCount: observationCount)
     }
@@ -98,13 +106,18 @@ public struct DQN: Policy {
   ///   - evaluationEnvironment: where greedy evaluations run (a separate
   ///     instance, so training episodes are not disturbed).
   ///   - reportInterval: steps between progress reports (evaluations also report).
+  ///   - checkpointInterval: steps between calls of `onCheckpoint` (0: never).
   ///   - callback: receives progress; returning false stops training early.
+  ///   - onCheckpoint: receives the agent to save (`checkpoint()`); returning
+  ///     false stops training.
   public mutating func learn(
     in environment: inout any Environment, totalSteps: Int,
     evaluationEnvironment: inout any Environment, evaluationSeed: UInt64 = 1_000_000,
-    reportInterval: Int = 1_000,
-    callback: (TrainingProgress) -> Bool = { _ in true }
+    reportInterval: Int = 1_000, checkpointInterval: Int = 0,
+    callback: (TrainingProgress) -> Bool = { _ in true },
+    onCheckpoint: (DQN) -> Bool = { _ in true }
   ) {
+    precondition(checkpointInterval >= 0, "DQN.learn: checkpointInterval must be >= 0, got \(checkpointInterval)")
     precondition(totalSteps > 0, "DQN.learn: totalSteps must be positive, got \(totalSteps)")
     let obsCount = online.architecture.inputCount
     var batch = TransitionBatch(size: config.batchSize, observationCount: obsCount)
@@ -112,13 +125,15 @@ public struct DQN: Policy {
     let nextCache = Network.Cache(inferenceOnly: true)
     let targetCache = Network.Cache(inferenceOnly: true)
     var gradients = online.zeroGradients()
-    var recentReturns: [Double] = []
-    var episodes = 0
     var episodeReturn = 0.0
     var lastLoss: Float = 0
     let start = Date()
+    let secondsBefore = trainingSeconds
+    defer { trainingSeconds = secondsBefore + Date().timeIntervalSince(start) }
     let startSteps = steps
     let startUpdates = updates
+    // A new episode: the replay must not chain it to the last call's.
+    frameReplay?.endEpisode()
     var observation = environment.reset(seed: rng.next())
 
     func progress(_ evaluation: EvaluationResult?) -> TrainingProgress {
@@ -129,7 +144,7 @@ public struct DQN: Policy {
         meanReturn: recent.isEmpty ? 0 : recent.reduce(0, +) / Double(recent.count),
         epsilon: epsilon(at: steps), updates: updates,
         updatesPerSecond: Double(updates - startUpdates) / elapsed,
-        stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: elapsed, loss: lastLoss,
+        stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: secondsBefore + elapsed, loss: lastLoss,
         evaluation: evaluation, network: online)
     }
 
@@ -176,7 +191,97 @@ public struct DQN: Policy {
       if evaluation != nil || steps % reportInterval == 0 {
         if !callback(progress(evaluation)) { return }
       }
+      // After the report, so a checkpoint includes this step's evaluation.
+      if checkpointInterval > 0 && steps % checkpointInterval == 0 {
+        trainingSeconds = secondsBefore + Date().timeIntervalSince(start)
+        if !onCheckpoint(self) { return }
+      }
     }
+  }
+
+  /// The checkpoint format this code writes and reads.
+  public static let checkpointVersion = 1
+
+  /// Everything needed to continue training: both networks, Adam's
+  /// moments, the replay buffer, counters and the random state. The
+  /// environment is not saved: a resumed run starts a new episode.
+  public func checkpoint() -> TensorArchive {
+    var archive = TensorArchive()
+    archive.store(online.parameters, as: "online")
+    archive.store(target.parameters, as: "target")
+    optimizer.store(in: &archive, as: "adam")
+    vectorReplay?.store(in: &archive, as: "replay")
+    frameReplay?.store(in: &archive, as: "frames")
+    archive.arrays["counters"] = .int64([Int64(steps), Int64(updates), Int64(episodes), Int64(trainingSeconds * 1000)])
+    archive.arrays["recent_returns"] = .float(recentReturns.map(Float.init))
+    archive.arrays["rng"] = .int64(rng.state.map { Int64(bitPattern: $0) })
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    archive.metadata = [
+      "format": "pops-dqn-checkpoint",
+      "pops_checkpoint_version": String(Self.checkpointVersion),
+      "config": String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self),
+      "architecture": String(decoding: (try? encoder.encode(online.architecture)) ?? Data(), as: UTF8.self),
+    ]
+    return archive
+  }
+
+  /// An agent continuing from `checkpoint()`'s archive. Throws if the archive
+  /// is not a DQN checkpoint, or was made with another config or network.
+  public init(
+    resumingFrom archive: TensorArchive, config: DQNConfig, observationCount: Int, actionCount: Int,
+    observationShape: [Int]? = nil, observationHigh: Float = 255
+  ) throws {
+    guard archive.metadata["format"] == "pops-dqn-checkpoint" else {
+      throw archive.problem("not a pops DQN checkpoint (metadata format is \(archive.metadata["format"] ?? "missing"))")
+    }
+    guard archive.metadata["pops_checkpoint_version"] == String(Self.checkpointVersion) else {
+      throw archive.problem(
+        "pops_checkpoint_version \(archive.metadata["pops_checkpoint_version"] ?? "missing") is not supported (this pops reads \(Self.checkpointVersion))")
+    }
+    guard let text = archive.metadata["config"],
+      let saved = try? JSONDecoder().decode(DQNConfig.self, from: Data(text.utf8))
+    else { throw archive.problem("the checkpoint's DQN config is missing or unreadable") }
+    if saved != config {
+      let differing = Self.differingFields(saved, config)
+      throw archive.problem(
+        "the checkpoint was made with a different DQN config (\(differing.joined(separator: ", "))); resume with the same config")
+    }
+    self.init(
+      config: config, observationCount: observationCount, actionCount: actionCount, seed: 0,
+      observationShape: observationShape, observationHigh: observationHigh)
+    let shapes = online.parameters.map(\.shape)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    guard archive.metadata["architecture"] == String(decoding: try encoder.encode(online.architecture), as: UTF8.self) else {
+      throw archive.problem("the checkpoint's network does not match this environment's observation and action spaces")
+    }
+    online = Network(online.architecture, parameters: try archive.tensors("online", shapes: shapes))
+    target = Network(target.architecture, parameters: try archive.tensors("target", shapes: shapes))
+    try optimizer.restore(from: archive, as: "adam", shapes: shapes)
+    try vectorReplay?.restore(from: archive, as: "replay")
+    try frameReplay?.restore(from: archive, as: "frames")
+    let counters = try archive.int64s("counters", count: 4)
+    (steps, updates, episodes) = (Int(counters[0]), Int(counters[1]), Int(counters[2]))
+    trainingSeconds = Double(counters[3]) / 1000
+    recentReturns = try archive.floats("recent_returns").map(Double.init)
+    guard let restored = SeededGenerator(state: try archive.int64s("rng", count: 4).map { UInt64(bitPattern: $0) }) else {
+      throw archive.problem("the saved random state is invalid")
+    }
+    rng = restored
+  }
+
+  /// Names of the config fields whose values differ (snake_case, as in config files).
+  static func differingFields(_ a: DQNConfig, _ b: DQNConfig) -> [String] {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    func fields(_ c: DQNConfig) -> [String: String] {
+      guard let data = try? encoder.encode(c), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+      else { return [:] }
+      return object.mapValues { "\($0)" }
+    }
+    let fa = fields(a), fb = fields(b)
+    return Set(fa.keys).union(fb.keys).sorted().filter { fa[$0] != fb[$0] }.map { "\($0): \(fa[$0] ?? "-") vs \(fb[$0] ?? "-")" }
   }
 
   /// One gradient step on `batch`; returns the loss.

@@ -1,9 +1,11 @@
 import PoPSCore
+import PoPSNN
 
-/// A replay buffer for stacked pixel observations (`[stack, H, W]`, values
-/// 0...255, as the Atari preprocessing produces) that stores each frame once,
-/// as a byte: a million Atari transitions take about 7 GB instead of the
-/// 226 GB of float32 observation pairs.
+/// A replay buffer for stacked pixel observations (`[stack, H, W]` with 256
+/// levels: 0...255, or 0...1 in steps of 1/255 as the Gymnasium bridge
+/// delivers Atari frames) that stores each frame once, as a byte: a million
+/// Atari transitions take about 7 GB instead of the 226 GB of float32
+/// observation pairs.
 ///
 /// Every observation is kept as its newest frame in a ring of slots; the
 /// older frames of a stack are the previous slots of the same episode, and at
@@ -14,6 +16,8 @@ public struct FrameReplayBuffer: Sendable {
   public let capacity: Int
   public let stack: Int
   public let frameSize: Int
+  /// The observation value of one byte step (1 for 0...255, 1/255 for 0...1).
+  public let scale: Float
   private var frames: [UInt8]
   private var stamps: [Int]
   private var episodeStart: [Bool]
@@ -31,7 +35,11 @@ public struct FrameReplayBuffer: Sendable {
   ///   - capacity: frames kept (one per step, plus one per episode start).
   ///   - stack: frames per observation (4 for Atari).
   ///   - frameSize: values per frame (84 * 84).
-  public init(capacity: Int, stack: Int, frameSize: Int) {
+  ///   - scale: the observation value of one byte step: the largest
+  ///     observation value / 255.
+  public init(capacity: Int, stack: Int, frameSize: Int, scale: Float = 1) {
+    precondition(scale > 0, "FrameReplayBuffer: scale must be positive, got \(scale)")
+    self.scale = scale
     precondition(capacity > stack + 1, "FrameReplayBuffer: capacity must exceed stack + 1, got \(capacity)")
     precondition(stack > 0 && frameSize > 0, "FrameReplayBuffer: stack and frameSize must be positive")
     self.capacity = capacity
@@ -51,7 +59,10 @@ public struct FrameReplayBuffer: Sendable {
     let slot = written % capacity
     let base = (stack - 1) * frameSize
     frames.withUnsafeMutableBufferPointer { f in
-      for j in 0..<frameSize { f[slot * frameSize + j] = UInt8(max(0, min(255, observation[base + j].rounded()))) }
+      let inverse = 1 / scale
+      for j in 0..<frameSize {
+        f[slot * frameSize + j] = UInt8(max(0, min(255, (observation[base + j] * inverse).rounded())))
+      }
     }
     stamps[slot] = written
     episodeStart[slot] = start
@@ -77,6 +88,45 @@ public struct FrameReplayBuffer: Sendable {
     pending = episodeEnded ? nil : next
   }
 
+  /// Saves the contents under `prefix`. The episode in progress is closed:
+  /// a run resumed from the archive starts a new one.
+  public func store(in archive: inout TensorArchive, as prefix: String) {
+    // Only the slots written so far (the whole ring once it has wrapped).
+    archive.arrays["\(prefix).frames"] = .bytes(Array(frames.prefix(min(written, capacity) * frameSize)))
+    archive.arrays["\(prefix).stamps"] = .int64(stamps.map(Int64.init))
+    archive.arrays["\(prefix).episode_start"] = .bytes(episodeStart.map { $0 ? 1 : 0 })
+    archive.arrays["\(prefix).has_transition"] = .bytes(hasTransition.map { $0 ? 1 : 0 })
+    archive.arrays["\(prefix).actions"] = .int32(actions)
+    archive.arrays["\(prefix).rewards"] = .float(rewards)
+    archive.arrays["\(prefix).terminated"] = .float(terminated)
+    archive.arrays["\(prefix).cursor"] = .int64([Int64(written), Int64(transitions)])
+    archive.arrays["\(prefix).scale"] = .float([scale])
+  }
+
+  /// Restores what `store(in:as:)` saved into a buffer of the same shape.
+  public mutating func restore(from archive: TensorArchive, as prefix: String) throws {
+    let savedScale = try archive.floats("\(prefix).scale", count: 1)[0]
+    guard savedScale == scale else {
+      throw archive.problem("its frames were stored with scale \(savedScale), this buffer uses \(scale)")
+    }
+    let cursor = try archive.int64s("\(prefix).cursor", count: 2)
+    let stored = try archive.bytes("\(prefix).frames", count: min(Int(cursor[0]), capacity) * frameSize)
+    frames = stored + [UInt8](repeating: 0, count: capacity * frameSize - stored.count)
+    stamps = try archive.int64s("\(prefix).stamps", count: capacity).map(Int.init)
+    episodeStart = try archive.bytes("\(prefix).episode_start", count: capacity).map { $0 != 0 }
+    hasTransition = try archive.bytes("\(prefix).has_transition", count: capacity).map { $0 != 0 }
+    actions = try archive.int32s("\(prefix).actions", count: capacity)
+    rewards = try archive.floats("\(prefix).rewards", count: capacity)
+    terminated = try archive.floats("\(prefix).terminated", count: capacity)
+    written = Int(cursor[0])
+    transitions = Int(cursor[1])
+    pending = nil
+  }
+
+  /// Closes the episode in progress: the next `add` starts a new one (a
+  /// training loop that resets its environment calls this).
+  public mutating func endEpisode() { pending = nil }
+
   /// Writes the stacked observation ending at `slot` into `out`; false when
   /// its history was overwritten.
   private func stackFrames(endingAt slot: Int, into out: UnsafeMutablePointer<Float>) -> Bool {
@@ -94,7 +144,7 @@ public struct FrameReplayBuffer: Sendable {
       for (position, source) in sources.enumerated() {
         let dst = out + position * frameSize
         let src = source * frameSize
-        for j in 0..<frameSize { dst[j] = Float(f[src + j]) }
+        for j in 0..<frameSize { dst[j] = Float(f[src + j]) * scale }
       }
     }
     return true

@@ -1,4 +1,5 @@
 import PoPSCore
+import PoPSNN
 
 /// A minibatch drawn from a `ReplayBuffer`, stored row-major so it feeds
 /// `Network.forward` directly (Stable-Baselines3's `ReplayBufferSamples`).
@@ -69,6 +70,29 @@ public struct ReplayBuffer: Sendable {
     self.terminated[position] = terminated ? 1 : 0
     position = (position + 1) % capacity
     count = min(count + 1, capacity)
+  }
+
+  /// Saves the contents under `prefix`.
+  public func store(in archive: inout TensorArchive, as prefix: String) {
+    archive.arrays["\(prefix).observations"] = .float(observations)
+    archive.arrays["\(prefix).next_observations"] = .float(nextObservations)
+    archive.arrays["\(prefix).actions"] = .int32(actions)
+    archive.arrays["\(prefix).rewards"] = .float(rewards)
+    archive.arrays["\(prefix).terminated"] = .float(terminated)
+    archive.arrays["\(prefix).cursor"] = .int64([Int64(position), Int64(count)])
+  }
+
+  /// Restores what `store(in:as:)` saved into a buffer of the same capacity.
+  public mutating func restore(from archive: TensorArchive, as prefix: String) throws {
+    let values = capacity * observationCount
+    observations = try archive.floats("\(prefix).observations", count: values)
+    nextObservations = try archive.floats("\(prefix).next_observations", count: values)
+    actions = try archive.int32s("\(prefix).actions", count: capacity)
+    rewards = try archive.floats("\(prefix).rewards", count: capacity)
+    terminated = try archive.floats("\(prefix).terminated", count: capacity)
+    let cursor = try archive.int64s("\(prefix).cursor", count: 2)
+    position = Int(cursor[0])
+    count = Int(cursor[1])
   }
 
   /// Fills `batch` with `batch.size` transitions drawn uniformly with replacement.

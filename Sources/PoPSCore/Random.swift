@@ -24,6 +24,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     s3 = splitMix(&sm)
   }
 
+  /// The generator's whole state, for checkpoints.
+  public var state: [UInt64] { [s0, s1, s2, s3] }
+
+  /// A generator continuing from a saved `state` (four words, not all zero).
+  public init?(state: [UInt64]) {
+    guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+    (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+  }
+
   public mutating func next() -> UInt64 {
     let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
     let t = s1 << 17

@@ -41,7 +41,9 @@ public struct GymEnvironment: Environment {
     worker = try GymWorker(id: id, python: python)
     let info = worker.info
     let count = info.obsShape.reduce(1, *)
-    let bound: Float = info.obsDtype == "uint8" ? 255 : .greatestFiniteMagnitude
+    // Byte observations (Atari frames) arrive scaled to [0, 1], as the
+    // reference feeds its Nature CNN (it divides by 256).
+    let bound: Float = info.obsDtype == "uint8" ? 1 : .greatestFiniteMagnitude
     observationSpace = BoxSpace(
       low: [Float](repeating: info.obsDtype == "uint8" ? 0 : -bound, count: count),
       high: [Float](repeating: bound, count: count), shape: info.obsShape)
@@ -185,7 +187,7 @@ final class GymWorker: @unchecked Sendable {
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
         if uint8 {
           let src = raw.bindMemory(to: UInt8.self)
-          for i in 0..<count { out[i] = Float(src[i]) }
+          for i in 0..<count { out[i] = Float(src[i]) * (1 / 255) }
         } else {
           for i in 0..<count {
             out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))

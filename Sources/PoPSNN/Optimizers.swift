@@ -34,6 +34,22 @@ public struct Adam: Optimizer {
     self.epsilon = epsilon
   }
 
+  /// Saves the step count and moment estimates under `prefix`.
+  public func store(in archive: inout TensorArchive, as prefix: String) {
+    archive.store(m, as: "\(prefix).m")
+    archive.store(v, as: "\(prefix).v")
+    archive.arrays["\(prefix).step"] = .int64([Int64(step)])
+  }
+
+  /// Restores what `store(in:as:)` saved, for parameters of `shapes`.
+  public mutating func restore(from archive: TensorArchive, as prefix: String, shapes: [[Int]]) throws {
+    step = Int(try archive.int64s("\(prefix).step", count: 1)[0])
+    if step > 0 {
+      m = try archive.tensors("\(prefix).m", shapes: shapes)
+      v = try archive.tensors("\(prefix).v", shapes: shapes)
+    }
+  }
+
   public mutating func update(_ network: inout Network, along gradients: [Tensor]) {
     precondition(gradients.count == network.parameters.count, "Adam: one gradient per parameter expected")
     if m.count != gradients.count {

@@ -41,25 +41,7 @@ struct PoPSRunOptions: ParsableArguments {
 
   /// The preset, then the file, then --set overrides.
   func resolvedConfig() throws -> PoPSConfig {
-    var config = try PoPSConfig.preset(for: env)
-    if let file = self.config {
-      let text: String
-      do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-        throw ConfigError("\(file): cannot read the file")
-      }
-      config = try config.overridden(byYAML: text, source: file)
-    }
-    for assignment in overrides {
-      let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, !parts[0].isEmpty else { throw ConfigError("--set \(assignment): expected FIELD=VALUE") }
-      var yaml = ""
-      let keys = parts[0].split(separator: ".").map(String.init)
-      for (depth, key) in keys.enumerated() {
-        yaml += String(repeating: "  ", count: depth) + key + ":" + (depth == keys.count - 1 ? " \(parts[1])" : "") + "\n"
-      }
-      config = try config.overridden(byYAML: yaml, source: "--set \(assignment)")
-    }
-    return config
+    try PoPSConfig.resolved(for: env, file: config, assignments: overrides)
   }
 
   func run(teacher: String?) throws {

@@ -29,24 +29,40 @@ struct Train: ParsableCommand {
   @Flag(help: "Keep training after reaching the reward threshold.")
   var noEarlyStop = false
 
+  @Option(help: "YAML file overriding fields of the environment's preset (its teacher section is used).")
+  var config: String?
+
+  @Option(name: .customLong("set"), help: "Override one field, e.g. --set teacher.dqn.learning_rate=0.0001 (repeatable).")
+  var overrides: [String] = []
+
+  @Option(help: "DQN: environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
+  var checkpointEvery = 100_000
+
+  @Flag(help: "DQN: continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
+  var resume = false
+
   func validate() throws {
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
+    if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
   }
 
   func run() throws {
-    let preset = try PoPSConfig.preset(for: env)
+    let preset = try PoPSConfig.resolved(for: env, file: config, assignments: overrides)
     let budget = steps ?? preset.teacher.steps
     var options = try TeacherTrainingOptions(
       environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: budget)
+    options.teacher = preset.teacher
     options.stopAtThreshold = !noEarlyStop
+    options.checkpointInterval = checkpointEvery
+    options.resume = resume
     if let evalEpisodes {
       options.teacher.dqn.evaluationEpisodes = evalEpisodes
       options.teacher.ppo.evaluationEpisodes = evalEpisodes
     }
     let spec = try Environments.spec(for: env)
-    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(budget) steps -> \(out)")
+    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let line = ProgressLine()
     let result = try trainTeacher(options) { report in
       var text = String(
