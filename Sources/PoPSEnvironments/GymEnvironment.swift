@@ -75,10 +75,13 @@ public struct GymEnvironment: Environment {
     var request = Data("S".utf8)
     withUnsafeBytes(of: Int64(action).littleEndian) { request.append(contentsOf: $0) }
     try worker.send(request)
-    let observation = try worker.readObservation()
-    let tail = try worker.read(10)
-    let reward = tail.withUnsafeBytes { Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
-    return Step(observation: observation, reward: reward, terminated: tail[8] != 0, truncated: tail[9] != 0)
+    // The observation and its 10-byte tail arrive in one write: one read.
+    let observation = try worker.readObservation(tail: 10)
+    let tail = UnsafeRawPointer(worker.observationBuffer!.baseAddress! + worker.observationBytes)
+    let reward = Double(bitPattern: UInt64(littleEndian: tail.loadUnaligned(as: UInt64.self)))
+    let flags = tail.load(fromByteOffset: 8, as: UInt16.self)
+    return Step(
+      observation: observation, reward: reward, terminated: flags & 0xFF != 0, truncated: flags >> 8 != 0)
   }
 
   /// The worker's process id (for tests of failure handling).
@@ -100,9 +103,9 @@ final class GymWorker: @unchecked Sendable {
   private let input: FileHandle
   private let output: FileHandle
   private(set) var info = Info(obsShape: [], obsDtype: "float32", actions: 0)
-  private var observationBytes = 0
+  private(set) var observationBytes = 0
   /// Reused for every observation, so a step allocates only its result.
-  private var observationBuffer: UnsafeMutableRawBufferPointer?
+  private(set) var observationBuffer: UnsafeMutableRawBufferPointer?
 
   init(id: String, python chosen: URL?) throws {
     self.id = id
@@ -139,7 +142,7 @@ final class GymWorker: @unchecked Sendable {
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     info = try decoder.decode(Info.self, from: readLengthPrefixed())
     observationBytes = info.obsShape.reduce(1, *) * (info.obsDtype == "uint8" ? 1 : 4)
-    observationBuffer = .allocate(byteCount: max(observationBytes, 1), alignment: 16)
+    observationBuffer = .allocate(byteCount: observationBytes + 16, alignment: 16)
   }
 
   deinit {
@@ -178,10 +181,12 @@ final class GymWorker: @unchecked Sendable {
     return try read(n)
   }
 
-  func readObservation() throws -> [Float] {
+  /// Reads one observation and `tail` more bytes, which stay in
+  /// `observationBuffer` after the observation.
+  func readObservation(tail: Int = 0) throws -> [Float] {
     let buffer = observationBuffer!
     let raw = UnsafeRawBufferPointer(buffer)
-    try readExactly(into: buffer.baseAddress!, count: observationBytes)
+    try readExactly(into: buffer.baseAddress!, count: observationBytes + tail)
     let uint8 = info.obsDtype == "uint8"
     let count = uint8 ? observationBytes : observationBytes / 4
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
@@ -197,10 +202,32 @@ final class GymWorker: @unchecked Sendable {
       }
   }
 
+  /// How long a read busy-waits for the worker's reply before sleeping in
+  /// the kernel: `POPS_BRIDGE_SPIN_US` microseconds, default 3000. On a VM a
+  /// sleeping vCPU takes ~0.1 ms to wake, 10% of an Atari step; spinning
+  /// through the step avoids it at the cost of one busy core while waiting.
+  static let spinNanoseconds: UInt64 = {
+    if let text = ProcessInfo.processInfo.environment["POPS_BRIDGE_SPIN_US"], let us = UInt64(text) { return us * 1000 }
+    return 3_000_000
+  }()
+
+  /// Returns once `fd` has data (or EOF/error), spinning first.
+  private func awaitReadable(_ fd: Int32) {
+    var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
+    while poll(&pfd, 1, 0) == 0 {
+      if DispatchTime.now().uptimeNanoseconds > deadline {
+        _ = poll(&pfd, 1, -1)
+        return
+      }
+    }
+  }
+
   private func readExactly(into base: UnsafeMutableRawPointer, count: Int) throws {
     let fd = output.fileDescriptor
     var offset = 0
     while offset < count {
+      if Self.spinNanoseconds > 0 { awaitReadable(fd) }
       let n = Glibc.read(fd, base + offset, count - offset)
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else { throw died() }
