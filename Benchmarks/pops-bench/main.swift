@@ -316,12 +316,37 @@ func benchBridge(_ id: String) {
     try toPython.fileHandleForWriting.close()
     process.waitUntilExit()
     let bridged = bridgedTimes.min()!, native = nativeTimes.min()!
-    line("gym:\(id) step through the bridge (best of 4)", String(format: "%.1f us", bridged * 1e6))
-    line("gym:\(id) step inside Python (best of 4)", String(format: "%.1f us", native * 1e6))
+    line("\(id): step through the bridge", String(format: "%.1f us", bridged * 1e6))
+    line("\(id): step inside Python", String(format: "%.1f us", native * 1e6))
     line("bridge overhead per step", String(format: "%.1f us (%.1f%%)", (bridged - native) * 1e6, 100 * (bridged - native) / native))
   } catch {
     print("bridge: \(error)")
   }
+}
+/// Steps per second of N bridge workers stepping as one vector environment
+/// against one worker (`pops-bench vector [ID] [N]`).
+func benchVector(_ id: String, count: Int) {
+  do {
+    for n in [1, count] {
+      var vector = try VectorEnvironment("gym:\(id)", count: n)
+      _ = vector.reset(seed: 0)
+      var rng = SeededGenerator(seed: 1)
+      var steps = 0
+      let t0 = now()
+      while now() - t0 < 5 {
+        let results = vector.step(taking: (0..<n).map { _ in rng.index(below: vector.actionSpace.count) })
+        steps += n
+        for (i, r) in results.enumerated() where r.isLast { _ = vector.reset(i, seed: nil) }
+      }
+      line("gym:\(id) x\(n) workers", String(format: "%.0f steps/s", Double(steps) / (now() - t0)))
+    }
+  } catch {
+    print("vector: \(error)")
+  }
+}
+if which == "vector" {
+  let args = CommandLine.arguments
+  benchVector(args.count > 2 ? args[2] : "ALE/Pong-v5?actions=1,2,3", count: args.count > 3 ? Int(args[3]) ?? 2 : 2)
 }
 if which == "bridge" { benchBridge(CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "ALE/Pong-v5?actions=1,2,3") }
 

@@ -47,8 +47,10 @@ public struct PPO: Policy {
     precondition(totalSteps > 0, "PPO.learn: totalSteps must be positive, got \(totalSteps)")
     let n = config.environments, t = config.rolloutSteps
     let obsCount = actor.architecture.inputCount
-    var envs = try (0..<n).map { try makeEnvironment($0) }
-    var observations = envs.indices.map { envs[$0].reset(seed: rng.next()) }
+    // Bridge workers step in parallel; native environments one after another.
+    var envs = VectorEnvironment(try (0..<n).map { try makeEnvironment($0) })
+    var observations = (0..<n).map { envs.reset($0, seed: rng.next()) }
+    var chosen = [Int](repeating: 0, count: n)
     var episodeReturns = [Double](repeating: 0, count: n)
     var recent: [Double] = []
     var episodes = 0
@@ -84,7 +86,12 @@ public struct PPO: Policy {
           actions[row] = a
           logProbs[row] = log(max(probabilities[a], 1e-12))
           values[row] = v[e]
-          var result = envs[e].step(taking: a)
+          chosen[e] = a
+        }
+        let results = envs.step(taking: chosen)
+        for e in 0..<n {
+          let row = step * n + e
+          var result = results[e]
           episodeReturns[e] += result.reward
           var reward = Float(result.reward)
           if result.truncated && !result.terminated {
@@ -98,7 +105,7 @@ public struct PPO: Policy {
             if recent.count > 100 { recent.removeFirst() }
             episodes += 1
             episodeReturns[e] = 0
-            result.observation = envs[e].reset(seed: nil)
+            result.observation = envs.reset(e, seed: nil)
           }
           observations[e] = result.observation
         }

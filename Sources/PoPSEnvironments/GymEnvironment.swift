@@ -71,10 +71,21 @@ public struct GymEnvironment: Environment {
 
   /// `step` that reports a dead worker as an error instead of stopping.
   public func tryStep(taking action: Int) throws -> Step {
+    try sendStep(taking: action)
+    return try receiveStep()
+  }
+
+  /// The first half of a step: sends the action and returns at once, so
+  /// several workers can step at the same time (`VectorEnvironment`).
+  public func sendStep(taking action: Int) throws {
     precondition(actionSpace.contains(action), "gym:\(id): action \(action) outside 0..<\(actionSpace.count)")
     var request = Data("S".utf8)
     withUnsafeBytes(of: Int64(action).littleEndian) { request.append(contentsOf: $0) }
     try worker.send(request)
+  }
+
+  /// The second half of a step: waits for the worker's reply.
+  public func receiveStep() throws -> Step {
     // The observation and its 10-byte tail arrive in one write: one read.
     let observation = try worker.readObservation(tail: 10)
     let tail = UnsafeRawPointer(worker.observationBuffer!.baseAddress! + worker.observationBytes)
@@ -216,6 +227,7 @@ final class GymWorker: @unchecked Sendable {
     var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
     while poll(&pfd, 1, 0) == 0 {
+      sched_yield()  // a worker waiting for this core goes first
       if DispatchTime.now().uptimeNanoseconds > deadline {
         _ = poll(&pfd, 1, -1)
         return

@@ -117,7 +117,7 @@ def main():
             if spin > 0:
                 deadline = time.perf_counter() + spin
                 while not select.select([inp], [], [], 0)[0] and time.perf_counter() < deadline:
-                    pass
+                    os.sched_yield()  # other workers on this core go first
             chunk = os.read(inp, n - len(data))
             if not chunk:
                 return data

@@ -82,4 +82,33 @@ struct GymBridgeTests {
     _ = other.reset(seed: 2)
     #expect(!other.step(taking: 1).observation.isEmpty)
   }
+
+  /// Four workers stepped as one vector give exactly what four environments
+  /// stepped one by one give, with the same seeds and actions; so does a
+  /// vector of native environments.
+  @Test(arguments: ["gym:CartPole-v1", "CartPole-v1"])
+  func vectorStepsEqualSingleSteps(_ id: String) throws {
+    var vector = try VectorEnvironment(id, count: 4, seed: 10)
+    #expect(vector.isParallel == id.hasPrefix("gym:"))
+    var singles = try (0..<4).map { try Environments.make(id, seed: 10 &+ UInt64($0)) }
+    var observations = vector.reset(seed: 100)
+    for i in 0..<4 { #expect(singles[i].reset(seed: 100 &+ UInt64(i)) == observations[i]) }
+    var rng = SeededGenerator(seed: 3)
+    var ended = 0
+    for _ in 0..<300 {
+      let actions = (0..<4).map { _ in rng.index(below: 2) }
+      let steps = vector.step(taking: actions)
+      for i in 0..<4 {
+        let single = singles[i].step(taking: actions[i])
+        #expect(steps[i].observation == single.observation && steps[i].reward == single.reward)
+        #expect(steps[i].terminated == single.terminated && steps[i].truncated == single.truncated)
+        observations[i] = steps[i].observation
+        if steps[i].isLast {
+          ended += 1
+          #expect(vector.reset(i, seed: nil) == singles[i].reset(seed: nil))
+        }
+      }
+    }
+    #expect(ended > 4, "episodes ended and were reset: \(ended)")
+  }
 }

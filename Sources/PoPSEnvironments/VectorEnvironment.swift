@@ -1,0 +1,65 @@
+/// Several instances of one environment stepped together, like Gymnasium's
+/// vector environments: `gym:` workers are separate processes, so a vector
+/// of them steps in parallel (every action is sent before any reply is
+/// read); native environments step one after another, which for them is
+/// faster than any thread hand-off.
+///
+/// Episodes are not reset automatically: after a step whose result `isLast`,
+/// call `reset(_:seed:)` for that index (the training loops decide what to
+/// record first).
+public struct VectorEnvironment {
+  public private(set) var environments: [any Environment]
+  /// The bridge workers when every environment is a `gym:` one.
+  private let workers: [GymEnvironment]?
+
+  /// - Parameter environments: at least one, all with the same spaces.
+  public init(_ environments: [any Environment]) {
+    precondition(!environments.isEmpty, "VectorEnvironment: needs at least one environment")
+    let first = environments[0]
+    precondition(
+      environments.allSatisfy { $0.observationSpace == first.observationSpace && $0.actionSpace == first.actionSpace },
+      "VectorEnvironment: every environment must have the same observation and action spaces")
+    self.environments = environments
+    let gym = environments.compactMap { $0 as? GymEnvironment }
+    workers = gym.count == environments.count ? gym : nil
+  }
+
+  /// `count` new instances of `id`; instance i is made with `seed + i`.
+  public init(_ id: String, count: Int, seed: UInt64 = 0) throws {
+    precondition(count > 0, "VectorEnvironment: count must be positive, got \(count)")
+    self.init(try (0..<count).map { try Environments.make(id, seed: seed &+ UInt64($0)) })
+  }
+
+  public var count: Int { environments.count }
+  public var observationSpace: BoxSpace { environments[0].observationSpace }
+  public var actionSpace: DiscreteSpace { environments[0].actionSpace }
+  /// True when the environments step in parallel (bridge workers).
+  public var isParallel: Bool { workers != nil && count > 1 }
+
+  /// Resets every environment; environment i gets `seed + i` (or continues
+  /// its stream when `seed` is nil).
+  public mutating func reset(seed: UInt64?) -> [[Float]] {
+    var observations: [[Float]] = []
+    for i in 0..<count { observations.append(reset(i, seed: seed.map { $0 &+ UInt64(i) })) }
+    return observations
+  }
+
+  /// Resets environment `index`.
+  public mutating func reset(_ index: Int, seed: UInt64?) -> [Float] {
+    environments[index].reset(seed: seed)
+  }
+
+  /// Steps environment i with `actions[i]`, in parallel for bridge workers.
+  public mutating func step(taking actions: [Int]) -> [Step] {
+    precondition(actions.count == count, "VectorEnvironment: \(actions.count) actions for \(count) environments")
+    guard let workers, count > 1 else {
+      return actions.indices.map { environments[$0].step(taking: actions[$0]) }
+    }
+    do {
+      for (worker, action) in zip(workers, actions) { try worker.sendStep(taking: action) }
+      return try workers.map { try $0.receiveStep() }
+    } catch {
+      fatalError("\(error)")
+    }
+  }
+}
