@@ -220,6 +220,8 @@ extension PoPSConfig {
     case let v as Float: return "\(v)"
     case let v as [Int]: return "[" + v.map(String.init).joined(separator: ", ") + "]"
     case let v as [Float]: return "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"
+    case let v as [Double]: return "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"
+    case let v as [[Int]]: return "[" + v.map { yamlScalar($0)! }.joined(separator: ", ") + "]"
     default: return nil
     }
   }
@@ -282,18 +284,21 @@ extension PoPSConfig {
   }
 
   /// The kind of every leaf field (`integer`, `number`, `boolean`, `string`,
-  /// `integer list`, `number list`), by snake_case path.
+  /// `integer list`, `number list`, `list of integer lists`), by snake_case path.
   private static func fieldKinds(_ value: Any, prefix: String, into kinds: inout [String: String]) {
     for child in Mirror(reflecting: value).children {
       guard let label = child.label else { continue }
       let path = prefix.isEmpty ? snakeCase(label) : "\(prefix).\(snakeCase(label))"
+      // Exact types: an empty [[Int]] would also pass `is [Int]`.
+      let type = Swift.type(of: child.value)
       switch child.value {
       case is Int, is UInt64: kinds[path] = "integer"
       case is Double, is Float: kinds[path] = "number"
       case is Bool: kinds[path] = "boolean"
       case is String: kinds[path] = "string"
-      case is [Int]: kinds[path] = "integer list"
-      case is [Float], is [Double]: kinds[path] = "number list"
+      case _ where type == [Int].self: kinds[path] = "integer list"
+      case _ where type == [Float].self || type == [Double].self: kinds[path] = "number list"
+      case _ where type == [[Int]].self: kinds[path] = "list of integer lists"
       default: fieldKinds(child.value, prefix: path, into: &kinds)
       }
     }
@@ -309,6 +314,7 @@ extension PoPSConfig {
     case "string": return value is String
     case "integer list": return (value as? [Any])?.allSatisfy { isInteger($0) && !($0 is Bool) } ?? false
     case "number list": return (value as? [Any])?.allSatisfy(isNumber) ?? false
+    case "list of integer lists": return (value as? [Any])?.allSatisfy { matches($0, kind: "integer list") } ?? false
     default: return true
     }
   }

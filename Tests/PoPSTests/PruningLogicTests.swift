@@ -182,11 +182,20 @@ struct ConfigTests {
     try expectError("- a\n- b\n", "top level must be a mapping")
   }
 
-  @Test func yamlShowRoundTrips() throws {
-    let preset = try PoPSConfig.preset(for: "CartPole-v1")
+  @Test(arguments: ["CartPole-v1", "Catch-v0"])
+  func yamlShowRoundTrips(_ id: String) throws {
+    let preset = try PoPSConfig.preset(for: id)
     let again = try preset.overridden(byYAML: preset.yaml, source: "show")
     #expect(again == preset)
     #expect(preset.yaml.contains("double_q_learning: true"))
+  }
+
+  @Test func convolutionsAreAListOfTriples() throws {
+    let preset = try PoPSConfig.preset(for: "Catch-v0")
+    #expect(preset.yaml.contains("convolutions: [[16, 3, 1]]"))
+    let config = try preset.overridden(byYAML: "teacher:\n  dqn:\n    convolutions: [[8, 3, 1], [4, 3, 2]]\n", source: "t.yaml")
+    #expect(config.teacher.dqn.convolutions == [[8, 3, 1], [4, 3, 2]])
+    try expectError("teacher:\n  dqn:\n    convolutions: [8, 3, 1]\n", "must be a list of integer lists")
   }
 
   @Test func learningRateFollowsTheSizeRule() throws {
