@@ -19,7 +19,7 @@ demo: build
 	@bash scripts/demo.sh $(DEMO_OUT)
 
 # Tests run on the release build: the training smoke tests need optimised code.
-test: deps deps-gym
+test: deps deps-gym-atari
 	$(SWIFT) test -c release
 
 bench: deps

@@ -130,4 +130,51 @@ struct PipelineCLITests {
       #expect(FileManager.default.fileExists(atPath: "\(folder)/out/\(name)"), "missing \(name)")
     }
   }
+
+  /// Pong through the bridge at a tiny scale: a Nature-CNN DQN teacher for
+  /// 400 steps (checkpointed and resumed), then PoPS shrinking its conv
+  /// channels and fc width. Needs `make deps-gym-atari` (part of `make test`).
+  @Test func pongRunsEndToEndAtSmallScale() throws {
+    let folder = temporaryFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let env = "gym:ALE/Pong-v5?actions=1,2,3"
+    let config = """
+      objective: -21
+      lower_bound: -22
+      acceptance_score: -21
+      acceptance_episodes: 1
+      teacher:
+        dqn: {learning_starts: 100, buffer_size: 1000, evaluation_interval: 0, evaluation_episodes: 1}
+      experience: {refill_steps: 300, capacity: 300}
+      distillation: {minibatches_per_epoch: 20, max_epochs: 1, evaluation_interval: 10, evaluation_episodes: 1}
+      pruning: {end_step: 20, frequency: 5, minibatches_per_iteration: 20, evaluation_interval: 10, evaluation_episodes: 1, max_iterations: 2, patience: 1}
+      shrinking: {max_steps: 1}
+      """
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try config.write(toFile: "\(folder)/pong.yaml", atomically: true, encoding: .utf8)
+    let first = try pops([
+      "train", "--env", env, "--out", "\(folder)/teacher", "--config", "\(folder)/pong.yaml", "--steps", "200",
+      "--checkpoint-every", "200",
+    ])
+    #expect(first.status == 0, "\(first.output)")
+    let resumed = try pops([
+      "train", "--env", env, "--out", "\(folder)/teacher", "--config", "\(folder)/pong.yaml", "--steps", "400",
+      "--checkpoint-every", "200", "--resume",
+    ])
+    #expect(resumed.status == 0 && resumed.output.contains("400 steps"), "\(resumed.output)")
+    let run = try pops([
+      "compress", "--teacher", "\(folder)/teacher/best.safetensors", "--env", env, "--out", "\(folder)/out",
+      "--config", "\(folder)/pong.yaml",
+    ])
+    #expect(run.status == 0, "\(run.output)")
+    let final = try ModelFile.load(from: URL(fileURLWithPath: "\(folder)/out/final.safetensors"))
+    let layers = final.network.architecture.layers
+    #expect(final.network.architecture.inputShape == [4, 84, 84])
+    guard case .conv2d(let first) = layers[0] else {
+      Issue.record("the student lost its first convolution: \(final.network.architecture.summary)")
+      return
+    }
+    #expect(first.outChannels < 32, "conv channels were shrunk: \(final.network.architecture.summary)")
+    #expect(final.network.weightCount < 1_000_000, "\(final.network.weightCount) weights")
+  }
 }
