@@ -68,6 +68,7 @@ public func trainTeacher(
   precondition(options.checkpointInterval >= 0, "trainTeacher: checkpointInterval must be >= 0, got \(options.checkpointInterval)")
   let checkpointURL = options.output.appendingPathComponent("checkpoint.safetensors")
   let metricsURL = options.output.appendingPathComponent("metrics.csv")
+  let curveURL = options.output.appendingPathComponent("curve.svg")
   let evaluationsURL = options.output.appendingPathComponent("evaluations.jsonl")
   // Read the checkpoint before anything is started or written.
   var resumeFrom: TensorArchive? = nil
@@ -173,6 +174,7 @@ public func trainTeacher(
       }
       do {
         try archive.write(to: checkpointURL)
+        try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
         return true
       } catch {
         saveError = error
@@ -208,7 +210,41 @@ public func trainTeacher(
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
   try AtomicFile.write(try encoder.encode(result), to: options.output.appendingPathComponent("training.json"))
+  try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
   return result
+}
+
+/// The learning curve of a `pops train` folder as SVG: the mean return of the
+/// last 100 training episodes (metrics.csv) and each greedy evaluation
+/// (evaluations.jsonl) against environment steps. `pops train` writes it as
+/// `curve.svg` at every checkpoint and at the end; `pops plot` redraws it for
+/// a run in progress.
+public func trainingCurve(folder: URL) throws -> String {
+  let metricsURL = folder.appendingPathComponent("metrics.csv")
+  guard let metrics = try? String(contentsOf: metricsURL, encoding: .utf8) else {
+    throw EnvironmentError(description: "\(metricsURL.path): cannot read the file (not a pops train folder?)")
+  }
+  var training: [(x: Double, y: Double)] = []
+  for line in metrics.split(separator: "\n").dropFirst() {
+    let fields = line.split(separator: ",")
+    guard fields.count > 2, let step = Double(fields[0]), let episodes = Int(fields[1]), episodes > 0,
+      let mean = Double(fields[2])
+    else { continue }
+    training.append((step, mean))
+  }
+  var greedy: [(x: Double, y: Double)] = []
+  if let text = try? String(contentsOf: folder.appendingPathComponent("evaluations.jsonl"), encoding: .utf8) {
+    struct Row: Decodable { var step: Int; var mean: Double }
+    for line in text.split(separator: "\n") {
+      if let row = try? JSONDecoder().decode(Row.self, from: Data(line.utf8)) { greedy.append((Double(row.step), row.mean)) }
+    }
+  }
+  var plot = SVGPlot(title: "Teacher training: \(folder.lastPathComponent)", xLabel: "environment steps", yLabel: "return")
+  plot.series = [
+    .init(name: "training, mean of 100", points: training, color: "#1f77b4"),
+    .init(name: "greedy evaluation", points: greedy, color: "#d62728", lines: false),
+  ]
+  return plot.svg
 }
 
 /// The part of an `evaluations.jsonl` line that resuming needs.

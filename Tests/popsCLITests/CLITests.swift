@@ -162,6 +162,8 @@ struct PipelineCLITests {
       "--checkpoint-every", "200", "--resume",
     ])
     #expect(resumed.status == 0 && resumed.output.contains("400 steps"), "\(resumed.output)")
+    let curve = try String(contentsOfFile: "\(folder)/teacher/curve.svg", encoding: .utf8)
+    #expect(curve.hasPrefix("<svg") && curve.contains("greedy evaluation"))
     let run = try pops([
       "compress", "--teacher", "\(folder)/teacher/best.safetensors", "--env", env, "--out", "\(folder)/out",
       "--config", "\(folder)/pong.yaml",
