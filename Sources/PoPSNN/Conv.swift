@@ -84,6 +84,23 @@ enum ConvKernels {
       for ki in 0..<c.kernelHeight {
         for kj in 0..<c.kernelWidth {
           let src = dcol + row * ld
+          if g.top == 0 && g.left == 0 && (g.outHeight - 1) * s + ki < g.inHeight && (g.outWidth - 1) * s + kj < g.inWidth {
+            // Every tap inside the input (valid padding): unchecked, as in im2col.
+            let rowStep = s &* g.inWidth
+            var target = plane + (ki &* g.inWidth &+ kj)
+            var line = src
+            for _ in 0..<g.outHeight {
+              var to = target
+              for ox in 0..<g.outWidth {
+                to.pointee += line[ox]
+                to += s
+              }
+              target += rowStep
+              line += g.outWidth
+            }
+            row += 1
+            continue
+          }
           for oy in 0..<g.outHeight {
             let iy = oy * s + ki - g.top
             if iy < 0 || iy >= g.inHeight { continue }

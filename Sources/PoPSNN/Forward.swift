@@ -348,7 +348,7 @@ extension Network {
         }
       case .relu:
         let y = cache.outputs[index].base + rows.lowerBound * widths[index]
-        for j in 0..<(n * widths[index]) where y[j] <= 0 { g[j] = 0 }
+        Kernels.reluBackward(y, g, count: n * widths[index])
       }
     }
   }
@@ -460,6 +460,22 @@ enum Kernels {
   @inline(__always)
   static func relu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { y[i] = max(x[i], 0) }
+  }
+
+  /// g[i] = 0 where the ReLU's output y[i] is 0 (branch-free, eight at a time).
+  @inline(__always)
+  static func reluBackward(_ y: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    let zero = SIMD8<Float>()
+    while i + 8 <= count {
+      let keep = SIMD8<Float>.load(y + i) .> zero
+      zero.replacing(with: SIMD8<Float>.load(g + i), where: keep).store(g + i)
+      i += 8
+    }
+    while i < count {
+      if y[i] <= 0 { g[i] = 0 }
+      i += 1
+    }
   }
 
   static func sumRows(_ g: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {

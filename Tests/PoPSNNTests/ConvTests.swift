@@ -45,6 +45,25 @@ struct ConvTests {
     expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, tolerance: 3e-2, "conv net")
   }
 
+  /// Valid padding with stride 2 in a layer that needs its input gradient
+  /// takes the unchecked im2col / col2im paths.
+  @Test(arguments: [1, 40])
+  func stridedValidConvolutionMatchesFiniteDifferences(batch: Int) {
+    let arch = Architecture(
+      inputShape: [2, 9, 8],
+      layers: [
+        .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 2, stride: 1, padding: "valid")), .relu,
+        .conv2d(.init(inChannels: 3, outChannels: 2, kernel: 3, stride: 2, padding: "valid")), .relu,
+        .flatten, .linear(inputs: 2 * 3 * 3, outputs: 3),
+      ])
+    #expect(arch.validationError() == nil && arch.outputShapes[2] == [2, 3, 3])
+    var rng = SeededGenerator(seed: UInt64(30 + batch))
+    let net = Network(arch, biasInit: 0.05, using: &rng)
+    let x = (0..<(batch * 144)).map { _ in rng.uniform(-1, 1) }
+    let target = (0..<(batch * 3)).map { _ in rng.uniform(-1, 1) }
+    expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, tolerance: 3e-2, "strided conv net")
+  }
+
   @Test func predictEqualsBatchForwardAndFilesRoundTrip() throws {
     var rng = SeededGenerator(seed: 6)
     let net = Network(smallConvNet(), using: &rng)
