@@ -55,7 +55,7 @@ def main():
             import ale_py
             gym.register_envs(ale_py)
         except ImportError:
-            fail("ale-py is not installed; run `make deps-gym-atari`")
+            fail("ale-py is not installed; run `make deps-gym`")
     atari = env_id.startswith("ALE/") and options.get("atari", "1") != "0"
     if atari:
         kwargs = {"frameskip": 1, "repeat_action_probability": 0.0, **kwargs}

@@ -81,6 +81,13 @@ struct GymBridgeTests {
     var other = try Environments.make("gym:CartPole-v1")
     _ = other.reset(seed: 2)
     #expect(!other.step(taking: 1).observation.isEmpty)
+    // Gymnasium's own Box2D LunarLander (make deps-gym installs box2d).
+    let spec = try Environments.spec(for: "gym:LunarLander-v3")
+    #expect(spec.maxEpisodeSteps == 1000 && spec.rewardThreshold == 200)
+    var lander = try Environments.make("gym:LunarLander-v3")
+    #expect(lander.observationSpace.shape == [8] && lander.actionSpace.count == 4)
+    _ = lander.reset(seed: 1)
+    #expect(lander.step(taking: 0).observation.count == 8)
   }
 
   /// Four workers stepped as one vector give exactly what four environments

@@ -133,7 +133,7 @@ struct PipelineCLITests {
 
   /// Pong through the bridge at a tiny scale: a Nature-CNN DQN teacher for
   /// 400 steps (checkpointed and resumed), then PoPS shrinking its conv
-  /// channels and fc width. Needs `make deps-gym-atari` (part of `make test`).
+  /// channels and fc width. Needs `make deps-gym` (part of `make test`).
   @Test func pongRunsEndToEndAtSmallScale() throws {
     let folder = temporaryFolder()
     defer { try? FileManager.default.removeItem(atPath: folder) }
