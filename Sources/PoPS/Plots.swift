@@ -47,6 +47,8 @@ public struct SVGPlot {
     func f(_ v: Double) -> String { String(format: "%.1f", v) }
     func label(_ v: Double) -> String {
       let a = abs(v)
+      if a >= 1e6 { return String(format: "%.3gM", v / 1e6) }
+      if a >= 1e4 { return String(format: "%.3gk", v / 1e3) }
       if a >= 1000 || (a < 0.01 && a > 0) { return String(format: "%.3g", v) }
       return String(format: a >= 100 ? "%.0f" : "%.2f", v)
     }
