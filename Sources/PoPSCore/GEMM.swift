@@ -230,32 +230,45 @@ public enum GEMM {
     if k == 0 || alpha == 0 { return }
     let panels = packed.panels
     let rowBlocks = (m + mr - 1) / mr
-    let kcMax = min(k, kc)
     let threads = m * n * k >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kcMax)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
     defer { packedA.deallocate() }
     let storage = UnsafePointer(packed.storage)
     var p0 = 0
     while p0 < k {
       let kb = min(kc, k - p0)
-      let pb = storage + p0 * panels * nr
-      Compute.parallelFor(threads) { t in
-        let lo = rowBlocks * t / threads
-        let hi = rowBlocks * (t + 1) / threads
-        let pa = packedA + t * mr * kcMax
-        for rb in lo..<hi {
-          let i0 = rb * mr
-          let rows = min(mr, m - i0)
-          packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
-          for panel in 0..<panels {
-            let j0 = panel * nr
-            kernel(
-              kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb, c: c + i0 * ldc + j0, ldc: ldc,
-              alpha: alpha, rows: rows, cols: min(nr, n - j0))
-          }
+      multiplyPackedBlock(
+        transposeA: transposeA, m: m, n: n, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
+        packedB: storage + p0 * panels * nr, c: c, ldc: ldc, packedA: packedA, threads: threads)
+      p0 += kb
+    }
+  }
+
+  /// C[:, 0..<n] += alpha * op(A)[:, p0..<p0+kb] * Bblock, with the k-block of
+  /// B already packed into panels; row blocks are split over `threads`, each
+  /// packing its rows of A into its own part of `packedA` (mr * kc floats each).
+  static func multiplyPackedBlock(
+    transposeA: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, p0: Int, kb: Int,
+    packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    packedA: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let rowBlocks = (m + mr - 1) / mr
+    let panels = (n + nr - 1) / nr
+    Compute.parallelFor(threads) { t in
+      let lo = rowBlocks * t / threads
+      let hi = rowBlocks * (t + 1) / threads
+      let pa = packedA + t * mr * kc
+      for rb in lo..<hi {
+        let i0 = rb * mr
+        let rows = min(mr, m - i0)
+        packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
+        for panel in 0..<panels {
+          let j0 = panel * nr
+          kernel(
+            kb: kb, a: UnsafePointer(pa), b: packedB + panel * nr * kb, c: c + i0 * ldc + j0, ldc: ldc,
+            alpha: alpha, rows: rows, cols: min(nr, n - j0))
         }
       }
-      p0 += kb
     }
   }
 
@@ -273,36 +286,20 @@ public enum GEMM {
     defer { packedB.deallocate() }
     let work = m * n * k
     let threads = work >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kcMax)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
     defer { packedA.deallocate() }
 
     // Columns are taken `nc` at a time so the packed B block stays in L2.
     var j0 = 0
     while j0 < n {
       let nb = min(nc, n - j0)
-      let blockPanels = (nb + nr - 1) / nr
       var p0 = 0
       while p0 < k {
         let kb = min(kc, k - p0)
         packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, into: packedB)
-        let pb = UnsafePointer(packedB)
-        Compute.parallelFor(threads) { t in
-          let lo = rowBlocks * t / threads
-          let hi = rowBlocks * (t + 1) / threads
-          let pa = packedA + t * mr * kcMax
-          for rb in lo..<hi {
-            let i0 = rb * mr
-            let rows = min(mr, m - i0)
-            packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
-            for panel in 0..<blockPanels {
-              let jp = panel * nr
-              kernel(
-                kb: kb, a: UnsafePointer(pa), b: pb + panel * nr * kb,
-                c: c + i0 * ldc + j0 + jp, ldc: ldc, alpha: alpha,
-                rows: rows, cols: min(nr, nb - jp))
-            }
-          }
-        }
+        multiplyPackedBlock(
+          transposeA: transposeA, m: m, n: nb, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
+          packedB: UnsafePointer(packedB), c: c + j0, ldc: ldc, packedA: packedA, threads: threads)
         p0 += kb
       }
       j0 += nb

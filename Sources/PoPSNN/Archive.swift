@@ -148,28 +148,27 @@ public struct TensorArchive: Sendable {
 
   public func problem(_ text: String) -> ModelFileError { ModelFileError(path: path, problem: text) }
 
+  /// The array `name` as `T` (`dtype` names it in errors), optionally of exactly `count` values.
+  private func array<T>(_ name: String, _ dtype: String, count: Int?, _ extract: (ArchiveArray) -> [T]?) throws -> [T] {
+    guard let stored = arrays[name], let values = extract(stored) else { throw problem("array \(name) (\(dtype)) is missing") }
+    if let count, values.count != count { throw problem("array \(name) has \(values.count) values, expected \(count)") }
+    return values
+  }
+
   public func floats(_ name: String, count: Int? = nil) throws -> [Float] {
-    guard case .float(let a)? = arrays[name] else { throw problem("array \(name) (F32) is missing") }
-    if let count, a.count != count { throw problem("array \(name) has \(a.count) values, expected \(count)") }
-    return a
+    try array(name, "F32", count: count) { if case .float(let a) = $0 { a } else { nil } }
   }
 
   public func bytes(_ name: String, count: Int? = nil) throws -> [UInt8] {
-    guard case .bytes(let a)? = arrays[name] else { throw problem("array \(name) (U8) is missing") }
-    if let count, a.count != count { throw problem("array \(name) has \(a.count) values, expected \(count)") }
-    return a
+    try array(name, "U8", count: count) { if case .bytes(let a) = $0 { a } else { nil } }
   }
 
   public func int32s(_ name: String, count: Int? = nil) throws -> [Int32] {
-    guard case .int32(let a)? = arrays[name] else { throw problem("array \(name) (I32) is missing") }
-    if let count, a.count != count { throw problem("array \(name) has \(a.count) values, expected \(count)") }
-    return a
+    try array(name, "I32", count: count) { if case .int32(let a) = $0 { a } else { nil } }
   }
 
   public func int64s(_ name: String, count: Int? = nil) throws -> [Int64] {
-    guard case .int64(let a)? = arrays[name] else { throw problem("array \(name) (I64) is missing") }
-    if let count, a.count != count { throw problem("array \(name) has \(a.count) values, expected \(count)") }
-    return a
+    try array(name, "I64", count: count) { if case .int64(let a) = $0 { a } else { nil } }
   }
 
   /// Stores each tensor of `tensors` as `prefix.i`.
