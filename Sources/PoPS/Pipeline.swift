@@ -99,6 +99,10 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
       environment: config.environment, output: out.appendingPathComponent("teacher"), seed: options.seed,
       steps: config.teacher.steps)
     teacherOptions.teacher = config.teacher
+    // A run killed while its DQN teacher trained continues from the checkpoint.
+    let checkpoint = out.appendingPathComponent("teacher/checkpoint.safetensors")
+    teacherOptions.resume = config.teacher.algorithm == "dqn" && fm.fileExists(atPath: checkpoint.path)
+    if teacherOptions.resume { events(.message("resuming the teacher from \(checkpoint.path)")) }
     let trained = try trainTeacher(teacherOptions) { events(.teacherTraining($0)) }
     guard trained.solved else {
       throw ConfigError(

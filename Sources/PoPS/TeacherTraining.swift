@@ -42,6 +42,7 @@ public struct TeacherTrainingResult: Codable, Sendable {
   public var seed: UInt64
   public var steps: Int
   public var updates: Int
+  /// Training time, across resumed runs for DQN.
   public var seconds: Double
   /// The best greedy evaluation seen (mean over `evaluationEpisodes`).
   public var bestEvaluation: EvaluationResult?
@@ -158,6 +159,7 @@ public func trainTeacher(
   }
 
   let policy: Network
+  var seconds = 0.0
   let steps: Int
   let updates: Int
   let evaluationEpisodes: Int
@@ -188,12 +190,14 @@ public func trainTeacher(
         checkpointInterval: options.checkpointInterval, callback: handle, onCheckpoint: saveCheckpoint)
     }
     (policy, steps, updates, evaluationEpisodes) = (agent.online, agent.steps, agent.updates, options.teacher.dqn.evaluationEpisodes)
+    seconds = agent.trainingSeconds
   } else {
     var agent = PPO(config: options.teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
     try agent.learn(
       makeEnvironment: { try Environments.make(options.environment, seed: options.seed &+ 100 &+ UInt64($0)) },
       totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
     (policy, steps, updates, evaluationEpisodes) = (agent.actor, agent.steps, agent.updates, options.teacher.ppo.evaluationEpisodes)
+    seconds = Date().timeIntervalSince(start)
   }
   if let saveError { throw saveError }
   try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
@@ -204,7 +208,7 @@ public func trainTeacher(
   }
   let result = TeacherTrainingResult(
     environment: options.environment, seed: options.seed, steps: steps, updates: updates,
-    seconds: Date().timeIntervalSince(start), bestEvaluation: best,
+    seconds: seconds, bestEvaluation: best,
     solved: (best?.mean ?? -.infinity) >= spec.rewardThreshold,
     bestModel: bestURL.path, finalModel: finalURL.path)
   let encoder = JSONEncoder()

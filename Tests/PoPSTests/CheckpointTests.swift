@@ -111,4 +111,34 @@ struct CheckpointTests {
       #expect("\(error)".contains(corrupt.path), "\(error)")
     }
   }
+
+  /// `pops run` killed while training its DQN teacher continues the teacher
+  /// from its checkpoint when run again with the same folder.
+  @Test func aPipelineKilledDuringTeacherTrainingResumesTheTeacher() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    var config = try tinyConfig()
+    config.teacher.steps = 1_000
+    config.teacher.dqn.learningStarts = 200
+    config.teacher.dqn.evaluationInterval = 500
+    config.teacher.dqn.evaluationEpisodes = 2
+    // The first run's teacher got to 600 steps (checkpoint at 500) before the kill.
+    var killed = try TeacherTrainingOptions(
+      environment: "CartPole-v0", output: folder.appendingPathComponent("teacher"), seed: 5, steps: 600)
+    killed.teacher = config.teacher
+    killed.checkpointInterval = 500
+    _ = try trainTeacher(killed)
+    var messages: [String] = []
+    // 1000 steps do not solve CartPole: the run then stops with an error, which is not under test here.
+    _ = try? runPoPS(PoPSOptions(config: config, output: folder, seed: 5, teacher: nil)) { event in
+      if case .message(let m) = event { messages.append(m) }
+    }
+    #expect(messages.contains { $0.contains("resuming the teacher") }, "\(messages)")
+    let summary = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: folder.appendingPathComponent("teacher/training.json"))) as? [String: Any]
+    #expect(summary?["steps"] as? Int == 1_000)
+    let rows = try String(contentsOf: folder.appendingPathComponent("teacher/metrics.csv"), encoding: .utf8)
+      .split(separator: "\n").dropFirst().map { Int($0.prefix { $0 != "," })! }
+    #expect(rows == [500, 1_000], "\(rows)")
+  }
 }
