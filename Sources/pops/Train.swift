@@ -62,7 +62,8 @@ struct Train: ParsableCommand {
       options.teacher.ppo.evaluationEpisodes = evalEpisodes
     }
     let spec = try Environments.spec(for: env)
-    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (threshold \(spec.rewardThreshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
+    let threshold = spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold"
+    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let line = ProgressLine()
     let result = try trainTeacher(options) { report in
       var text = String(
