@@ -179,21 +179,10 @@ func benchLunarLander() {
 }
 if which == "all" || which == "lunar" { benchLunarLander() }
 
-/// The Nature CNN of the reference's Pong teacher (84x84x4 -> 3 actions).
-func natureCNN() -> Architecture {
-  Architecture(
-    inputShape: [4, 84, 84],
-    layers: [
-      .conv2d(.init(inChannels: 4, outChannels: 32, kernel: 8, stride: 4)), .relu,
-      .conv2d(.init(inChannels: 32, outChannels: 64, kernel: 4, stride: 2)), .relu,
-      .conv2d(.init(inChannels: 64, outChannels: 64, kernel: 3, stride: 1)), .relu,
-      .flatten, .linear(inputs: 3136, outputs: 512), .relu, .linear(inputs: 512, outputs: 3),
-    ])
-}
 
 func benchCNN() {
   var rng = SeededGenerator(seed: 5)
-  var online = Network(natureCNN(), using: &rng)
+  var online = Network(.natureCNN(actions: 3), using: &rng)
   let target = online
   let frame = (0..<(4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
   var sink: Float = 0
@@ -232,7 +221,7 @@ if which == "all" || which == "cnn" { benchCNN() }
 if which == "cnnparts" {
   Compute.maxThreads = Int(CommandLine.arguments[2]) ?? 2
   var rng = SeededGenerator(seed: 5)
-  var online = Network(natureCNN(), using: &rng)
+  var online = Network(.natureCNN(actions: 3), using: &rng)
   let states = (0..<(32 * 4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
   let cache = Network.Cache()
   var grads = online.zeroGradients()

@@ -124,7 +124,7 @@ extension PoPSConfig {
     config.acceptanceScore = 18
     config.acceptanceEpisodes = 10
     var dqn = DQNConfig()
-    dqn.convolutions = [[32, 8, 4], [64, 4, 2], [64, 3, 1]]
+    dqn.convolutions = Architecture.natureConvolutions
     dqn.hidden = [512]
     dqn.frameStack = 4
     dqn.batchSize = 32

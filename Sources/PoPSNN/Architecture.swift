@@ -151,6 +151,15 @@ public struct Architecture: Equatable, Sendable, Codable {
   /// A convolutional network: `convolutions` as `[out_channels, kernel,
   /// stride]` (valid padding) with ReLU, a flatten, then an MLP head.
   /// Without convolutions it is `mlp`.
+  /// The Nature CNN's convolutions (Mnih et al. 2015), `[out_channels, kernel, stride]` each.
+  public static let natureConvolutions = [[32, 8, 4], [64, 4, 2], [64, 3, 1]]
+
+  /// The Nature CNN on 4 stacked 84x84 frames: the reference's Pong teacher
+  /// (4x84x84-c32k8s4-c64k4s2-c64k3s1-512-actions).
+  public static func natureCNN(actions: Int) -> Architecture {
+    convNet(inputShape: [4, 84, 84], convolutions: natureConvolutions, hidden: [512], outputs: actions)
+  }
+
   public static func convNet(inputShape: [Int], convolutions: [[Int]], hidden: [Int], outputs: Int) -> Architecture {
     if convolutions.isEmpty {
       return .mlp(inputs: inputShape.reduce(1, *), hidden: hidden, outputs: outputs)

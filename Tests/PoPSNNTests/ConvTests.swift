@@ -32,6 +32,7 @@ struct ConvTests {
     #expect(nature.validationError() == nil)
     #expect(nature.outputShapes[4] == [64, 7, 7])
     #expect(nature.summary == "4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3")
+    #expect(Architecture.natureCNN(actions: 3) == nature, "the library's Nature CNN is this one")
     let bad = Architecture(inputShape: [2, 7, 6], layers: [.conv2d(.init(inChannels: 3, outChannels: 1, kernel: 3))])
     #expect(bad.validationError()?.contains("expects 3 channels") == true)
   }

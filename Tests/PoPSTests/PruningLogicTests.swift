@@ -233,14 +233,7 @@ struct AcceptanceTests {
 }
 
 struct ConvShrinkTests {
-  static let nature = Architecture(
-    inputShape: [4, 84, 84],
-    layers: [
-      .conv2d(.init(inChannels: 4, outChannels: 32, kernel: 8, stride: 4)), .relu,
-      .conv2d(.init(inChannels: 32, outChannels: 64, kernel: 4, stride: 2)), .relu,
-      .conv2d(.init(inChannels: 64, outChannels: 64, kernel: 3, stride: 1)), .relu,
-      .flatten, .linear(inputs: 3136, outputs: 512), .relu, .linear(inputs: 512, outputs: 3),
-    ])
+  static let nature = Architecture.natureCNN(actions: 3)
 
   func weights(_ a: Architecture) -> [Int] { a.parameterShapes.filter { $0.count >= 2 }.map { $0.reduce(1, *) } }
 
