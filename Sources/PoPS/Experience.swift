@@ -1,6 +1,6 @@
 import Foundation
 
-/// The supervised replay buffer of PoPS (ALGORITHM.md section 2): states the
+/// The supervised replay buffer of PoPS (docs/algorithm.md section 2): states the
 /// teacher visited with the teacher's output vector (Q-values or logits) and
 /// its action, in preallocated ring storage.
 public struct ExperienceBuffer: Sendable {
@@ -63,40 +63,5 @@ public struct ExperienceBuffer: Sendable {
       for j in 0..<observationCount { batchStates[b * observationCount + j] = states[i * observationCount + j] }
       for j in 0..<actionCount { batchOutputs[b * actionCount + j] = outputs[i * actionCount + j] }
     }
-  }
-}
-
-/// Trains a student network to match a teacher with the PoPS distillation
-/// loss (KL with temperature), RMSProp, and the student's pruning masks.
-public struct Distiller {
-  public var student: Network
-  public var optimizer: RMSProp
-  public let temperature: Float
-  public let epsilon: Float
-  public let batchSize: Int
-  private let cache = Network.Cache()
-  private var gradients: [Tensor] = []
-  private var states: [Float] = []
-  private var targets: [Float] = []
-
-  public init(student: Network, config: PoPSConfig.DistillationConfig, learningRate: Float) {
-    self.student = student
-    optimizer = RMSProp(learningRate: learningRate, rho: config.rho)
-    temperature = config.temperature
-    epsilon = config.epsilon
-    batchSize = config.batchSize
-  }
-
-  /// One minibatch: sample, forward, loss, backward, RMSProp (masks kept).
-  @discardableResult
-  public mutating func step(on buffer: ExperienceBuffer, using rng: inout SeededGenerator) -> Float {
-    buffer.sample(batchSize, states: &states, teacherOutputs: &targets, using: &rng)
-    let logits = student.forward(states, batch: batchSize, cache: cache)
-    let loss = Loss.distillation(
-      teacher: targets, student: logits, actionCount: buffer.actionCount,
-      temperature: temperature, epsilon: epsilon)
-    student.backward(loss.gradient, cache: cache, into: &gradients)
-    optimizer.update(&student, along: gradients)
-    return loss.value
   }
 }

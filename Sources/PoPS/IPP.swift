@@ -33,7 +33,7 @@ public struct PruningSchedule: Sendable, Equatable {
 }
 
 /// The pause / resume rules of IPP applied to a stream of evaluation scores
-/// (ALGORITHM.md section 4, step 3).
+/// (docs/algorithm.md section 4, step 3).
 public struct PruningController: Sendable, Equatable {
   public let objective: Double
   public let lowerBound: Double
@@ -74,7 +74,7 @@ public struct PruningController: Sendable, Equatable {
   public mutating func startIteration() { consecutiveBad = 0 }
 }
 
-/// When IPP as a whole ends (ALGORITHM.md section 4, step 4): `patience`
+/// When IPP as a whole ends (docs/algorithm.md section 4, step 4): `patience`
 /// consecutive iterations ending under the lower bound, or `patience`
 /// iterations in a row without a change in non-zero weights while the
 /// schedule is paused or finished.
@@ -111,6 +111,26 @@ public struct PruningEvaluation: Codable, Sendable, Equatable {
   public var saved: Bool
 }
 
+/// The rule that picks IPP's result (docs/algorithm.md section 4): of the
+/// models whose evaluation met the objective, the sparsest; on a tie the
+/// later one.
+public struct SparsestModel: Sendable {
+  public private(set) var network: Network?
+  public private(set) var score: EvaluationResult?
+
+  public init() {}
+
+  /// Offers a model whose evaluation met the objective; returns true when it
+  /// is kept (at least as sparse as the one kept so far).
+  @discardableResult
+  public mutating func offer(_ candidate: Network, score: EvaluationResult) -> Bool {
+    if let network, candidate.sparsity < network.sparsity { return false }
+    network = candidate
+    self.score = score
+    return true
+  }
+}
+
 /// What IPP found.
 public struct PruningResult: Sendable {
   /// The sparsest model that met the objective (nil if none did).
@@ -119,75 +139,80 @@ public struct PruningResult: Sendable {
   public var evaluations: [PruningEvaluation]
   public var iterations: Int
   public var minibatches: Int
-  public var stopReason: String
+  public var stopReason: IPPStopReason
+
+  public init(
+    best: Network?, bestScore: EvaluationResult?, evaluations: [PruningEvaluation], iterations: Int, minibatches: Int,
+    stopReason: IPPStopReason
+  ) {
+    self.best = best
+    self.bestScore = bestScore
+    self.evaluations = evaluations
+    self.iterations = iterations
+    self.minibatches = minibatches
+    self.stopReason = stopReason
+  }
 }
 
-/// Iterative policy pruning: distil `start` from `teacher` while its weight
-/// matrices are pruned on the cubic schedule (ALGORITHM.md section 4).
-public func iterativePolicyPruning(
-  teacher: Network, start: Network, config: PoPSConfig, learningRate: Float,
-  environment: inout any Environment, evaluationEnvironment: inout any Environment,
-  buffer: inout ExperienceBuffer, rng: inout SeededGenerator,
-  report: (PruningEvaluation) -> Void = { _ in }
-) -> PruningResult {
-  let p = config.pruning
-  let schedule = PruningSchedule(p)
-  var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)
-  var controller = PruningController(
-    objective: config.objective, lowerBound: config.lowerBound, badEvaluationsPerIteration: p.badEvaluationsPerIteration)
-  var stopRule = IPPStopRule(patience: p.patience)
-  var t = 0
-  var minibatches = 0
-  var evaluations: [PruningEvaluation] = []
-  var best: Network? = nil
-  var bestScore: EvaluationResult? = nil
-  var stopReason = "reached max_iterations (\(p.maxIterations))"
-  var evaluationSeed: UInt64 = 7_000_000
-  var iterations = 0
-  for iteration in 0..<p.maxIterations {
-    iterations = iteration + 1
-    buffer.refill(
-      from: teacher, in: &environment, steps: config.experience.refillSteps,
-      exploration: config.experience.exploration, using: &rng)
-    controller.startIteration()
-    var lastScore = config.objective
-    for _ in 0..<p.minibatchesPerIteration {
-      if minibatches % p.frequency == 0 && !controller.paused {
-        distiller.student.pruneByMagnitude(sparsity: schedule.sparsity(at: t))
-      }
-      distiller.step(on: buffer, using: &rng)
-      minibatches += 1
-      if !controller.paused { t += 1 }
-      if minibatches % p.evaluationInterval == 0 {
-        let score = evaluate(distiller.student, in: &evaluationEnvironment, episodes: p.evaluationEpisodes, seed: evaluationSeed)
-        evaluationSeed &+= UInt64(p.evaluationEpisodes)
-        lastScore = score.mean
-        let decision = controller.observe(score: score.mean)
-        let sparsity = distiller.student.sparsity
-        if decision.save, best == nil || sparsity >= best!.sparsity {
-          best = distiller.student
-          bestScore = score
+extension PoPSRun {
+  /// Iterative policy pruning of PoPS step `step`: distil `start` from the
+  /// teacher while its weight matrices are pruned on the cubic schedule
+  /// (docs/algorithm.md section 4). Reports every evaluation as an event.
+  public mutating func prune(_ start: Network, step: Int) -> PruningResult {
+    let p = config.pruning
+    let schedule = PruningSchedule(p)
+    var rng = seeds.generator(.pruning, step: step)
+    let learningRate = config.learningRate(sizeFraction: Double(start.weightCount) / Double(teacherWeights), epoch: 0)
+    var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)
+    var controller = PruningController(
+      objective: config.objective, lowerBound: config.lowerBound, badEvaluationsPerIteration: p.badEvaluationsPerIteration)
+    var stopRule = IPPStopRule(patience: p.patience)
+    var t = 0
+    var minibatches = 0
+    var evaluations: [PruningEvaluation] = []
+    var best = SparsestModel()
+    var stopReason = IPPStopReason.maxIterations(p.maxIterations)
+    var evaluationSeed = Seeds.pruningEvaluations
+    var iterations = 0
+    for iteration in 0..<p.maxIterations {
+      iterations = iteration + 1
+      refillBuffer(using: &rng)
+      controller.startIteration()
+      var lastScore = config.objective
+      for _ in 0..<p.minibatchesPerIteration {
+        if minibatches % p.frequency == 0 && !controller.paused {
+          distiller.student.pruneByMagnitude(sparsity: schedule.sparsity(at: t))
         }
-        let record = PruningEvaluation(
-          iteration: iteration, minibatch: minibatches, scheduleStep: t, sparsity: sparsity,
-          mean: score.mean, std: score.std, paused: controller.paused, saved: decision.save)
-        evaluations.append(record)
-        report(record)
-        if decision.endIteration { break }
+        distiller.step(on: buffer, using: &rng)
+        minibatches += 1
+        if !controller.paused { t += 1 }
+        if minibatches % p.evaluationInterval == 0 {
+          let score = evaluate(distiller.student, episodes: p.evaluationEpisodes, seed: evaluationSeed)
+          evaluationSeed &+= UInt64(p.evaluationEpisodes)
+          lastScore = score.mean
+          let decision = controller.observe(score: score.mean)
+          if decision.save { best.offer(distiller.student, score: score) }
+          let evaluation = PruningEvaluation(
+            iteration: iteration, minibatch: minibatches, scheduleStep: t, sparsity: distiller.student.sparsity,
+            mean: score.mean, std: score.std, paused: controller.paused, saved: decision.save)
+          evaluations.append(evaluation)
+          events(.pruning(step: step, evaluation))
+          if decision.endIteration { break }
+        }
+      }
+      let frozen = controller.paused || t >= p.endStep
+      if stopRule.endIteration(
+        lastScore: lastScore, lowerBound: config.lowerBound,
+        nonZero: distiller.student.nonZeroWeightCount, frozen: frozen)
+      {
+        stopReason = stopRule.failingIterations >= p.patience
+          ? .failingIterations(p.patience)
+          : .unchangedNonZeros(iterations: p.patience, schedulePaused: controller.paused)
+        break
       }
     }
-    let frozen = controller.paused || t >= p.endStep
-    if stopRule.endIteration(
-      lastScore: lastScore, lowerBound: config.lowerBound,
-      nonZero: distiller.student.nonZeroWeightCount, frozen: frozen)
-    {
-      stopReason = stopRule.failingIterations >= p.patience
-        ? "\(p.patience) consecutive iterations under the lower bound"
-        : "non-zero weights unchanged for \(p.patience) iterations with the schedule \(controller.paused ? "paused" : "finished")"
-      break
-    }
+    return PruningResult(
+      best: best.network, bestScore: best.score, evaluations: evaluations, iterations: iterations,
+      minibatches: minibatches, stopReason: stopReason)
   }
-  return PruningResult(
-    best: best, bestScore: bestScore, evaluations: evaluations, iterations: iterations,
-    minibatches: minibatches, stopReason: stopReason)
 }

@@ -1,5 +1,13 @@
 import Foundation
 
+/// How a teacher is trained when none is given.
+public enum TeacherAlgorithm: String, Codable, Sendable, CaseIterable, ConfigChoice {
+  /// Deep Q-learning: the Q-values are the teacher's outputs.
+  case dqn
+  /// PPO actor-critic: the actor's logits are the teacher's outputs.
+  case ppo
+}
+
 /// Everything a PoPS run needs, per environment (the role of the
 /// reference's configs.py). `pops config show ENV` prints the preset as YAML;
 /// `--config FILE.yaml` overrides any subset of fields.
@@ -31,8 +39,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
   /// The teacher: a DQN (Q-values are its outputs) or a PPO actor-critic
   /// (the actor's logits are its outputs).
   public struct TeacherConfig: Codable, Sendable, Equatable {
-    /// `dqn` or `ppo`.
-    public var algorithm: String
+    public var algorithm: TeacherAlgorithm
     /// Environment-step budget; training stops early at the threshold.
     public var steps: Int
     public var dqn: DQNConfig
@@ -83,7 +90,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     public var decayFactors: [Float]
   }
 
-  /// Iterative policy pruning (ALGORITHM.md section 4).
+  /// Iterative policy pruning (docs/algorithm.md section 4).
   public struct PruningConfig: Codable, Sendable, Equatable {
     /// Sparsity at the schedule's start (s_i, reference 0).
     public var initialSparsity: Double
@@ -111,7 +118,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     public var patience: Int
   }
 
-  /// Shrinking and the outer loop (ALGORITHM.md sections 5-7).
+  /// Shrinking and the outer loop (docs/algorithm.md sections 5-7).
   public struct ShrinkingConfig: Codable, Sendable, Equatable {
     /// No hidden width goes below this.
     public var minimumWidth: Int
@@ -124,7 +131,6 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
 
   /// Checks every field; the message names the first bad one.
   public func validationError() -> String? {
-    if !["dqn", "ppo"].contains(teacher.algorithm) { return "teacher.algorithm must be dqn or ppo, got '\(teacher.algorithm)'" }
     if let p = teacher.dqn.validationError() { return "teacher.dqn.\(p)" }
     if let p = teacher.ppo.validationError() { return "teacher.ppo.\(p)" }
     if !(objective > lowerBound) { return "objective (\(objective)) must be above lower_bound (\(lowerBound))" }

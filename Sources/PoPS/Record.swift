@@ -29,6 +29,12 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     scoreEpisodes = score?.episodes
     self.model = model
   }
+
+  /// Per weight matrix: `1 - nonZero / parameters` (docs/algorithm.md
+  /// section 5), the parameters counting the dense network that was pruned.
+  public var redundancy: [Double] {
+    zip(nonZeroPerLayer, parametersPerLayer).map { 1 - Double($0) / Double($1) }
+  }
 }
 
 /// One PoPS step: IPP on the current network, then a shrunk dense student.
@@ -42,7 +48,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
   public var pruningEvaluations: [PruningEvaluation]
   public var pruningIterations: Int
   public var pruningMinibatches: Int
-  public var pruningStopReason: String
+  public var pruningStopReason: IPPStopReason
   public var pruningSeconds: Double
   /// The shrunk dense student (nil until distilled or if it failed).
   public var student: NetworkRecord?
@@ -51,6 +57,52 @@ public struct StepRecord: Codable, Sendable, Equatable {
   public var studentEpochs: Int
   public var studentSeconds: Double
   public var studentAccepted: Bool
+
+  /// A step that ran IPP on `input` (`pruning`), or none (nil: the
+  /// distill-only baseline). Its pruned model and student are recorded next.
+  public init(index: Int, input: NetworkRecord, pruning: PruningResult?, seconds: Double) {
+    self.index = index
+    self.input = input
+    pruned = nil
+    redundancy = []
+    pruningEvaluations = pruning?.evaluations ?? []
+    pruningIterations = pruning?.iterations ?? 0
+    pruningMinibatches = pruning?.minibatches ?? 0
+    pruningStopReason = pruning?.stopReason ?? .notRun
+    pruningSeconds = seconds
+    student = nil
+    studentArchitecture = nil
+    studentEvaluations = []
+    studentEpochs = 0
+    studentSeconds = 0
+    studentAccepted = false
+  }
+
+  /// Records IPP's result and its per-layer redundancy (docs/algorithm.md section 5).
+  public mutating func record(pruned: NetworkRecord) {
+    self.pruned = pruned
+    redundancy = pruned.redundancy
+  }
+
+  /// Records the distillation of the dense student `architecture`: `model`
+  /// is the accepted student's record, nil when it never passed.
+  public mutating func record(
+    student result: StudentResult, architecture: Architecture, seconds: Double, model: NetworkRecord?
+  ) {
+    studentArchitecture = architecture.summary
+    studentEvaluations = result.evaluations
+    studentEpochs = result.epochs
+    studentSeconds = seconds
+    student = model
+    studentAccepted = model != nil
+  }
+}
+
+/// Where a run stands.
+public enum RunStatus: String, Codable, Sendable {
+  case running
+  case done
+  case failed
 }
 
 /// The record of a whole run: results.json.
@@ -58,7 +110,7 @@ public struct PoPSRecord: Codable, Sendable {
   public static let currentFormatVersion = 1
   public var formatVersion = PoPSRecord.currentFormatVersion
   public var popsVersion = PoPSVersion.current
-  public var mode: String
+  public var mode: PoPSMode
   public var environment: String
   public var seed: UInt64
   public var config: PoPSConfig
@@ -66,12 +118,14 @@ public struct PoPSRecord: Codable, Sendable {
   public var teacherTrainingSeconds: Double?
   public var steps: [StepRecord] = []
   public var final: NetworkRecord?
-  /// `running`, `done` or `failed`.
-  public var status = "running"
-  public var stopReason: String?
+  public var status = RunStatus.running
+  public var stopReason: StopReason?
   public var wallSeconds: Double = 0
 
-  public init(mode: String, environment: String, seed: UInt64, config: PoPSConfig) {
+  /// The final model's file name inside the output folder.
+  public static let finalFile = "final.safetensors"
+
+  public init(mode: PoPSMode, environment: String, seed: UInt64, config: PoPSConfig) {
     self.mode = mode
     self.environment = environment
     self.seed = seed

@@ -51,9 +51,9 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)]) -> String {
     row(
       "step \(step.index) pruned", step.pruned,
       "redundancy " + step.redundancy.map { String(format: "%.3f", $0) }.joined(separator: ", ")
-        + String(format: "; %d iterations, %.0f s; %@", step.pruningIterations, step.pruningSeconds, step.pruningStopReason))
+        + String(format: "; %d iterations, %.0f s; %@", step.pruningIterations, step.pruningSeconds, step.pruningStopReason.description))
     row("step \(step.index) student", step.student, String(format: "%d epochs, %.0f s", step.studentEpochs, step.studentSeconds))
-    if !step.studentAccepted, let arch = step.studentArchitecture, record.mode != "prune-only" {
+    if !step.studentAccepted, let arch = step.studentArchitecture, record.mode != .pruneOnly {
       rows += "<tr><td>step \(step.index) student</td><td>\(arch)</td><td colspan=\"6\">not accepted</td></tr>\n"
     }
   }
@@ -74,8 +74,8 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)]) -> String {
     </style></head><body>
     <h1>PoPS on \(escapeXML(record.environment))</h1>
     <p>\(headline)</p>
-    <p>Mode <code>\(record.mode)</code>, seed \(record.seed), status <code>\(record.status)</code>, wall time \(String(format: "%.0f", record.wallSeconds)) s.
-    Stopped because: \(escapeXML(record.stopReason ?? "–")).</p>
+    <p>Mode <code>\(record.mode.rawValue)</code>, seed \(record.seed), status <code>\(record.status.rawValue)</code>, wall time \(String(format: "%.0f", record.wallSeconds)) s.
+    Stopped because: \(escapeXML(record.stopReason?.description ?? "–")).</p>
     <h2>Networks</h2>
     <table><tr><th>stage</th><th>architecture</th><th>weights</th><th>non-zero</th><th>size</th><th>score</th><th>episodes</th><th>notes</th></tr>
     \(rows)</table>

@@ -141,15 +141,6 @@ public enum ShrinkSolver {
 /// convolution layers (conv channels and hidden widths are the unknowns; the
 /// observation's channels and the action count stay fixed).
 public enum Redundancy {
-  /// Per weight matrix: `1 - nonZero / parameters`, where parameters counts
-  /// the dense network that entered this PoPS step.
-  public static func perLayer(of pruned: Network) -> [Double] {
-    pruned.weightIndices.map { i in
-      let t = pruned.parameters[i]
-      return 1 - Double(t.nonZeroCount) / Double(t.count)
-    }
-  }
-
   /// The solver's view of `architecture`: one `ShrinkLayer` per weight
   /// tensor with its target, and the current hidden widths (conv output
   /// channels and linear widths, in order, all but the last layer's).
@@ -230,8 +221,8 @@ public enum Redundancy {
   ) -> Architecture {
     let (layers, widths) = problem(architecture, redundancy: redundancy)
     if widths.isEmpty { return architecture }
-    let cap = architecture.parameterShapes.filter { $0.count >= 2 }.map { $0.reduce(1, *) }.reduce(0, +)
-    let solution = ShrinkSolver.solve(layers: layers, previousWidths: widths, cap: cap, minimumWidth: minimumWidth)
+    let solution = ShrinkSolver.solve(
+      layers: layers, previousWidths: widths, cap: architecture.weightCount, minimumWidth: minimumWidth)
     return resized(architecture, widths: solution.widths)
   }
 }

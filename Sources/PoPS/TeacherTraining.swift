@@ -29,6 +29,9 @@ public struct TeacherTrainingOptions: Sendable {
     teacher = try PoPSConfig.preset(for: environment).teacher
   }
 
+  /// The checkpoint's file name inside the output folder.
+  public static let checkpointFile = "checkpoint.safetensors"
+
   /// The DQN settings (used when `teacher.algorithm` is `dqn`).
   public var dqn: DQNConfig {
     get { teacher.dqn }
@@ -62,20 +65,17 @@ public func trainTeacher(
   if let problem = options.teacher.dqn.validationError() { throw EnvironmentError(description: "DQN config: \(problem)") }
   if let problem = options.teacher.ppo.validationError() { throw EnvironmentError(description: "PPO config: \(problem)") }
   let algorithm = options.teacher.algorithm
-  guard algorithm == "dqn" || algorithm == "ppo" else {
-    throw EnvironmentError(description: "teacher algorithm must be dqn or ppo, got '\(algorithm)'")
-  }
   precondition(options.steps > 0, "trainTeacher: steps must be positive, got \(options.steps)")
   precondition(options.checkpointInterval >= 0, "trainTeacher: checkpointInterval must be >= 0, got \(options.checkpointInterval)")
-  let checkpointURL = options.output.appendingPathComponent("checkpoint.safetensors")
+  let checkpointURL = options.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
   let metricsURL = options.output.appendingPathComponent("metrics.csv")
   let curveURL = options.output.appendingPathComponent("curve.svg")
   let evaluationsURL = options.output.appendingPathComponent("evaluations.jsonl")
   // Read the checkpoint before anything is started or written.
   var resumeFrom: TensorArchive? = nil
   if options.resume {
-    guard algorithm == "dqn" else {
-      throw EnvironmentError(description: "--resume works with DQN teachers only (this run's algorithm is \(algorithm))")
+    guard algorithm == .dqn else {
+      throw EnvironmentError(description: "resuming works with DQN teachers only (this run's algorithm is \(algorithm.rawValue))")
     }
     guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
       throw EnvironmentError(description: "no checkpoint to resume from at \(checkpointURL.path)")
@@ -124,7 +124,7 @@ public func trainTeacher(
   let start = Date()
 
   func provenance(_ role: String, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
-    var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm]
+    var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm.rawValue]
     if let e = evaluation {
       summary["eval_mean"] = String(format: "%.2f", e.mean)
       summary["eval_std"] = String(format: "%.2f", e.std)
@@ -145,7 +145,7 @@ public func trainTeacher(
       if best == nil || evaluation.mean > best!.mean {
         best = evaluation
         do {
-          let about = provenance("\(algorithm)-teacher-best", evaluation, steps: report.step, updates: report.updates)
+          let about = provenance("\(algorithm.rawValue)-teacher-best", evaluation, steps: report.step, updates: report.updates)
           try ModelFile.save(Model(network: report.network, provenance: about), to: bestURL)
         } catch {
           saveError = error
@@ -163,7 +163,7 @@ public func trainTeacher(
   let steps: Int
   let updates: Int
   let evaluationEpisodes: Int
-  if algorithm == "dqn" {
+  if algorithm == .dqn {
     var agent = agentDQN ?? DQN(
       config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed,
       observationShape: env.observationSpace.shape, observationHigh: observationHigh)
@@ -200,11 +200,11 @@ public func trainTeacher(
     seconds = Date().timeIntervalSince(start)
   }
   if let saveError { throw saveError }
-  try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
+  try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
     best = evaluate(policy, in: &evalEnv, episodes: evaluationEpisodes, seed: 1_000_000)
-    try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm)-teacher-best", best, steps: steps, updates: updates)), to: bestURL)
+    try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates)), to: bestURL)
   }
   let result = TeacherTrainingResult(
     environment: options.environment, seed: options.seed, steps: steps, updates: updates,

@@ -1,7 +1,7 @@
 /// Every hyperparameter of `DQN`, with a recipe that trains the reference
 /// CartPole teacher (4-256-256-128-2) to the v0 threshold in a few minutes.
 ///
-/// Defaults differ from the PoPS reference (ALGORITHM.md section 1) where a
+/// Defaults differ from the PoPS reference (docs/algorithm.md section 1) where a
 /// faster, equally reliable recipe exists; the reference value is noted.
 public struct DQNConfig: Codable, Sendable, Equatable {
   /// Hidden layer widths of the Q-network. Reference: [256, 256, 128].

@@ -13,6 +13,15 @@ public enum LayerSpec: Equatable, Sendable, Codable {
   /// [C, H, W] -> [C * H * W] (PyTorch's `nn.Flatten`; no data moves).
   case flatten
 
+  /// How a convolution pads its input.
+  public enum Padding: String, Codable, Sendable, CaseIterable {
+    /// No padding: output = floor((input - kernel) / stride) + 1.
+    case valid
+    /// TensorFlow's: output = ceil(input / stride), the padding split evenly
+    /// with the odd unit after.
+    case same
+  }
+
   /// The settings of a convolution layer.
   public struct Conv2D: Equatable, Sendable {
     public var inChannels: Int
@@ -20,10 +29,9 @@ public enum LayerSpec: Equatable, Sendable, Codable {
     public var kernelHeight: Int
     public var kernelWidth: Int
     public var stride: Int
-    /// `valid` (no padding) or `same` (TensorFlow's: output = ceil(input / stride)).
-    public var padding: String
+    public var padding: Padding
 
-    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: String = "valid") {
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .valid) {
       self.inChannels = inChannels
       self.outChannels = outChannels
       kernelHeight = kernel
@@ -34,7 +42,7 @@ public enum LayerSpec: Equatable, Sendable, Codable {
 
     /// Output height and width, and the padding before the first row and column.
     public func geometry(height: Int, width: Int) -> (height: Int, width: Int, top: Int, left: Int) {
-      if padding == "same" {
+      if padding == .same {
         let oh = (height + stride - 1) / stride, ow = (width + stride - 1) / stride
         let ph = max((oh - 1) * stride + kernelHeight - height, 0)
         let pw = max((ow - 1) * stride + kernelWidth - width, 0)
@@ -83,9 +91,14 @@ public enum LayerSpec: Equatable, Sendable, Codable {
       guard kernel.count == 2 else {
         throw DecodingError.dataCorruptedError(forKey: .kernelSize, in: c, debugDescription: "kernel_size must be [kh, kw]")
       }
+      let paddingName = try c.decode(String.self, forKey: .padding)
+      guard let padding = Padding(rawValue: paddingName) else {
+        throw DecodingError.dataCorruptedError(
+          forKey: .padding, in: c, debugDescription: "padding must be valid or same, got '\(paddingName)'")
+      }
       var conv = Conv2D(
         inChannels: try c.decode(Int.self, forKey: .inChannels), outChannels: try c.decode(Int.self, forKey: .outChannels),
-        kernel: kernel[0], stride: try c.decode(Int.self, forKey: .stride), padding: try c.decode(String.self, forKey: .padding))
+        kernel: kernel[0], stride: try c.decode(Int.self, forKey: .stride), padding: padding)
       conv.kernelWidth = kernel[1]
       self = .conv2d(conv)
     default:
@@ -111,7 +124,7 @@ public enum LayerSpec: Equatable, Sendable, Codable {
       try c.encode(conv.outChannels, forKey: .outChannels)
       try c.encode([conv.kernelHeight, conv.kernelWidth], forKey: .kernelSize)
       try c.encode(conv.stride, forKey: .stride)
-      try c.encode(conv.padding, forKey: .padding)
+      try c.encode(conv.padding.rawValue, forKey: .padding)
     }
   }
 }
@@ -229,6 +242,11 @@ public struct Architecture: Equatable, Sendable, Codable {
   /// Shapes of every parameter, in the order of `Network.parameters`.
   public var parameterShapes: [[Int]] { layers.flatMap(\.parameterShapes) }
 
+  /// The number of weights (biases excluded): what PoPS sizes are counted in.
+  public var weightCount: Int {
+    layers.reduce(0) { total, layer in total + (layer.parameterShapes.first.map { $0.reduce(1, *) } ?? 0) }
+  }
+
   /// Checks that consecutive layers fit; returns a description of the first problem.
   public func validationError() -> String? {
     if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
@@ -249,7 +267,6 @@ public struct Architecture: Equatable, Sendable, Codable {
         if c.outChannels <= 0 || c.kernelHeight <= 0 || c.kernelWidth <= 0 || c.stride <= 0 {
           return "layers.\(index) has a non-positive size"
         }
-        if c.padding != "valid" && c.padding != "same" { return "layers.\(index) padding must be valid or same, got \(c.padding)" }
         let g = c.geometry(height: shape[1], width: shape[2])
         if g.height <= 0 || g.width <= 0 { return "layers.\(index) kernel is larger than its \(shape[1])x\(shape[2]) input" }
         shape = [c.outChannels, g.height, g.width]

@@ -76,7 +76,7 @@ public enum Loss {
     return LossResult(value: loss / Float(batch), gradient: grad)
   }
 
-  /// The PoPS policy-distillation loss (Rusu et al.; ALGORITHM.md section 3):
+  /// The PoPS policy-distillation loss (Rusu et al.; docs/algorithm.md section 3):
   ///
   ///     p_T = softmax(teacher / tau) + eps,  p_S = softmax(student) + eps
   ///     L   = sum over batch and actions of p_T * log(p_T / p_S)

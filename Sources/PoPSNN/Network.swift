@@ -68,7 +68,7 @@ public struct Network: Equatable, Sendable {
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
   /// Total number of weights (biases excluded): the size PoPS measures.
-  public var weightCount: Int { weightIndices.reduce(0) { $0 + parameters[$1].count } }
+  public var weightCount: Int { architecture.weightCount }
 
   /// Number of non-zero weights in each weight matrix, in order.
   public var nonZeroWeightsPerLayer: [Int] { weightIndices.map { parameters[$0].nonZeroCount } }

@@ -63,7 +63,7 @@ struct Train: ParsableCommand {
     }
     let spec = try Environments.spec(for: env)
     let threshold = spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold"
-    print("pops train: \(options.teacher.algorithm.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
+    print("pops train: \(options.teacher.algorithm.rawValue.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let line = ProgressLine()
     let result = try trainTeacher(options) { report in
       var text = String(
@@ -81,56 +81,5 @@ struct Train: ParsableCommand {
     print("\(result.solved ? "solved" : "not solved"): best greedy evaluation \(best)")
     print(String(format: "%d steps, %d updates in %@", result.steps, result.updates, formatDuration(result.seconds)))
     print("models: \(result.bestModel), \(result.finalModel)")
-  }
-}
-
-struct Evaluate: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    abstract: "Play greedy episodes with a model and report mean, std, min and max return.")
-
-  @Argument(help: "A pops model file (.safetensors).")
-  var model: String
-
-  @Option(help: "Environment id; defaults to the one recorded in the model.")
-  var env: String?
-
-  @Option(help: "Number of episodes.")
-  var episodes = 100
-
-  @Option(help: "Seed of the first episode (episode i uses seed + i).")
-  var seed: UInt64 = 0
-
-  @Flag(help: "Print JSON.")
-  var json = false
-
-  func validate() throws {
-    guard episodes > 0 else { throw ValidationError("--episodes must be positive, got \(episodes)") }
-  }
-
-  func run() throws {
-    let loaded = try ModelFile.load(from: URL(fileURLWithPath: model))
-    guard let id = env ?? loaded.provenance.environment else {
-      throw ValidationError("\(model) records no environment; pass --env")
-    }
-    var environment = try Environments.make(id, seed: seed)
-    let net = loaded.network
-    guard net.architecture.inputCount == environment.observationSpace.low.count,
-      net.architecture.outputCount == environment.actionSpace.count
-    else {
-      throw ValidationError(
-        "\(model): network \(net.architecture.summary) does not fit \(id) (observations \(environment.observationSpace.low.count), actions \(environment.actionSpace.count))")
-    }
-    let result = evaluate(net, in: &environment, episodes: episodes, seed: seed)
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys]
-      struct Output: Encodable { var env: String; var episodes: Int; var mean, std, min, max: Double; var returns: [Double] }
-      let output = Output(
-        env: id, episodes: episodes, mean: result.mean, std: result.std, min: result.min, max: result.max,
-        returns: result.returns)
-      print(String(decoding: try encoder.encode(output), as: UTF8.self))
-    } else {
-      print("\(id): \(result.summary)")
-    }
   }
 }

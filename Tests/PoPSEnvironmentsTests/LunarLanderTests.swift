@@ -139,7 +139,7 @@ struct LunarLanderTests {
     _ = env.reset()
     var last: Step
     repeat { last = env.step(taking: 0) } while !last.terminated
-    #expect(last.reward == -100 || last.reward == 100)
+    #expect(last.reward == -100, "doing nothing crashes the lander")
     #expect(env.observationSpace.shape == [8] && env.actionSpace.count == 4)
   }
 }

@@ -7,8 +7,8 @@ func smallConvNet() -> Architecture {
   Architecture(
     inputShape: [2, 7, 6],
     layers: [
-      .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: "same")), .relu,
-      .conv2d(.init(inChannels: 3, outChannels: 4, kernel: 2, stride: 1, padding: "valid")), .relu,
+      .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same)), .relu,
+      .conv2d(.init(inChannels: 3, outChannels: 4, kernel: 2, stride: 1, padding: .valid)), .relu,
       .flatten, .linear(inputs: 4 * 3 * 2, outputs: 5), .relu, .linear(inputs: 5, outputs: 3),
     ])
 }
@@ -53,8 +53,8 @@ struct ConvTests {
     let arch = Architecture(
       inputShape: [2, 9, 8],
       layers: [
-        .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 2, stride: 1, padding: "valid")), .relu,
-        .conv2d(.init(inChannels: 3, outChannels: 2, kernel: 3, stride: 2, padding: "valid")), .relu,
+        .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 2, stride: 1, padding: .valid)), .relu,
+        .conv2d(.init(inChannels: 3, outChannels: 2, kernel: 3, stride: 2, padding: .valid)), .relu,
         .flatten, .linear(inputs: 2 * 3 * 3, outputs: 3),
       ])
     #expect(arch.validationError() == nil && arch.outputShapes[2] == [2, 3, 3])

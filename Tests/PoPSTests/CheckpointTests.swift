@@ -128,12 +128,12 @@ struct CheckpointTests {
     killed.teacher = config.teacher
     killed.checkpointInterval = 500
     _ = try trainTeacher(killed)
-    var messages: [String] = []
+    var resumedFrom: [URL] = []
     // 1000 steps do not solve CartPole: the run then stops with an error, which is not under test here.
     _ = try? runPoPS(PoPSOptions(config: config, output: folder, seed: 5, teacher: nil)) { event in
-      if case .message(let m) = event { messages.append(m) }
+      if case .resumingTeacher(let checkpoint) = event { resumedFrom.append(checkpoint) }
     }
-    #expect(messages.contains { $0.contains("resuming the teacher") }, "\(messages)")
+    #expect(resumedFrom == [folder.appendingPathComponent("teacher/checkpoint.safetensors")], "\(resumedFrom)")
     let summary = try JSONSerialization.jsonObject(
       with: Data(contentsOf: folder.appendingPathComponent("teacher/training.json"))) as? [String: Any]
     #expect(summary?["steps"] as? Int == 1_000)

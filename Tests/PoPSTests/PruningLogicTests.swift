@@ -180,6 +180,15 @@ struct ConfigTests {
     try expectError("pruning: 5\n", "'pruning' must be a mapping")
     try expectError("objective: 10\nlower_bound: 20\n", "objective (10.0) must be above lower_bound")
     try expectError("- a\n- b\n", "top level must be a mapping")
+    try expectError("teacher:\n  algorithm: a2c\n", "field 'teacher.algorithm' must be one of dqn, ppo, got 'a2c'")
+    try expectError("teacher:\n  algorithm: 3\n", "field 'teacher.algorithm' must be one of dqn, ppo")
+  }
+
+  @Test func theTeacherAlgorithmIsAChoice() throws {
+    let preset = try PoPSConfig.preset(for: "CartPole-v0")
+    #expect(preset.yaml.contains("  algorithm: \"dqn\"\n"))
+    let ppo = try preset.overridden(byYAML: "teacher:\n  algorithm: ppo\n", source: "t.yaml")
+    #expect(ppo.teacher.algorithm == .ppo)
   }
 
   @Test(arguments: ["CartPole-v1", "Catch-v0"])
@@ -256,7 +265,7 @@ struct ConvShrinkTests {
       let arch = Architecture(
         inputShape: [1 + rng.index(below: 4), 12, 12],
         layers: [
-          .conv2d(.init(inChannels: 0, outChannels: c1, kernel: 3, stride: 2, padding: "same")), .relu,
+          .conv2d(.init(inChannels: 0, outChannels: c1, kernel: 3, stride: 2, padding: .same)), .relu,
           .conv2d(.init(inChannels: c1, outChannels: c2, kernel: 3)), .relu,
           .flatten, .linear(inputs: c2 * 16, outputs: fc), .relu, .linear(inputs: fc, outputs: 4),
         ])

@@ -1,0 +1,122 @@
+import Foundation
+
+// Policy distillation (docs/algorithm.md sections 3 and 6): the distiller
+// that trains a student on the teacher's experience, and the training of a
+// shrunk dense student until it is accepted.
+
+/// Trains a student network to match a teacher with the PoPS distillation
+/// loss (KL with temperature), RMSProp, and the student's pruning masks.
+public struct Distiller {
+  public var student: Network
+  public var optimizer: RMSProp
+  public let temperature: Float
+  public let epsilon: Float
+  public let batchSize: Int
+  private let cache = Network.Cache()
+  private var gradients: [Tensor] = []
+  private var states: [Float] = []
+  private var targets: [Float] = []
+
+  public init(student: Network, config: PoPSConfig.DistillationConfig, learningRate: Float) {
+    self.student = student
+    optimizer = RMSProp(learningRate: learningRate, rho: config.rho)
+    temperature = config.temperature
+    epsilon = config.epsilon
+    batchSize = config.batchSize
+  }
+
+  /// One minibatch: sample, forward, loss, backward, RMSProp (masks kept).
+  @discardableResult
+  public mutating func step(on buffer: ExperienceBuffer, using rng: inout SeededGenerator) -> Float {
+    buffer.sample(batchSize, states: &states, teacherOutputs: &targets, using: &rng)
+    let logits = student.forward(states, batch: batchSize, cache: cache)
+    let loss = Loss.distillation(
+      teacher: targets, student: logits, actionCount: buffer.actionCount,
+      temperature: temperature, epsilon: epsilon)
+    student.backward(loss.gradient, cache: cache, into: &gradients)
+    optimizer.update(&student, along: gradients)
+    return loss.value
+  }
+}
+
+/// One evaluation while a dense student is distilled.
+public struct StudentEvaluation: Codable, Sendable, Equatable {
+  public var epoch: Int
+  public var minibatch: Int
+  public var learningRate: Float
+  public var mean: Double
+  public var std: Double
+}
+
+/// What distilling a dense student produced.
+public struct StudentResult: Sendable {
+  /// The student, set once it passed the acceptance evaluation.
+  public var accepted: Network?
+  /// The acceptance evaluation of the accepted student.
+  public var acceptance: EvaluationResult?
+  public var evaluations: [StudentEvaluation]
+  public var epochs: Int
+  public var minibatches: Int
+
+  public init(
+    accepted: Network?, acceptance: EvaluationResult?, evaluations: [StudentEvaluation], epochs: Int, minibatches: Int
+  ) {
+    self.accepted = accepted
+    self.acceptance = acceptance
+    self.evaluations = evaluations
+    self.epochs = epochs
+    self.minibatches = minibatches
+  }
+}
+
+extension PoPSRun {
+  /// The teacher plays `experience.refill_steps` steps into the buffer.
+  mutating func refillBuffer(using rng: inout SeededGenerator) {
+    buffer.refill(
+      from: teacher, in: &environment, steps: config.experience.refillSteps,
+      exploration: config.experience.exploration, using: &rng)
+  }
+
+  /// Distils a randomly initialised dense `architecture` from the teacher in
+  /// PoPS step `step` (docs/algorithm.md section 6): epochs of refill +
+  /// minibatches, evaluations every `evaluation_interval` minibatches, and
+  /// once an evaluation meets the objective an acceptance evaluation on
+  /// `acceptance_episodes` episodes that must clear `acceptance_score` (see
+  /// `PoPSConfig.accepts`). The learning rate follows the size rule.
+  public mutating func distil(_ architecture: Architecture, step: Int) -> StudentResult {
+    let d = config.distillation
+    var rng = seeds.generator(.distillation, step: step)
+    var initRNG = rng.split()
+    let student = Network(architecture, using: &initRNG)
+    let fraction = Double(student.weightCount) / Double(teacherWeights)
+    var distiller = Distiller(student: student, config: d, learningRate: config.learningRate(sizeFraction: fraction, epoch: 0))
+    var evaluations: [StudentEvaluation] = []
+    var minibatches = 0
+    var evaluationSeed = Seeds.studentEvaluations
+    for epoch in 0..<d.maxEpochs {
+      distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: epoch)
+      refillBuffer(using: &rng)
+      for _ in 0..<d.minibatchesPerEpoch {
+        distiller.step(on: buffer, using: &rng)
+        minibatches += 1
+        guard minibatches % d.evaluationInterval == 0 else { continue }
+        let score = evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: evaluationSeed)
+        evaluationSeed &+= UInt64(d.evaluationEpisodes)
+        let evaluation = StudentEvaluation(
+          epoch: epoch, minibatch: minibatches, learningRate: distiller.optimizer.learningRate,
+          mean: score.mean, std: score.std)
+        evaluations.append(evaluation)
+        events(.student(step: step, evaluation))
+        if score.mean >= config.objective {
+          let acceptance = acceptanceEvaluation(distiller.student)
+          if config.accepts(acceptance) {
+            return StudentResult(
+              accepted: distiller.student, acceptance: acceptance, evaluations: evaluations,
+              epochs: epoch + 1, minibatches: minibatches)
+          }
+        }
+      }
+    }
+    return StudentResult(accepted: nil, acceptance: nil, evaluations: evaluations, epochs: d.maxEpochs, minibatches: minibatches)
+  }
+}

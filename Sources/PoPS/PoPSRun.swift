@@ -1,0 +1,161 @@
+import Foundation
+
+/// One PoPS run: the teacher, the settings, the environments its stages play
+/// in, the experience buffer they share, the output folder and the record
+/// written there. `runPoPS` drives it; its methods are the method's stages
+/// (docs/algorithm.md sections 4-6): `prune`, `shrink`, `distil`, and
+/// `save(step:)` to record a step.
+public struct PoPSRun {
+  public let options: PoPSOptions
+  public var config: PoPSConfig { options.config }
+  public let seeds: Seeds
+  /// The policy every student is distilled from.
+  public let teacher: Network
+  /// Where the teacher plays to refill the experience buffer.
+  public var environment: any Environment
+  /// Where every evaluation plays.
+  public var evaluationEnvironment: any Environment
+  /// The teacher's experience (docs/algorithm.md section 2).
+  public var buffer: ExperienceBuffer
+  /// results.json as of now.
+  public var record: PoPSRecord
+  let events: (PoPSEvent) -> Void
+  private let started = Date()
+  private let previousSeconds: Double
+
+  /// Opens `options.output`: continues the run recorded there (refusing one
+  /// with other settings), takes or trains the teacher, and evaluates it once.
+  public init(_ options: PoPSOptions, events: @escaping (PoPSEvent) -> Void = { _ in }) throws {
+    let config = options.config
+    if let problem = config.validationError() { throw ConfigError("config: \(problem)") }
+    self.options = options
+    self.events = events
+    seeds = Seeds(run: options.seed)
+    let out = options.output
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    var record = PoPSRecord(mode: options.mode, environment: config.environment, seed: options.seed, config: config)
+    let recordURL = out.appendingPathComponent("results.json")
+    if FileManager.default.fileExists(atPath: recordURL.path) {
+      let old = try PoPSRecord.read(from: recordURL)
+      guard old.mode == record.mode, old.environment == record.environment, old.seed == record.seed, old.config == config else {
+        throw ConfigError(
+          "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)); choose another output folder or delete it")
+      }
+      events(old.status == .done ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
+      record = old
+    }
+    previousSeconds = record.wallSeconds
+    environment = try Environments.make(config.environment, seed: seeds.trainingEnvironment)
+    evaluationEnvironment = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
+    teacher = try Self.teacher(options, fitting: environment, seeds: seeds, record: &record, events: events)
+    buffer = ExperienceBuffer(
+      capacity: config.experience.capacity, observationCount: teacher.architecture.inputCount,
+      actionCount: teacher.architecture.outputCount)
+    self.record = record
+    if record.teacher == nil {
+      let score = evaluate(teacher, episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes)
+      events(.teacherEvaluated(architecture: teacher.architecture.summary, score: score))
+      self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
+      try save()
+    }
+  }
+
+  /// The teacher's file name inside the output folder.
+  static let teacherFile = "teacher.safetensors"
+
+  /// The teacher of a run: the one the output folder holds, else the given
+  /// file (copied there once it fits the environment), else one trained
+  /// with `config.teacher`.
+  private static func teacher(
+    _ options: PoPSOptions, fitting environment: any Environment, seeds: Seeds, record: inout PoPSRecord,
+    events: (PoPSEvent) -> Void
+  ) throws -> Network {
+    let config = options.config
+    let teacherURL = options.output.appendingPathComponent(teacherFile)
+    if FileManager.default.fileExists(atPath: teacherURL.path) {
+      let teacher = try ModelFile.load(from: teacherURL).network
+      try teacher.checkFits(environment, id: config.environment)
+      return teacher
+    }
+    if let given = options.teacher {
+      let loaded = try ModelFile.load(from: given)
+      try loaded.network.checkFits(environment, id: config.environment)
+      try ModelFile.save(loaded, to: teacherURL)
+      return loaded.network
+    }
+    events(.trainingTeacher(config.teacher.algorithm, maxSteps: config.teacher.steps))
+    var teacherOptions = try TeacherTrainingOptions(
+      environment: config.environment, output: options.output.appendingPathComponent("teacher"), seed: seeds.run,
+      steps: config.teacher.steps)
+    teacherOptions.teacher = config.teacher
+    // A run killed while its teacher trained continues from the checkpoint.
+    let checkpoint = teacherOptions.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
+    teacherOptions.resume = FileManager.default.fileExists(atPath: checkpoint.path)
+    if teacherOptions.resume { events(.resumingTeacher(checkpoint: checkpoint)) }
+    let trained = try trainTeacher(teacherOptions) { events(.teacherTraining($0)) }
+    guard trained.solved else {
+      throw ConfigError(
+        "the teacher did not reach \(config.environment)'s threshold in \(config.teacher.steps) steps (best \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or give a trained teacher")
+    }
+    record.teacherTrainingSeconds = trained.seconds
+    let loaded = try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))
+    try loaded.network.checkFits(environment, id: config.environment)
+    try ModelFile.save(loaded, to: teacherURL)
+    return loaded.network
+  }
+
+  /// The teacher's weight count: sizes are percentages of it.
+  public var teacherWeights: Int { teacher.weightCount }
+
+  /// `network`'s weights (dense size) as a percentage of the teacher's.
+  public func sizePercent(_ network: Network) -> Double {
+    100 * Double(network.weightCount) / Double(teacherWeights)
+  }
+
+  /// Greedy episodes of `network` in the evaluation environment.
+  public mutating func evaluate(_ network: Network, episodes: Int, seed: UInt64) -> EvaluationResult {
+    PoPSAgents.evaluate(network, in: &evaluationEnvironment, episodes: episodes, seed: seed)
+  }
+
+  /// The acceptance evaluation every student and the teacher face.
+  public mutating func acceptanceEvaluation(_ network: Network) -> EvaluationResult {
+    evaluate(network, episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes)
+  }
+
+  /// The dense architecture a pruned network's redundancy calls for
+  /// (docs/algorithm.md section 5).
+  public func shrink(_ architecture: Architecture, redundancy: [Double]) -> Architecture {
+    Redundancy.shrink(architecture, redundancy: redundancy, minimumWidth: config.shrinking.minimumWidth)
+  }
+
+  /// Saves `network` as `name` in the output folder, with its provenance.
+  public func save(_ network: Network, as name: String, role: String, score: EvaluationResult?) throws {
+    var summary: [String: String] = [:]
+    if let score {
+      summary["eval_mean"] = String(format: "%.2f", score.mean)
+      summary["eval_episodes"] = String(score.episodes)
+    }
+    let provenance = Provenance(environment: config.environment, seed: seeds.run, role: role, summary: summary)
+    try ModelFile.save(Model(network: network, provenance: provenance), to: file(name))
+  }
+
+  /// A file of the output folder.
+  public func file(_ name: String) -> URL { options.output.appendingPathComponent(name) }
+
+  /// Records `step` (replacing the step with its index, if recorded) and
+  /// writes results.json.
+  public mutating func save(step: StepRecord) throws {
+    if let i = record.steps.firstIndex(where: { $0.index == step.index }) {
+      record.steps[i] = step
+    } else {
+      record.steps.append(step)
+    }
+    try save()
+  }
+
+  /// Writes results.json with the run's wall time so far.
+  public mutating func save() throws {
+    record.wallSeconds = previousSeconds + Date().timeIntervalSince(started)
+    try record.write(to: file("results.json"))
+  }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import PoPS
+
+struct Config: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show an environment's built-in PoPS configuration.",
+    subcommands: [Show.self])
+
+  struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the preset (and overrides) as YAML.")
+
+    @Argument(help: "Environment id.")
+    var env: String
+
+    @Option(help: "A YAML file of overrides to apply first.")
+    var config: String?
+
+    func run() throws {
+      print(try PoPSConfig.resolved(for: env, file: config, assignments: []).yaml, terminator: "")
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import PoPS
+
+extension PoPSMode: ExpressibleByArgument {}
+
+/// Options shared by `pops run` and `pops compress`.
+struct PoPSRunOptions: ParsableArguments {
+  @Option(help: "Environment id (run: default CartPole-v0; compress: default the one recorded in the teacher).")
+  var env: String?
+
+  @Option(help: "Output folder; re-running with the same folder resumes the run.")
+  var out: String
+
+  @Option(help: "Random seed.")
+  var seed: UInt64 = 0
+
+  @Option(help: "YAML file overriding fields of the environment's preset (see `pops config show ENV`).")
+  var config: String?
+
+  @Option(name: .customLong("set"), help: "Override one field, e.g. --set pruning.end_step=20000 (repeatable; applied after --config).")
+  var overrides: [String] = []
+
+  @Option(help: "full (PoPS), prune-only (IPP baseline: a sparse model) or distill-only (a fixed student, needs --hidden).")
+  var mode = PoPSMode.full
+
+  @Option(help: "Hidden widths of the distill-only student, e.g. 16,16,8.")
+  var hidden: String?
+
+  func validate() throws {
+    if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
+    if let hidden, parseHidden(hidden) == nil { throw ValidationError("--hidden must be positive integers separated by commas, got '\(hidden)'") }
+  }
+
+  func parseHidden(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+    return parts.map { $0! }
+  }
+
+  /// Runs PoPS in `environment` with the preset, then the file, then --set
+  /// overrides, printing progress.
+  func run(environment: String, teacher: String?) throws {
+    let config = try PoPSConfig.resolved(for: environment, file: self.config, assignments: overrides)
+    var options = PoPSOptions(
+      config: config, output: URL(fileURLWithPath: out), seed: seed,
+      teacher: teacher.map { URL(fileURLWithPath: $0) })
+    options.mode = mode
+    options.studentHidden = hidden.flatMap(parseHidden)
+    print("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
+    let line = ProgressLine()
+    let start = Date()
+    let record = try runPoPS(options) { event in
+      let clock = formatDuration(Date().timeIntervalSince(start))
+      switch event {
+      case .teacherTraining(let p):
+        var text = String(
+          format: "[%@] teacher step %d/%d  return(100) %.1f  %.0f upd/s  ETA %@",
+          clock, p.step, p.totalSteps, p.meanReturn, p.updatesPerSecond, formatDuration(p.eta))
+        if let e = p.evaluation { text += String(format: "  | eval %.1f", e.mean) }
+        line.update(text)
+      case .pruning(let step, let e):
+        line.update(String(
+          format: "[%@] step %d IPP iter %d  minibatch %d  sparsity %.2f%%  score %.1f +- %.1f%@%@",
+          clock, step, e.iteration + 1, e.minibatch, 100 * e.sparsity, e.mean, e.std,
+          e.paused ? "  (paused)" : "", e.saved ? "  saved" : ""))
+      case .student(let step, let e):
+        line.update(String(
+          format: "[%@] step %d student epoch %d  minibatch %d  lr %.2g  score %.1f +- %.1f",
+          clock, step, e.epoch + 1, e.minibatch, e.learningRate, e.mean, e.std))
+      default:
+        line.update("[\(clock)] \(event)", permanent: true)
+      }
+    }
+    line.finish()
+    if let final = record.final {
+      print(String(
+        format: "done: %@ with %d weights (%.3f%% of the teacher), mean return %.2f over %d episodes",
+        final.architecture, final.nonZeroPerLayer.reduce(0, +), final.sizePercent, final.scoreMean ?? 0, final.scoreEpisodes ?? 0))
+    }
+    print("stopped: \(record.stopReason?.description ?? "-")")
+    print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+  }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import PoPS
+import Testing
+
+/// The `src`, `href`, `url(...)` and `@import` targets in `html` that load
+/// something from outside the file (http, https, protocol-relative, file).
+/// The SVG namespace (`xmlns="http://..."`) names, it does not load.
+func externalResources(in html: String) -> [String] {
+  var found: [String] = []
+  let lower = html.lowercased()
+  for opener in ["src=\"", "src='", "href=\"", "href='", "url(", "@import \"", "@import '", "@import url("] {
+    var rest = lower[...]
+    while let range = rest.range(of: opener) {
+      let target = rest[range.upperBound...].drop { $0 == " " || $0 == "\"" || $0 == "'" }
+      if ["http:", "https:", "//", "file:", "ftp:"].contains(where: { target.hasPrefix($0) }) {
+        found.append(String(target.prefix { $0 != "\"" && $0 != "'" && $0 != ")" && $0 != " " }))
+      }
+      rest = rest[range.upperBound...]
+    }
+  }
+  return found
+}
+
+/// A record of one full step, built from known networks: the hand-made
+/// teacher, a pruned copy of it and a smaller student.
+func handMadeRecord() throws -> (record: PoPSRecord, teacher: Network, student: Network) {
+  let teacher = handMadeTeacher()
+  var pruned = teacher
+  pruned.pruneByMagnitude(sparsity: 0.5)
+  var rng = SeededGenerator(seed: 3)
+  let student = Network(.mlp(inputs: 4, hidden: [4, 3], outputs: 2), using: &rng)
+  let score = EvaluationResult(returns: [200, 190], lengths: [200, 190])
+  var record = PoPSRecord(mode: .full, environment: "CartPole-v0", seed: 7, config: try tinyConfig())
+  record.teacher = NetworkRecord(teacher, teacherWeights: 112, score: score, model: "teacher.safetensors")
+  let pruning = PruningResult(
+    best: pruned, bestScore: score, evaluations: [], iterations: 3, minibatches: 1500,
+    stopReason: .failingIterations(2))
+  var step = StepRecord(index: 1, input: record.teacher!, pruning: pruning, seconds: 12)
+  step.record(pruned: NetworkRecord(pruned, teacherWeights: 112, score: score, model: "step-1-pruned.safetensors"))
+  let distilled = StudentResult(accepted: student, acceptance: score, evaluations: [], epochs: 2, minibatches: 1000)
+  step.record(
+    student: distilled, architecture: student.architecture, seconds: 5,
+    model: NetworkRecord(student, teacherWeights: 112, score: score, model: "step-1-student.safetensors"))
+  record.steps = [step]
+  record.final = NetworkRecord(student, teacherWeights: 112, score: score, model: "final.safetensors")
+  record.status = .done
+  record.stopReason = .converged(sizeDrop: 0.021, threshold: 0.05)
+  return (record, teacher, student)
+}
+
+struct StopReasonTests {
+  static let reasons: [StopReason] = [
+    .converged(sizeDrop: 0.021, threshold: 0.05),
+    .noSmallerNetwork(architecture: "4-3-3-2"),
+    .noPrunedModel(step: 3, ipp: .failingIterations(5)),
+    .noPrunedModel(step: 1, ipp: .unchangedNonZeros(iterations: 3, schedulePaused: true)),
+    .studentNeverPassed(step: 2, architecture: "8-4-13-4-4", epochs: 40),
+    .maxSteps(6),
+    .distilledFixedStudent,
+    .fixedStudentNeverPassed(epochs: 30),
+    .pruneOnly(.maxIterations(30)),
+    .pruneOnly(.unchangedNonZeros(iterations: 3, schedulePaused: false)),
+  ]
+
+  @Test(arguments: reasons)
+  func aStopReasonIsStoredAsItsSentenceAndReadBack(_ reason: StopReason) throws {
+    let data = try JSONEncoder().encode([reason])
+    let text = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+    #expect(text == [reason.description])
+    #expect(try JSONDecoder().decode([StopReason].self, from: data) == [reason])
+  }
+
+  @Test func theSentencesAreTheOnesResultsJsonAlwaysHad() {
+    #expect(StopReason.converged(sizeDrop: 0.021, threshold: 0.05).description
+      == "converged: size fell by 0.021 percentage points (< 0.05)")
+    #expect(StopReason.studentNeverPassed(step: 2, architecture: "8-4-13-4-4", epochs: 40).description
+      == "step 2: the 8-4-13-4-4 student never passed in 40 epochs")
+    #expect(IPPStopReason.unchangedNonZeros(iterations: 3, schedulePaused: true).description
+      == "non-zero weights unchanged for 3 iterations with the schedule paused")
+    #expect(IPPStopReason.notRun.description == "")
+  }
+
+  @Test func anUnknownSentenceIsAnError() {
+    #expect(StopReason(description: "gave up") == nil)
+    #expect(throws: DecodingError.self) { try JSONDecoder().decode([StopReason].self, from: Data("[\"gave up\"]".utf8)) }
+  }
+
+  /// The reference runs in docs/results were written before the record's
+  /// closed sets became enums: their mode, status and stop reasons read
+  /// into the enums and write back as the same text.
+  @Test(arguments: ["cartpole-v0", "lunarlander-v3"])
+  func theCommittedReferenceRunsReadIntoTheEnums(_ name: String) throws {
+    struct Step: Codable { var pruningStopReason: IPPStopReason }
+    struct Closed: Codable { var mode: PoPSMode; var status: RunStatus; var stopReason: StopReason; var steps: [Step] }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let data = try Data(contentsOf: root.appendingPathComponent("docs/results/\(name)/results.json"))
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    let closed = try decoder.decode(Closed.self, from: data)
+    #expect(closed.mode == .full && closed.status == .done)
+    #expect(closed.steps.allSatisfy { $0.pruningStopReason != .notRun })
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let original = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    let again = try JSONSerialization.jsonObject(with: encoder.encode(closed)) as! [String: Any]
+    #expect(again["stop_reason"] as? String == original["stop_reason"] as? String)
+    let reasons = { (object: [String: Any]) in (object["steps"] as! [[String: Any]]).map { $0["pruning_stop_reason"] as! String } }
+    #expect(reasons(again) == reasons(original))
+  }
+}
+
+struct RecordContentTests {
+  @Test func theCSVHasOneRowPerNetwork() throws {
+    let (record, _, student) = try handMadeRecord()
+    let rows = record.csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    #expect(rows.map(\.count) == [12, 12, 12, 12, 12])
+    #expect(rows[0].joined(separator: ",") == "step,stage,architecture,weights,non_zero,size_percent,non_zero_per_layer,redundancy_per_layer,score_mean,score_std,score_episodes,seconds")
+    #expect(rows.dropFirst().map { $0[0] + " " + $0[1] } == ["0 teacher", "1 pruned", "1 student", "1 final"])
+    let pruned = rows[2]
+    #expect(pruned[2] == "4-8-8-2" && pruned[3] == "112")
+    #expect(pruned[6] == "16;32;8" && pruned[4] == "56", "half of each matrix kept")
+    #expect(pruned[7] == "0.5000;0.5000;0.5000" && pruned[11] == "12.0")
+    let studentRow = rows[3]
+    #expect(studentRow[2] == "4-4-3-2" && studentRow[3] == String(student.weightCount))
+    #expect(studentRow[5] == String(format: "%.4f", 100 * Double(student.weightCount) / 112))
+    #expect(studentRow[8] == "195.00" && studentRow[9] == "5.00" && studentRow[10] == "2" && studentRow[11] == "5.0")
+    #expect(rows[1][11] == "", "a given teacher has no training time")
+  }
+
+  @Test func theReportTellsTheRunAndLoadsNothingFromOutside() throws {
+    let (record, teacher, student) = try handMadeRecord()
+    let folder = temporaryRunFolder()
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try writeReport(record, teacher: teacher, final: student, to: folder)
+    let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+    #expect(externalResources(in: html).isEmpty, "\(externalResources(in: html))")
+    #expect(!html.contains("<script") && !html.contains("<link"))
+    #expect(html.components(separatedBy: "<svg").count - 1 == 3, "the three plots are inline")
+    for svg in ["pruning.svg", "sizes.svg", "weights.svg"] {
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(svg).path), "\(svg)")
+    }
+    #expect(html.contains("Final network <b>4-4-3-2</b>"))
+    #expect(html.contains("Stopped because: converged: size fell by 0.021 percentage points (&lt; 0.05)."))
+    #expect(html.contains("<code>full</code>") && html.contains("<code>done</code>"))
+    for stage in ["teacher", "step 1 pruned", "step 1 student", "final"] {
+      #expect(html.contains("<tr><td>\(stage)</td>"), "\(stage)")
+    }
+    #expect(html.contains("redundancy 0.500, 0.500, 0.500; 3 iterations, 12 s; 2 consecutive iterations under the lower bound"))
+  }
+
+  @Test func theResourceCheckFindsWhatItShould() {
+    #expect(externalResources(in: "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>").isEmpty)
+    #expect(externalResources(in: "<img src=\"https://example.org/a.png\">") == ["https://example.org/a.png"])
+    #expect(externalResources(in: "<style>body { background: url(//cdn/x.png) }</style>") == ["//cdn/x.png"])
+    #expect(externalResources(in: "<a href='file:///etc/passwd'>") == ["file:///etc/passwd"])
+  }
+}
