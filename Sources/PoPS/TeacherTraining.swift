@@ -13,11 +13,12 @@ public struct TeacherTrainingOptions: Sendable {
   public var stopAtThreshold = true
   /// The algorithm and its settings (`steps` here is ignored: see `steps`).
   public var teacher: PoPSConfig.TeacherConfig
-  /// DQN only: environment steps between checkpoints
-  /// (`checkpoint.safetensors` in the output folder); 0 turns them off.
+  /// Environment steps between checkpoints (`checkpoint.safetensors` in the
+  /// output folder; PPO checkpoints after the rollout that crosses each
+  /// multiple); 0 turns them off.
   public var checkpointInterval = 100_000
-  /// DQN only: continue from the output folder's checkpoint instead of
-  /// starting over (`steps` stays the total budget).
+  /// Continue from the output folder's checkpoint instead of starting over
+  /// (`steps` stays the total budget).
   public var resume = false
 
   /// Options with the environment's preset teacher recipe.
@@ -65,8 +66,11 @@ public func trainTeacher(
   if let problem = options.teacher.dqn.validationError() { throw EnvironmentError(description: "DQN config: \(problem)") }
   if let problem = options.teacher.ppo.validationError() { throw EnvironmentError(description: "PPO config: \(problem)") }
   let algorithm = options.teacher.algorithm
-  precondition(options.steps > 0, "trainTeacher: steps must be positive, got \(options.steps)")
-  precondition(options.checkpointInterval >= 0, "trainTeacher: checkpointInterval must be >= 0, got \(options.checkpointInterval)")
+  let seeds = Seeds(run: options.seed)
+  guard options.steps > 0 else { throw EnvironmentError(description: "the teacher's step budget must be positive, got \(options.steps)") }
+  guard options.checkpointInterval >= 0 else {
+    throw EnvironmentError(description: "the checkpoint interval must be >= 0, got \(options.checkpointInterval)")
+  }
   let checkpointURL = options.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
   let metricsURL = options.output.appendingPathComponent("metrics.csv")
   let curveURL = options.output.appendingPathComponent("curve.svg")
@@ -74,9 +78,6 @@ public func trainTeacher(
   // Read the checkpoint before anything is started or written.
   var resumeFrom: TensorArchive? = nil
   if options.resume {
-    guard algorithm == .dqn else {
-      throw EnvironmentError(description: "resuming works with DQN teachers only (this run's algorithm is \(algorithm.rawValue))")
-    }
     guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
       throw EnvironmentError(description: "no checkpoint to resume from at \(checkpointURL.path)")
     }
@@ -88,31 +89,29 @@ public func trainTeacher(
       }
     }
   }
-  var env = try Environments.make(options.environment, seed: options.seed)
-  var evalEnv = try Environments.make(options.environment, seed: options.seed &+ 1)
+  // Environment 0 of the training (it also tells the spaces); evaluations play in their own.
+  var firstEnvironment: (any Environment)? = try Environments.make(
+    options.environment, seed: seeds.teacherEnvironment(0, for: algorithm))
+  var evalEnv = try Environments.make(options.environment, seed: seeds.evaluationEnvironment)
   try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
-  let observationCount = env.observationSpace.low.count
-  let actionCount = env.actionSpace.count
-  let high = env.observationSpace.high.max() ?? 255
-  let observationHigh: Float = high.isFinite && high > 0 && high < 1e6 ? high : 255
-  var agentDQN: DQN? = nil
+  let space = firstEnvironment!.observationSpace
+  let actionCount = firstEnvironment!.actionSpace.count
+  var agent = try makeTeacherAgent(
+    options.teacher, observationSpace: space, actionCount: actionCount, seed: seeds.run, resumingFrom: resumeFrom)
   var best: EvaluationResult? = nil
   if let archive = resumeFrom {
-    let agent = try DQN(
-      resumingFrom: archive, config: options.teacher.dqn, observationCount: observationCount,
-      actionCount: actionCount, observationShape: env.observationSpace.shape, observationHigh: observationHigh)
     // Rows logged after the checkpoint belong to work that is redone now.
+    let steps = agent.steps
     try LineLog.keepRows(of: metricsURL, header: true) { line in
-      (Int(line.prefix { $0 != "," }) ?? 0) <= agent.steps
+      (Int(line.prefix { $0 != "," }) ?? 0) <= steps
     }
     try LineLog.keepRows(of: evaluationsURL, header: false) { line in
       guard let row = try? JSONDecoder().decode(EvaluationRow.self, from: Data(line.utf8)) else { return false }
-      return row.step <= agent.steps
+      return row.step <= steps
     }
     if let text = archive.metadata["best_evaluation"] {
       best = try? JSONDecoder().decode(EvaluationResult.self, from: Data(text.utf8))
     }
-    agentDQN = agent
   }
   let metrics = try LineLog(
     url: metricsURL, header: "step,episodes,mean_return_100,epsilon,loss,updates,updates_per_s,steps_per_s,elapsed_s",
@@ -121,7 +120,6 @@ public func trainTeacher(
   let bestURL = options.output.appendingPathComponent("best.safetensors")
   let finalURL = options.output.appendingPathComponent("final.safetensors")
   var saveError: Error? = nil
-  let start = Date()
 
   func provenance(_ role: String, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
     var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm.rawValue]
@@ -158,52 +156,42 @@ public func trainTeacher(
     return true
   }
 
-  let policy: Network
-  var seconds = 0.0
-  let steps: Int
-  let updates: Int
-  let evaluationEpisodes: Int
-  if algorithm == .dqn {
-    var agent = agentDQN ?? DQN(
-      config: options.teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: options.seed,
-      observationShape: env.observationSpace.shape, observationHigh: observationHigh)
-    func saveCheckpoint(_ agent: DQN) -> Bool {
-      var archive = agent.checkpoint()
-      archive.metadata["environment"] = options.environment
-      archive.metadata["seed"] = String(options.seed)
-      if let best, let data = try? JSONEncoder().encode(best) {
-        archive.metadata["best_evaluation"] = String(decoding: data, as: UTF8.self)
-      }
-      do {
-        try archive.write(to: checkpointURL)
-        try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
-        return true
-      } catch {
-        saveError = error
-        return false
-      }
+  func saveCheckpoint(_ checkpoint: TensorArchive) -> Bool {
+    var archive = checkpoint
+    archive.metadata["environment"] = options.environment
+    archive.metadata["seed"] = String(options.seed)
+    if let best, let data = try? JSONEncoder().encode(best) {
+      archive.metadata["best_evaluation"] = String(decoding: data, as: UTF8.self)
     }
-    let remaining = options.steps - agent.steps
-    if remaining > 0 {
-      agent.learn(
-        in: &env, totalSteps: remaining, evaluationEnvironment: &evalEnv,
-        checkpointInterval: options.checkpointInterval, callback: handle, onCheckpoint: saveCheckpoint)
+    do {
+      try archive.write(to: checkpointURL)
+      try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
+      return true
+    } catch {
+      saveError = error
+      return false
     }
-    (policy, steps, updates, evaluationEpisodes) = (agent.online, agent.steps, agent.updates, options.teacher.dqn.evaluationEpisodes)
-    seconds = agent.trainingSeconds
-  } else {
-    var agent = PPO(config: options.teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: options.seed)
-    try agent.learn(
-      makeEnvironment: { try Environments.make(options.environment, seed: options.seed &+ 100 &+ UInt64($0)) },
-      totalSteps: options.steps, evaluationEnvironment: &evalEnv, callback: handle)
-    (policy, steps, updates, evaluationEpisodes) = (agent.actor, agent.steps, agent.updates, options.teacher.ppo.evaluationEpisodes)
-    seconds = Date().timeIntervalSince(start)
   }
+  let remaining = options.steps - agent.steps
+  if remaining > 0 {
+    try agent.learn(
+      makeEnvironment: { index in
+        if index == 0, let made = firstEnvironment {
+          firstEnvironment = nil
+          return made
+        }
+        return try Environments.make(options.environment, seed: seeds.teacherEnvironment(index, for: algorithm))
+      },
+      totalSteps: remaining, evaluationEnvironment: &evalEnv, evaluationSeed: Seeds.teacherEvaluations,
+      checkpointInterval: options.checkpointInterval, callback: handle, onCheckpoint: saveCheckpoint)
+  }
+  let policy = agent.policy
+  let (steps, updates, seconds) = (agent.steps, agent.updates, agent.trainingSeconds)
   if let saveError { throw saveError }
   try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
-    best = evaluate(policy, in: &evalEnv, episodes: evaluationEpisodes, seed: 1_000_000)
+    best = evaluate(policy, in: &evalEnv, episodes: agent.evaluationEpisodes, seed: Seeds.teacherEvaluations)
     try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates)), to: bestURL)
   }
   let result = TeacherTrainingResult(
@@ -216,6 +204,33 @@ public func trainTeacher(
   try AtomicFile.write(try encoder.encode(result), to: options.output.appendingPathComponent("training.json"))
   try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
   return result
+}
+
+/// The agent `teacher.algorithm` names, new or continuing from `archive`.
+/// Byte observations (pixels up to 255) are stored compactly by DQN.
+func makeTeacherAgent(
+  _ teacher: PoPSConfig.TeacherConfig, observationSpace space: BoxSpace, actionCount: Int, seed: UInt64,
+  resumingFrom archive: TensorArchive?
+) throws -> any TeacherAgent {
+  let observationCount = space.low.count
+  switch teacher.algorithm {
+  case .dqn:
+    let high = space.high.max() ?? 255
+    let observationHigh: Float = high.isFinite && high > 0 && high < 1e6 ? high : 255
+    if let archive {
+      return try DQN(
+        resumingFrom: archive, config: teacher.dqn, observationCount: observationCount, actionCount: actionCount,
+        observationShape: space.shape, observationHigh: observationHigh)
+    }
+    return DQN(
+      config: teacher.dqn, observationCount: observationCount, actionCount: actionCount, seed: seed,
+      observationShape: space.shape, observationHigh: observationHigh)
+  case .ppo:
+    if let archive {
+      return try PPO(resumingFrom: archive, config: teacher.ppo, observationCount: observationCount, actionCount: actionCount)
+    }
+    return PPO(config: teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: seed)
+  }
 }
 
 /// The learning curve of a `pops train` folder as SVG: the mean return of the

@@ -3,41 +3,10 @@ import PoPSCore
 import PoPSEnvironments
 import PoPSNN
 
-/// What a training loop reports to its callback.
-public struct TrainingProgress: Sendable {
-  /// Environment steps taken so far.
-  public var step: Int
-  /// The step budget of this `learn` call.
-  public var totalSteps: Int
-  /// Episodes finished so far.
-  public var episodes: Int
-  /// Mean return of the last (up to) 100 finished episodes.
-  public var meanReturn: Double
-  /// Current exploration rate (DQN) or nil.
-  public var epsilon: Double?
-  /// Gradient updates so far.
-  public var updates: Int
-  /// Gradient updates per second since the start.
-  public var updatesPerSecond: Double
-  /// Environment steps per second since the start.
-  public var stepsPerSecond: Double
-  /// Seconds since the start.
-  public var elapsed: Double
-  /// The most recent loss value.
-  public var loss: Float
-  /// Set when this report follows a greedy evaluation.
-  public var evaluation: EvaluationResult?
-  /// The network being trained, as of this report (a cheap copy-on-write value).
-  public var network: Network
-
-  /// Estimated seconds to the end of the budget at the current rate.
-  public var eta: Double { stepsPerSecond > 0 ? Double(totalSteps - step) / stepsPerSecond : 0 }
-}
-
 /// Deep Q-learning (Mnih et al. 2015) with a replay ring buffer, a target
 /// network, and optional Double-DQN targets, Polyak averaging and gradient
 /// clipping. Use it like Stable-Baselines3: `learn`, then `action(for:)`.
-public struct DQN: Policy {
+public struct DQN: TeacherAgent {
   public let config: DQNConfig
   /// The Q-network being trained.
   public var online: Network
@@ -94,6 +63,24 @@ public struct DQN: Policy {
 
   /// The greedy action of the online network.
   public func action(for observation: [Float]) -> Int { online.greedyAction(for: observation) }
+
+  /// The Q-network: the policy PoPS distils.
+  public var policy: Network { online }
+
+  public var evaluationEpisodes: Int { config.evaluationEpisodes }
+
+  /// `TeacherAgent.learn`: DQN trains in one environment, `makeEnvironment(0)`.
+  public mutating func learn(
+    makeEnvironment: (Int) throws -> any Environment, totalSteps: Int, evaluationEnvironment: inout any Environment,
+    evaluationSeed: UInt64, checkpointInterval: Int, callback: (TrainingProgress) -> Bool,
+    onCheckpoint: (TensorArchive) -> Bool
+  ) throws {
+    var environment = try makeEnvironment(0)
+    learn(
+      in: &environment, totalSteps: totalSteps, evaluationEnvironment: &evaluationEnvironment,
+      evaluationSeed: evaluationSeed, checkpointInterval: checkpointInterval, callback: callback,
+      onCheckpoint: { onCheckpoint($0.checkpoint()) })
+  }
 
   /// The exploration rate after `step` environment steps.
   public func epsilon(at step: Int) -> Double {
@@ -201,28 +188,21 @@ public struct DQN: Policy {
 
   /// The checkpoint format this code writes and reads.
   public static let checkpointVersion = 1
+  static let checkpointFormat = "pops-dqn-checkpoint"
 
   /// Everything needed to continue training: both networks, Adam's
   /// moments, the replay buffer, counters and the random state. The
   /// environment is not saved: a resumed run starts a new episode.
   public func checkpoint() -> TensorArchive {
-    var archive = TensorArchive()
+    var archive = TensorArchive.checkpoint(
+      format: Self.checkpointFormat, version: Self.checkpointVersion, config: config, architecture: online.architecture)
     archive.store(online.parameters, as: "online")
     archive.store(target.parameters, as: "target")
     optimizer.store(in: &archive, as: "adam")
     vectorReplay?.store(in: &archive, as: "replay")
     frameReplay?.store(in: &archive, as: "frames")
-    archive.arrays["counters"] = .int64([Int64(steps), Int64(updates), Int64(episodes), Int64(trainingSeconds * 1000)])
-    archive.arrays["recent_returns"] = .float(recentReturns.map(Float.init))
-    archive.arrays["rng"] = .int64(rng.state.map { Int64(bitPattern: $0) })
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    archive.metadata = [
-      "format": "pops-dqn-checkpoint",
-      "pops_checkpoint_version": String(Self.checkpointVersion),
-      "config": String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self),
-      "architecture": String(decoding: (try? encoder.encode(online.architecture)) ?? Data(), as: UTF8.self),
-    ]
+    archive.store(TrainingState(
+      steps: steps, updates: updates, episodes: episodes, seconds: trainingSeconds, recentReturns: recentReturns, rng: rng))
     return archive
   }
 
@@ -232,56 +212,20 @@ public struct DQN: Policy {
     resumingFrom archive: TensorArchive, config: DQNConfig, observationCount: Int, actionCount: Int,
     observationShape: [Int]? = nil, observationHigh: Float = 255
   ) throws {
-    guard archive.metadata["format"] == "pops-dqn-checkpoint" else {
-      throw archive.problem("not a pops DQN checkpoint (metadata format is \(archive.metadata["format"] ?? "missing"))")
-    }
-    guard archive.metadata["pops_checkpoint_version"] == String(Self.checkpointVersion) else {
-      throw archive.problem(
-        "pops_checkpoint_version \(archive.metadata["pops_checkpoint_version"] ?? "missing") is not supported (this pops reads \(Self.checkpointVersion))")
-    }
-    guard let text = archive.metadata["config"],
-      let saved = try? JSONDecoder().decode(DQNConfig.self, from: Data(text.utf8))
-    else { throw archive.problem("the checkpoint's DQN config is missing or unreadable") }
-    if saved != config {
-      let differing = Self.differingFields(saved, config)
-      throw archive.problem(
-        "the checkpoint was made with a different DQN config (\(differing.joined(separator: ", "))); resume with the same config")
-    }
+    try archive.checkCheckpoint(format: Self.checkpointFormat, version: Self.checkpointVersion, algorithm: "DQN", config: config)
     self.init(
       config: config, observationCount: observationCount, actionCount: actionCount, seed: 0,
       observationShape: observationShape, observationHigh: observationHigh)
+    try archive.checkArchitecture(online.architecture)
     let shapes = online.parameters.map(\.shape)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    guard archive.metadata["architecture"] == String(decoding: try encoder.encode(online.architecture), as: UTF8.self) else {
-      throw archive.problem("the checkpoint's network does not match this environment's observation and action spaces")
-    }
     online = Network(online.architecture, parameters: try archive.tensors("online", shapes: shapes))
     target = Network(target.architecture, parameters: try archive.tensors("target", shapes: shapes))
     try optimizer.restore(from: archive, as: "adam", shapes: shapes)
     try vectorReplay?.restore(from: archive, as: "replay")
     try frameReplay?.restore(from: archive, as: "frames")
-    let counters = try archive.int64s("counters", count: 4)
-    (steps, updates, episodes) = (Int(counters[0]), Int(counters[1]), Int(counters[2]))
-    trainingSeconds = Double(counters[3]) / 1000
-    recentReturns = try archive.floats("recent_returns").map(Double.init)
-    guard let restored = SeededGenerator(state: try archive.int64s("rng", count: 4).map { UInt64(bitPattern: $0) }) else {
-      throw archive.problem("the saved random state is invalid")
-    }
-    rng = restored
-  }
-
-  /// Names of the config fields whose values differ (snake_case, as in config files).
-  static func differingFields(_ a: DQNConfig, _ b: DQNConfig) -> [String] {
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    func fields(_ c: DQNConfig) -> [String: String] {
-      guard let data = try? encoder.encode(c), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-      else { return [:] }
-      return object.mapValues { "\($0)" }
-    }
-    let fa = fields(a), fb = fields(b)
-    return Set(fa.keys).union(fb.keys).sorted().filter { fa[$0] != fb[$0] }.map { "\($0): \(fa[$0] ?? "-") vs \(fb[$0] ?? "-")" }
+    let state = try archive.trainingState()
+    (steps, updates, episodes, trainingSeconds) = (state.steps, state.updates, state.episodes, state.seconds)
+    (recentReturns, rng) = (state.recentReturns, state.rng)
   }
 
   /// One gradient step on `batch`; returns the loss.

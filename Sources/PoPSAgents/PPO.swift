@@ -8,12 +8,18 @@ import PoPSNN
 /// clipped surrogate objective and an entropy bonus, trained from rollouts of
 /// several environments. The actor is the policy PoPS compresses: its
 /// pre-softmax logits are the teacher outputs.
-public struct PPO: Policy {
+public struct PPO: TeacherAgent {
   public let config: PPOConfig
   public var actor: Network
   public var critic: Network
   public private(set) var steps = 0
   public private(set) var updates = 0
+  /// Episodes finished in training so far.
+  public private(set) var episodes = 0
+  /// Returns of the last (up to) 100 finished training episodes.
+  public private(set) var recentReturns: [Double] = []
+  /// Seconds spent in `learn` so far, across resumed runs.
+  public private(set) var trainingSeconds = 0.0
   private var actorOptimizer: Adam
   private var criticOptimizer: Adam
   private var rng: SeededGenerator
@@ -37,14 +43,26 @@ public struct PPO: Policy {
   /// The greedy action: the actor's largest logit.
   public func action(for observation: [Float]) -> Int { actor.greedyAction(for: observation) }
 
+  /// The actor: the policy PoPS distils (its logits are the teacher's outputs).
+  public var policy: Network { actor }
+
+  public var evaluationEpisodes: Int { config.evaluationEpisodes }
+
   /// Trains for up to `totalSteps` environment steps over `config.environments`
-  /// environments made by `makeEnvironment(index)`.
+  /// environments made by `makeEnvironment(index)`. After each rollout's
+  /// update that crosses a multiple of `checkpointInterval` steps (0: never),
+  /// `onCheckpoint` receives `checkpoint()`; it or `callback` returning false
+  /// stops training.
   public mutating func learn(
     makeEnvironment: (Int) throws -> any Environment, totalSteps: Int,
     evaluationEnvironment: inout any Environment, evaluationSeed: UInt64 = 1_000_000,
-    callback: (TrainingProgress) -> Bool = { _ in true }
-  ) rethrows {
+    checkpointInterval: Int = 0,
+    callback: (TrainingProgress) -> Bool = { _ in true },
+    onCheckpoint: (TensorArchive) -> Bool = { _ in true }
+  ) throws {
     precondition(totalSteps > 0, "PPO.learn: totalSteps must be positive, got \(totalSteps)")
+    precondition(checkpointInterval >= 0, "PPO.learn: checkpointInterval must be >= 0, got \(checkpointInterval)")
+    let secondsBefore = trainingSeconds
     let n = config.environments, t = config.rolloutSteps
     let obsCount = actor.architecture.inputCount
     // Bridge workers step in parallel; native environments one after another.
@@ -52,8 +70,6 @@ public struct PPO: Policy {
     var observations = (0..<n).map { envs.reset($0, seed: rng.next()) }
     var chosen = [Int](repeating: 0, count: n)
     var episodeReturns = [Double](repeating: 0, count: n)
-    var recent: [Double] = []
-    var episodes = 0
     // Rollout storage, row-major [t][n].
     var states = [Float](repeating: 0, count: t * n * obsCount)
     var actions = [Int](repeating: 0, count: t * n)
@@ -69,6 +85,7 @@ public struct PPO: Policy {
     var probabilities = [Float](repeating: 0, count: actionCount)
 
     while steps - startSteps < totalSteps {
+      let rolloutStart = steps
       for step in 0..<t {
         let batch = observations.flatMap { $0 }
         let logits = actor.forward(batch, batch: n, cache: actorCache)
@@ -101,8 +118,8 @@ public struct PPO: Policy {
           rewards[row] = reward
           dones[row] = result.isLast ? 1 : 0
           if result.isLast {
-            recent.append(episodeReturns[e])
-            if recent.count > 100 { recent.removeFirst() }
+            recentReturns.append(episodeReturns[e])
+            if recentReturns.count > 100 { recentReturns.removeFirst() }
             episodes += 1
             episodeReturns[e] = 0
             result.observation = envs.reset(e, seed: nil)
@@ -136,14 +153,54 @@ public struct PPO: Policy {
         evaluation = evaluate(actor, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
       }
       let elapsed = max(Date().timeIntervalSince(start), 1e-9)
+      trainingSeconds = secondsBefore + elapsed
       let progress = TrainingProgress(
         step: steps, totalSteps: startSteps + totalSteps, episodes: episodes,
-        meanReturn: recent.isEmpty ? 0 : recent.reduce(0, +) / Double(recent.count), epsilon: nil,
+        meanReturn: recentReturns.isEmpty ? 0 : recentReturns.reduce(0, +) / Double(recentReturns.count), epsilon: nil,
         updates: updates, updatesPerSecond: Double(updates - startUpdates) / elapsed,
-        stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: elapsed, loss: lastLoss,
+        stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: secondsBefore + elapsed, loss: lastLoss,
         evaluation: evaluation, network: actor)
       if !callback(progress) { return }
+      // After the report, so a checkpoint includes this rollout's evaluation.
+      if checkpointInterval > 0 && steps / checkpointInterval > rolloutStart / checkpointInterval {
+        if !onCheckpoint(checkpoint()) { return }
+      }
     }
+  }
+
+  /// The checkpoint format this code writes and reads.
+  public static let checkpointVersion = 1
+  static let checkpointFormat = "pops-ppo-checkpoint"
+
+  /// Everything needed to continue training: actor, critic, both Adam
+  /// optimizers, counters and the random state. The environments are not
+  /// saved: a resumed run starts new episodes and a new rollout.
+  public func checkpoint() -> TensorArchive {
+    var archive = TensorArchive.checkpoint(
+      format: Self.checkpointFormat, version: Self.checkpointVersion, config: config, architecture: actor.architecture)
+    archive.store(actor.parameters, as: "actor")
+    archive.store(critic.parameters, as: "critic")
+    actorOptimizer.store(in: &archive, as: "actor_adam")
+    criticOptimizer.store(in: &archive, as: "critic_adam")
+    archive.store(TrainingState(
+      steps: steps, updates: updates, episodes: episodes, seconds: trainingSeconds, recentReturns: recentReturns, rng: rng))
+    return archive
+  }
+
+  /// An agent continuing from `checkpoint()`'s archive. Throws if the archive
+  /// is not a PPO checkpoint, or was made with another config or network.
+  public init(resumingFrom archive: TensorArchive, config: PPOConfig, observationCount: Int, actionCount: Int) throws {
+    try archive.checkCheckpoint(format: Self.checkpointFormat, version: Self.checkpointVersion, algorithm: "PPO", config: config)
+    self.init(config: config, observationCount: observationCount, actionCount: actionCount, seed: 0)
+    try archive.checkArchitecture(actor.architecture)
+    let actorShapes = actor.parameters.map(\.shape), criticShapes = critic.parameters.map(\.shape)
+    actor = Network(actor.architecture, parameters: try archive.tensors("actor", shapes: actorShapes))
+    critic = Network(critic.architecture, parameters: try archive.tensors("critic", shapes: criticShapes))
+    try actorOptimizer.restore(from: archive, as: "actor_adam", shapes: actorShapes)
+    try criticOptimizer.restore(from: archive, as: "critic_adam", shapes: criticShapes)
+    let state = try archive.trainingState()
+    (steps, updates, episodes, trainingSeconds) = (state.steps, state.updates, state.episodes, state.seconds)
+    (recentReturns, rng) = (state.recentReturns, state.rng)
   }
 
   private mutating func optimise(

@@ -35,10 +35,10 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("set"), help: "Override one field, e.g. --set teacher.dqn.learning_rate=0.0001 (repeatable).")
   var overrides: [String] = []
 
-  @Option(help: "DQN: environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
+  @Option(help: "Environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
   var checkpointEvery = 100_000
 
-  @Flag(help: "DQN: continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
+  @Flag(help: "Continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
   var resume = false
 
   func validate() throws {
