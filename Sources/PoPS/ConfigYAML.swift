@@ -81,7 +81,7 @@ extension PoPSConfig {
       do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
         throw ConfigError("\(file): cannot read the file")
       }
-      config = try config.overridden(byYAML: text, source: file)
+      config = try config.overridden(byYAML: text, source: file, validate: false)
     }
     for assignment in assignments {
       let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
@@ -91,7 +91,12 @@ extension PoPSConfig {
       for (depth, key) in keys.enumerated() {
         yaml += String(repeating: "  ", count: depth) + key + ":" + (depth == keys.count - 1 ? " \(parts[1])" : "") + "\n"
       }
-      config = try config.overridden(byYAML: yaml, source: "override '\(assignment)'")
+      config = try config.overridden(byYAML: yaml, source: "override '\(assignment)'", validate: false)
+    }
+    // The settings are checked together, so overrides may be given in any order.
+    if let problem = config.validationError() {
+      let sources = (file.map { [$0] } ?? []) + assignments.map { "override '\($0)'" }
+      throw ConfigError("\(sources.isEmpty ? "preset" : sources.joined(separator: ", ")): \(problem)")
     }
     return config
   }
@@ -151,7 +156,7 @@ extension PoPSConfig {
 
   /// This configuration with the fields of a YAML document overriding it.
   /// Unknown fields and ill-typed values are errors naming the field.
-  public func overridden(byYAML text: String, source: String) throws -> PoPSConfig {
+  public func overridden(byYAML text: String, source: String, validate: Bool = true) throws -> PoPSConfig {
     let parsed: Any?
     do {
       parsed = try Yams.load(yaml: text)
@@ -162,12 +167,12 @@ extension PoPSConfig {
     guard let overrides = parsed as? [String: Any] else {
       throw ConfigError("\(source): the top level must be a mapping of fields")
     }
-    return try overridden(by: overrides, source: source)
+    return try overridden(by: overrides, source: source, validate: validate)
   }
 
   /// This configuration with `overrides` (snake_case keys, nested mappings)
   /// applied. Unknown fields and ill-typed values are errors naming the field.
-  public func overridden(by overrides: [String: Any], source: String) throws -> PoPSConfig {
+  public func overridden(by overrides: [String: Any], source: String, validate: Bool = true) throws -> PoPSConfig {
     let encoder = JSONEncoder()
     encoder.keyEncodingStrategy = .convertToSnakeCase
     let base = try JSONSerialization.jsonObject(with: encoder.encode(self)) as! [String: Any]
@@ -186,7 +191,7 @@ extension PoPSConfig {
     } catch {
       throw ConfigError("\(source): \(error)")
     }
-    if let problem = config.validationError() { throw ConfigError("\(source): \(problem)") }
+    if validate, let problem = config.validationError() { throw ConfigError("\(source): \(problem)") }
     return config
   }
 

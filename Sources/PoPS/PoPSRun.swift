@@ -32,7 +32,6 @@ public struct PoPSRun {
     self.events = events
     seeds = Seeds(run: options.seed)
     let out = options.output
-    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     var record = PoPSRecord(mode: options.mode, environment: config.environment, seed: options.seed, config: config)
     let recordURL = out.appendingPathComponent("results.json")
     if FileManager.default.fileExists(atPath: recordURL.path) {
@@ -80,6 +79,8 @@ public struct PoPSRun {
     if let given = options.teacher {
       let loaded = try ModelFile.load(from: given)
       try loaded.network.checkFits(environment, id: config.environment)
+      // The output folder is made once the teacher is known to fit: a refused run writes nothing.
+      try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
       try ModelFile.save(loaded, to: teacherURL)
       return loaded.network
     }

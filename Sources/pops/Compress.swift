@@ -16,12 +16,14 @@ struct Compress: ParsableCommand {
   @OptionGroup var options: PoPSRunOptions
 
   func run() throws {
-    var environment = options.env
-    if environment == nil {
-      let recorded = try ModelFile.load(from: URL(fileURLWithPath: teacher)).provenance.environment
-      guard let recorded else { throw ValidationError("\(teacher) records no environment; pass --env") }
-      environment = recorded
+    try options.run(environment: try options.env ?? recordedEnvironment(), teacher: teacher)
+  }
+
+  /// The environment the teacher's file records.
+  func recordedEnvironment() throws -> String {
+    guard let recorded = try ModelFile.load(from: URL(fileURLWithPath: teacher)).provenance.environment else {
+      throw ValidationError("\(teacher) records no environment; pass --env")
     }
-    try options.run(environment: environment!, teacher: teacher)
+    return recorded
   }
 }

@@ -184,6 +184,15 @@ struct ConfigTests {
     try expectError("teacher:\n  algorithm: 3\n", "field 'teacher.algorithm' must be one of dqn, ppo")
   }
 
+  @Test func overridesAreCheckedTogetherInAnyOrder() throws {
+    let config = try PoPSConfig.resolved(for: "CartPole-v0", file: nil, assignments: ["objective=9", "lower_bound=5"])
+    #expect(config.objective == 9 && config.lowerBound == 5)
+    let error = #expect(throws: ConfigError.self) {
+      try PoPSConfig.resolved(for: "CartPole-v0", file: nil, assignments: ["objective=9", "pruning.patience=2"])
+    }
+    #expect(error?.description == "override 'objective=9', override 'pruning.patience=2': objective (9.0) must be above lower_bound (80.0)")
+  }
+
   @Test func theTeacherAlgorithmIsAChoice() throws {
     let preset = try PoPSConfig.preset(for: "CartPole-v0")
     #expect(preset.yaml.contains("  algorithm: \"dqn\"\n"))

@@ -131,6 +131,38 @@ struct PipelineCLITests {
     }
   }
 
+  /// Without --env, compress uses the environment the teacher records (here
+  /// CartPole-v1, not the CartPole-v0 that `pops run` defaults to), and a
+  /// teacher that records none is refused before anything is written.
+  @Test func compressTakesTheTeachersEnvironment() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var rng = SeededGenerator(seed: 3)
+    let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
+    try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: "CartPole-v1")), to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
+    try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: nil)), to: URL(fileURLWithPath: "\(folder)/anonymous.safetensors"))
+    let tiny = [
+      "--set", "objective=9", "--set", "lower_bound=5", "--set", "acceptance_score=9", "--set", "acceptance_episodes=3",
+      "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
+      "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
+      "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
+    ]
+    let r = try pops(["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out"] + tiny)
+    #expect(r.status == 0 && r.output.contains("on CartPole-v1"), "\(r.output)")
+    let record = try PoPSRecord.read(from: URL(fileURLWithPath: "\(folder)/out/results.json"))
+    #expect(record.environment == "CartPole-v1" && record.config.objective == 9)
+    let anonymous = try pops(["compress", "--teacher", "\(folder)/anonymous.safetensors", "--out", "\(folder)/out2"] + tiny)
+    #expect(anonymous.status != 0 && anonymous.output.contains("records no environment; pass --env"), "\(anonymous.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/out2"))
+    // A teacher that does not fit the environment named is refused, and nothing is written.
+    let lander = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("docs/results/lunarlander-v3/teacher.safetensors").path
+    let misfit = try pops(["compress", "--teacher", lander, "--env", "CartPole-v0", "--out", "\(folder)/out3"] + tiny)
+    #expect(misfit.status != 0 && misfit.output.contains("does not fit CartPole-v0"), "\(misfit.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/out3"), "a refused run leaves no folder")
+  }
+
   /// Pong through the bridge at a tiny scale: a Nature-CNN DQN teacher for
   /// 400 steps (checkpointed and resumed), then PoPS shrinking its conv
   /// channels and fc width. Needs `make deps-gym` (part of `make test`).
