@@ -36,7 +36,7 @@ public enum StopReason: Equatable, Sendable {
   case pruneOnly(IPPStopReason)
 }
 
-extension IPPStopReason: CustomStringConvertible, Codable {
+extension IPPStopReason: SentenceCodable {
   public var description: String {
     switch self {
     case .maxIterations(let n): return "reached max_iterations (\(n))"
@@ -64,22 +64,9 @@ extension IPPStopReason: CustomStringConvertible, Codable {
       return nil
     }
   }
-
-  public init(from decoder: Decoder) throws {
-    let text = try decoder.singleValueContainer().decode(String.self)
-    guard let reason = IPPStopReason(description: text) else {
-      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown IPP stop reason '\(text)'"))
-    }
-    self = reason
-  }
-
-  public func encode(to encoder: Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(description)
-  }
 }
 
-extension StopReason: CustomStringConvertible, Codable {
+extension StopReason: SentenceCodable {
   public var description: String {
     switch self {
     case .converged(let drop, let threshold):
@@ -131,13 +118,21 @@ extension StopReason: CustomStringConvertible, Codable {
       return nil
     }
   }
+}
 
+/// A value stored in JSON as its English sentence (`description`) and read
+/// back by `init?(description:)`.
+public protocol SentenceCodable: Codable, CustomStringConvertible {
+  init?(description: String)
+}
+
+extension SentenceCodable {
   public init(from decoder: Decoder) throws {
     let text = try decoder.singleValueContainer().decode(String.self)
-    guard let reason = StopReason(description: text) else {
-      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown stop reason '\(text)'"))
+    guard let value = Self(description: text) else {
+      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown \(Self.self) '\(text)'"))
     }
-    self = reason
+    self = value
   }
 
   public func encode(to encoder: Encoder) throws {

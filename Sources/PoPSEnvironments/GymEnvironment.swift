@@ -43,9 +43,9 @@ public struct GymEnvironment: Environment {
     let count = info.obsShape.reduce(1, *)
     // Byte observations (Atari frames) arrive scaled to [0, 1], as the
     // reference feeds its Nature CNN (it divides by 256).
-    let bound: Float = info.obsDtype == "uint8" ? 1 : .greatestFiniteMagnitude
+    let bound: Float = info.obsDtype == .uint8 ? 1 : .greatestFiniteMagnitude
     observationSpace = BoxSpace(
-      low: [Float](repeating: info.obsDtype == "uint8" ? 0 : -bound, count: count),
+      low: [Float](repeating: info.obsDtype == .uint8 ? 0 : -bound, count: count),
       high: [Float](repeating: bound, count: count), shape: info.obsShape)
     actionSpace = DiscreteSpace(info.actions)
     maxEpisodeSteps = info.maxEpisodeSteps
@@ -101,9 +101,18 @@ public struct GymEnvironment: Environment {
 
 /// The worker process and its pipes.
 final class GymWorker: @unchecked Sendable {
+  /// How the worker sends observations.
+  enum ObservationType: String, Decodable {
+    /// Atari frames: one byte a value, scaled to [0, 1] here.
+    case uint8
+    case float32
+
+    var bytes: Int { self == .uint8 ? 1 : 4 }
+  }
+
   struct Info: Decodable {
     var obsShape: [Int]
-    var obsDtype: String
+    var obsDtype: ObservationType
     var actions: Int
     var maxEpisodeSteps: Int?
     var rewardThreshold: Double?
@@ -113,7 +122,7 @@ final class GymWorker: @unchecked Sendable {
   let process = Process()
   private let input: FileHandle
   private let output: FileHandle
-  private(set) var info = Info(obsShape: [], obsDtype: "float32", actions: 0)
+  private(set) var info = Info(obsShape: [], obsDtype: .float32, actions: 0)
   private(set) var observationBytes = 0
   /// Reused for every observation, so a step allocates only its result.
   private(set) var observationBuffer: UnsafeMutableRawBufferPointer?
@@ -152,7 +161,7 @@ final class GymWorker: @unchecked Sendable {
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     info = try decoder.decode(Info.self, from: readLengthPrefixed())
-    observationBytes = info.obsShape.reduce(1, *) * (info.obsDtype == "uint8" ? 1 : 4)
+    observationBytes = info.obsShape.reduce(1, *) * info.obsDtype.bytes
     observationBuffer = .allocate(byteCount: observationBytes + 16, alignment: 16)
   }
 
@@ -198,7 +207,7 @@ final class GymWorker: @unchecked Sendable {
     let buffer = observationBuffer!
     let raw = UnsafeRawBufferPointer(buffer)
     try readExactly(into: buffer.baseAddress!, count: observationBytes + tail)
-    let uint8 = info.obsDtype == "uint8"
+    let uint8 = info.obsDtype == .uint8
     let count = uint8 ? observationBytes : observationBytes / 4
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
         if uint8 {
