@@ -60,7 +60,7 @@ let package = Package(
       name: "PoPSEnvironmentsTests", dependencies: ["PoPSEnvironments"],
       exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(name: "PoPSAgentsTests", dependencies: ["PoPSAgents"], swiftSettings: settings),
-    .testTarget(name: "PoPSTests", dependencies: ["PoPS"], swiftSettings: settings),
+    .testTarget(name: "PoPSTests", dependencies: ["PoPS"], exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(name: "popsCLITests", dependencies: ["pops", "PoPS"], swiftSettings: settings),
   ],
   cxxLanguageStandard: .cxx17

@@ -35,6 +35,8 @@ def forward(arch, tensors, x):
             x = x @ tensors[f"layers.{i}.weight"].T + tensors[f"layers.{i}.bias"]
         elif layer["type"] == "relu":
             x = np.maximum(x, 0)
+        elif layer["type"] == "tanh":
+            x = np.tanh(x)
         else:
             raise ValueError(f"unknown layer type {layer['type']}")
     return x

@@ -77,8 +77,10 @@ public struct PoPSRun {
       return teacher
     }
     if let given = options.teacher {
-      let loaded = try ModelFile.load(from: given)
+      // Any importable file (pops, Stable-Baselines3, torch.save, safetensors), imported in memory.
+      let (loaded, source) = try TeacherImport.load(given, options: ImportOptions(environment: config.environment))
       try loaded.network.checkFits(environment, id: config.environment)
+      if source.format != .pops { record.teacherSource = source }
       // The output folder is made once the teacher is known to fit: a refused run writes nothing.
       try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
       try ModelFile.save(loaded, to: teacherURL)

@@ -116,6 +116,9 @@ public struct PoPSRecord: Codable, Sendable {
   public var config: PoPSConfig
   public var teacher: NetworkRecord?
   public var teacherTrainingSeconds: Double?
+  /// Where a given teacher came from when it was imported from another
+  /// format (file, format, sha256, layout, key mapping); nil for pops models.
+  public var teacherSource: ImportSource?
   public var steps: [StepRecord] = []
   public var final: NetworkRecord?
   public var status = RunStatus.running

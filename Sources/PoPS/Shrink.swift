@@ -176,7 +176,7 @@ public enum Redundancy {
           target: max(1, Double(inputs * outputs) * (1 - redundancy[k!]))))
         current = output
         spatial = 1
-      case .relu:
+      case .relu, .tanh:
         break
       }
     }
@@ -206,7 +206,7 @@ public enum Redundancy {
         if index != lastParameterized { next += 1 }
         layers.append(.linear(inputs: features, outputs: width))
         features = width
-      case .flatten, .relu:
+      case .flatten, .relu, .tanh:
         layers.append(layer)
       }
     }

@@ -7,6 +7,9 @@ public enum LayerSpec: Equatable, Sendable, Codable {
   case linear(inputs: Int, outputs: Int)
   /// `y = max(0, x)` elementwise.
   case relu
+  /// `y = tanh(x)` elementwise (Stable-Baselines3's default activation for
+  /// PPO and A2C policies).
+  case tanh
   /// A 2-D convolution over [channels, height, width] inputs, weight shaped
   /// [out, in, kh, kw] (PyTorch's `nn.Conv2d`, cross-correlation).
   case conv2d(Conv2D)
@@ -56,7 +59,7 @@ public enum LayerSpec: Equatable, Sendable, Codable {
   public var hasParameters: Bool {
     switch self {
     case .linear, .conv2d: return true
-    case .relu, .flatten: return false
+    case .relu, .tanh, .flatten: return false
     }
   }
 
@@ -65,7 +68,7 @@ public enum LayerSpec: Equatable, Sendable, Codable {
     switch self {
     case .linear(let inputs, let outputs): return [[outputs, inputs], [outputs]]
     case .conv2d(let c): return [[c.outChannels, c.inChannels, c.kernelHeight, c.kernelWidth], [c.outChannels]]
-    case .relu, .flatten: return []
+    case .relu, .tanh, .flatten: return []
     }
   }
 
@@ -84,6 +87,8 @@ public enum LayerSpec: Equatable, Sendable, Codable {
         outputs: try c.decode(Int.self, forKey: .outFeatures))
     case "relu":
       self = .relu
+    case "tanh":
+      self = .tanh
     case "flatten":
       self = .flatten
     case "conv2d":
@@ -116,6 +121,8 @@ public enum LayerSpec: Equatable, Sendable, Codable {
       try c.encode(outputs, forKey: .outFeatures)
     case .relu:
       try c.encode("relu", forKey: .type)
+    case .tanh:
+      try c.encode("tanh", forKey: .type)
     case .flatten:
       try c.encode("flatten", forKey: .type)
     case .conv2d(let conv):
@@ -145,16 +152,23 @@ public struct Architecture: Equatable, Sendable, Codable {
     self.layers = layers
   }
 
-  /// A multilayer perceptron: linear layers of the given widths with ReLU
-  /// between them and no activation on the output.
-  public static func mlp(inputs: Int, hidden: [Int], outputs: Int) -> Architecture {
+  /// The activations a hidden layer may have.
+  public enum Activation: String, Sendable, CaseIterable {
+    case relu, tanh
+
+    public var layer: LayerSpec { self == .relu ? .relu : .tanh }
+  }
+
+  /// A multilayer perceptron: linear layers of the given widths with
+  /// `activation` (ReLU by default) between them and none on the output.
+  public static func mlp(inputs: Int, hidden: [Int], outputs: Int, activation: Activation = .relu) -> Architecture {
     precondition(inputs > 0 && outputs > 0, "mlp: inputs (\(inputs)) and outputs (\(outputs)) must be positive")
     precondition(hidden.allSatisfy { $0 > 0 }, "mlp: hidden widths must be positive, got \(hidden)")
     var layers: [LayerSpec] = []
     var width = inputs
     for h in hidden {
       layers.append(.linear(inputs: width, outputs: h))
-      layers.append(.relu)
+      layers.append(activation.layer)
       width = h
     }
     layers.append(.linear(inputs: width, outputs: outputs))
@@ -211,7 +225,7 @@ public struct Architecture: Equatable, Sendable, Codable {
       case .conv2d(let c):
         let g = c.geometry(height: shape.count == 3 ? shape[1] : 0, width: shape.count == 3 ? shape[2] : 0)
         shape = [c.outChannels, g.height, g.width]
-      case .relu: break
+      case .relu, .tanh: break
       }
       return shape
     }
@@ -272,7 +286,7 @@ public struct Architecture: Equatable, Sendable, Codable {
         shape = [c.outChannels, g.height, g.width]
       case .flatten:
         shape = [shape.reduce(1, *)]
-      case .relu:
+      case .relu, .tanh:
         break
       }
     }
@@ -281,15 +295,16 @@ public struct Architecture: Equatable, Sendable, Codable {
   }
 
   /// A short human-readable form such as `4-256-256-128-2`, or
-  /// `4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3` with convolutions.
+  /// `4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3` with convolutions, `/tanh`
+  /// appended when the network uses Tanh (`init(compact:)` reads it back).
   public var summary: String {
     let input = inputShape.count == 1 ? String(inputShape[0]) : inputShape.map(String.init).joined(separator: "x")
     return ([input] + layers.compactMap { layer -> String? in
       switch layer {
       case .linear(_, let o): return String(o)
       case .conv2d(let c): return "c\(c.outChannels)k\(c.kernelHeight)s\(c.stride)"
-      case .relu, .flatten: return nil
+      case .relu, .tanh, .flatten: return nil
       }
-    }).joined(separator: "-")
+    }).joined(separator: "-") + (layers.contains(.tanh) ? "/tanh" : "")
   }
 }

@@ -176,6 +176,8 @@ extension Network {
         parameterIndex += 2
       case .relu:
         Kernels.relu(x, cache.outputs[index].base + rows.lowerBound * width, count: rows.count * width)
+      case .tanh:
+        Kernels.tanh(x, cache.outputs[index].base + rows.lowerBound * width, count: rows.count * width)
       }
     }
   }
@@ -226,6 +228,8 @@ extension Network {
           parameterIndex += 2
         case .relu:
           Kernels.relu(current, current, count: width)
+        case .tanh:
+          Kernels.tanh(current, current, count: width)
         }
       }
       return Array(UnsafeBufferPointer(start: current, count: width))
@@ -349,6 +353,9 @@ extension Network {
       case .relu:
         let y = cache.outputs[index].base + rows.lowerBound * widths[index]
         Kernels.reluBackward(y, g, count: n * widths[index])
+      case .tanh:
+        let y = cache.outputs[index].base + rows.lowerBound * widths[index]
+        Kernels.tanhBackward(y, g, count: n * widths[index])
       }
     }
   }
@@ -378,7 +385,7 @@ extension Network {
         parameterIndex += 2
       case .conv2d:
         parameterIndex += 2
-      case .relu, .flatten:
+      case .relu, .tanh, .flatten:
         break
       }
     }

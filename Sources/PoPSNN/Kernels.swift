@@ -1,3 +1,4 @@
+import Foundation
 import PoPSCore
 
 /// The index of the largest value (the first on ties).
@@ -40,6 +41,17 @@ enum Kernels {
       if y[i] <= 0 { g[i] = 0 }
       i += 1
     }
+  }
+
+  @inline(__always)
+  static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+  }
+
+  /// g[i] *= 1 - y[i]^2, the derivative of tanh through its output y.
+  @inline(__always)
+  static func tanhBackward(_ y: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { g[i] *= 1 - y[i] * y[i] }
   }
 
   static func sumRows(_ g: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {

@@ -51,6 +51,11 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable {
   public var path: String
   public var problem: String
   public var description: String { "\(path): \(problem)" }
+
+  public init(path: String, problem: String) {
+    self.path = path
+    self.problem = problem
+  }
 }
 
 /// Model files: safetensors with PyTorch names and layout, the architecture
@@ -112,17 +117,9 @@ public enum ModelFile {
 
   /// Parses a model from the bytes of a file at `path` (used in errors).
   public static func decode(_ data: Data, path: String) throws -> Model {
+    let file = try SafetensorsFile(data, path: path)
     func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
-    guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, too short for a safetensors header") }
-    let headerSize = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-    guard headerSize <= UInt64(data.count - 8) else {
-      throw fail("truncated: header claims \(headerSize) bytes but the file has \(data.count - 8) after the size")
-    }
-    let headerData = data.subdata(in: 8..<(8 + Int(headerSize)))
-    guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
-      throw fail("the safetensors header is not a JSON object")
-    }
-    guard let metadata = header["__metadata__"] as? [String: String] else {
+    guard let metadata = file.header["__metadata__"] as? [String: String] else {
       throw fail("no __metadata__ with string values: not a pops model")
     }
     guard metadata["format"] == "pops", let versionText = metadata["pops_format_version"] else {
@@ -142,37 +139,83 @@ public enum ModelFile {
       }
       provenance = decoded
     }
-    let dataStart = 8 + Int(headerSize)
-    let payload = data.count - dataStart
-    var parameters: [Tensor] = []
-    for (name, shape) in zip(architecture.parameterNames, architecture.parameterShapes) {
-      guard let entry = header[name] as? [String: Any] else { throw fail("tensor \(name) is missing") }
-      guard entry["dtype"] as? String == "F32" else {
-        throw fail("tensor \(name) has dtype \(entry["dtype"] ?? "none"); only F32 is supported")
-      }
-      guard let fileShape = entry["shape"] as? [Int], fileShape == shape else {
-        throw fail("tensor \(name) has shape \(entry["shape"] ?? "none"), the architecture needs \(shape)")
-      }
-      guard let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
-        offsets[0] >= 0, offsets[1] - offsets[0] == shape.reduce(1, *) * 4
-      else { throw fail("tensor \(name) has bad data_offsets \(entry["data_offsets"] ?? "none")") }
-      guard offsets[1] <= payload else {
-        throw fail("truncated: tensor \(name) ends at byte \(offsets[1]) of data, the file has \(payload)")
-      }
-      let count = shape.reduce(1, *)
-      var scalars = [Float](repeating: 0, count: count)
-      data.withUnsafeBytes { raw in
-        let base = raw.baseAddress! + dataStart + offsets[0]
-        for i in 0..<count {
-          scalars[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-        }
-      }
-      if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
-        throw fail("tensor \(name) holds a non-finite value (\(scalars[bad])) at index \(bad)")
-      }
-      parameters.append(Tensor(shape: shape, scalars: scalars))
+    let parameters = try zip(architecture.parameterNames, architecture.parameterShapes).map { name, shape in
+      try file.tensor(name, shape: shape)
     }
     return Model(network: Network(architecture, parameters: parameters), provenance: provenance)
+  }
+}
+
+/// The parts of a safetensors file pops reads: the JSON header and float32
+/// tensors. Every offset and shape is checked against the file's bytes.
+public struct SafetensorsFile {
+  public let path: String
+  /// The header: tensor entries by name, and `__metadata__` if present.
+  public let header: [String: Any]
+  private let data: Data
+  private let dataStart: Int
+
+  public init(_ data: Data, path: String) throws {
+    func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
+    guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, too short for a safetensors header") }
+    let headerSize = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    guard headerSize <= UInt64(data.count - 8) else {
+      throw fail("truncated: header claims \(headerSize) bytes but the file has \(data.count - 8) after the size")
+    }
+    let headerData = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(headerSize))
+    guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+      throw fail("the safetensors header is not a JSON object")
+    }
+    self.path = path
+    self.header = header
+    self.data = data
+    dataStart = 8 + Int(headerSize)
+  }
+
+  /// The tensor names, in the order of their data in the file.
+  public var tensorNames: [String] {
+    header.compactMap { name, value -> (String, Int)? in
+      guard name != "__metadata__", let entry = value as? [String: Any], let offsets = entry["data_offsets"] as? [Int],
+        let first = offsets.first
+      else { return nil }
+      return (name, first)
+    }.sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }.map(\.0)
+  }
+
+  /// The shape the header gives `name`, if any.
+  public func shape(of name: String) -> [Int]? { (header[name] as? [String: Any])?["shape"] as? [Int] }
+
+  /// Tensor `name` as float32 values; `shape` (if given) must match the file's.
+  public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
+    func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
+    guard let entry = header[name] as? [String: Any] else { throw fail("tensor \(name) is missing") }
+    guard entry["dtype"] as? String == "F32" else {
+      throw fail("tensor \(name) has dtype \(entry["dtype"] ?? "none"); only F32 is supported")
+    }
+    guard let shape = entry["shape"] as? [Int], shape.allSatisfy({ $0 >= 0 }), expected == nil || shape == expected! else {
+      throw fail("tensor \(name) has shape \(entry["shape"] ?? "none"), the architecture needs \(expected ?? [])")
+    }
+    let payload = data.count - dataStart
+    // Sizes from the file are checked for overflow: a crafted header must not trap.
+    let count = shape.reduce(Optional(1)) { total, n in total.flatMap { $0.multipliedReportingOverflow(by: n).overflow ? nil : $0 * n } }
+    let bytes = count.flatMap { $0.multipliedReportingOverflow(by: 4).overflow ? nil : $0 * 4 }
+    guard let count, let bytes, let offsets = entry["data_offsets"] as? [Int], offsets.count == 2,
+      offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == bytes
+    else { throw fail("tensor \(name) has bad data_offsets \(entry["data_offsets"] ?? "none")") }
+    guard offsets[1] <= payload else {
+      throw fail("truncated: tensor \(name) ends at byte \(offsets[1]) of data, the file has \(payload)")
+    }
+    var scalars = [Float](repeating: 0, count: count)
+    data.withUnsafeBytes { raw in
+      let base = raw.baseAddress! + dataStart + offsets[0]
+      for i in 0..<count {
+        scalars[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+      }
+    }
+    if let bad = scalars.firstIndex(where: { !$0.isFinite }) {
+      throw fail("tensor \(name) holds a non-finite value (\(scalars[bad])) at index \(bad)")
+    }
+    return Tensor(shape: shape, scalars: scalars)
   }
 }
 

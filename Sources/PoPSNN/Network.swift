@@ -32,7 +32,7 @@ public struct Network: Equatable, Sendable {
       case .conv2d(let c):
         let area = c.kernelHeight * c.kernelWidth
         fans = (c.inChannels * area, c.outChannels * area, c.outChannels)
-      case .relu, .flatten: fans = nil
+      case .relu, .tanh, .flatten: fans = nil
       }
       guard let (fanIn, fanOut, biases) = fans else { continue }
       let limit = (6 / Float(fanIn + fanOut)).squareRoot()

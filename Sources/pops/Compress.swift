@@ -10,7 +10,7 @@ struct Compress: ParsableCommand {
       The environment is the one recorded in the teacher unless --env names another.
       """)
 
-  @Option(help: "The trained teacher model (.safetensors).")
+  @Option(help: "The trained teacher: a pops model, a Stable-Baselines3 zip, a torch.save state dict or a safetensors state dict (see `pops import`).")
   var teacher: String
 
   @OptionGroup var options: PoPSRunOptions
@@ -21,7 +21,7 @@ struct Compress: ParsableCommand {
 
   /// The environment the teacher's file records.
   func recordedEnvironment() throws -> String {
-    guard let recorded = try ModelFile.load(from: URL(fileURLWithPath: teacher)).provenance.environment else {
+    guard let recorded = try TeacherImport.load(URL(fileURLWithPath: teacher)).model.provenance.environment else {
       throw ValidationError("\(teacher) records no environment; pass --env")
     }
     return recorded

@@ -6,7 +6,7 @@ struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Play greedy episodes with a model and report mean, std, min and max return.")
 
-  @Argument(help: "A pops model file (.safetensors).")
+  @Argument(help: "A model: a pops model, or any file `pops import` reads (imported in memory).")
   var model: String
 
   @Option(help: "Environment id; defaults to the one recorded in the model.")
@@ -26,7 +26,7 @@ struct Evaluate: ParsableCommand {
   }
 
   func run() throws {
-    let loaded = try ModelFile.load(from: URL(fileURLWithPath: model))
+    let loaded = try TeacherImport.load(URL(fileURLWithPath: model)).model
     guard let id = env ?? loaded.provenance.environment else {
       throw ValidationError("\(model) records no environment; pass --env")
     }

@@ -121,6 +121,28 @@ struct NetworkGradientTests {
     }
   }
 
+  /// Tanh layers (SB3's default PPO activation): backward matches finite
+  /// differences, and prediction equals the batch forward pass.
+  @Test(arguments: [1, 6])
+  func tanhBackwardMatchesFiniteDifferences(batch: Int) {
+    var rng = SeededGenerator(seed: 11 + UInt64(batch))
+    let net = Network(.mlp(inputs: 5, hidden: [7, 6], outputs: 3, activation: .tanh), biasInit: 0.1, using: &rng)
+    #expect(net.architecture.layers.filter { $0 == .tanh }.count == 2)
+    let x = (0..<(batch * 5)).map { _ in rng.uniform(-2, 2) }
+    let target = (0..<(batch * 3)).map { _ in rng.uniform(-1, 1) }
+    expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, "tanh mlp")
+    let batched = net.forward(x, batch: batch, cache: Network.Cache())
+    for b in 0..<batch {
+      let one = net.predict(Array(x[(5 * b)..<(5 * b + 5)]))
+      for j in 0..<3 { #expect(abs(one[j] - batched[3 * b + j]) < 1e-6) }
+    }
+    // By hand for one unit: the output of a 1-1 tanh net is tanh(w x + b).
+    let tiny = Network(
+      Architecture(inputShape: [1], layers: [.linear(inputs: 1, outputs: 1), .tanh]),
+      parameters: [Tensor(shape: [1, 1], scalars: [0.5]), Tensor(shape: [1], scalars: [0.25])])
+    #expect(abs(tiny.predict([1.5])[0] - Float(Foundation.tanh(1.0))) < 1e-6)
+  }
+
   /// An MLP and a conv net whose 800x96 dense layer is packed once per pass
   /// for all batch chunks.
   static let splitCases: [(Architecture, Int)] = [

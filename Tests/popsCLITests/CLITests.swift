@@ -163,6 +163,42 @@ struct PipelineCLITests {
     #expect(!FileManager.default.fileExists(atPath: "\(folder)/out3"), "a refused run leaves no folder")
   }
 
+  /// Bring your own teacher: a Stable-Baselines3 zip imports, evaluates
+  /// and compresses in one command each; a hostile file writes nothing.
+  @Test func anSB3TeacherImportsEvaluatesAndCompresses() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("PoPSTests/Fixtures/import")
+    let zip = fixtures.appendingPathComponent("sb3_dqn_mlp.zip").path
+    let imported = try pops(["import", zip, "--out", "\(folder)/teacher.safetensors", "--env", "CartPole-v1"])
+    #expect(imported.status == 0 && imported.output.contains("sb3, Stable-Baselines3 DQN -> 4-8-8-2"), "\(imported.output)")
+    #expect(imported.output.contains("layers.0.weight <- q_net.q_net.0.weight") && imported.output.contains("warning: VecNormalize"))
+    let model = try ModelFile.load(from: URL(fileURLWithPath: "\(folder)/teacher.safetensors"))
+    #expect(model.provenance.environment == "CartPole-v1" && model.provenance.summary["source_format"] == "sb3")
+    let evaluated = try pops(["evaluate", zip, "--env", "CartPole-v1", "--episodes", "3"])
+    #expect(evaluated.status == 0 && evaluated.output.contains("CartPole-v1: mean"), "\(evaluated.output)")
+    let tiny = [
+      "--set", "objective=9", "--set", "lower_bound=5", "--set", "acceptance_score=9", "--set", "acceptance_episodes=3",
+      "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
+      "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
+      "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
+    ]
+    let run = try pops(["compress", "--teacher", zip, "--env", "CartPole-v1", "--out", "\(folder)/run"] + tiny)
+    #expect(run.status == 0, "\(run.output)")
+    let record = try PoPSRecord.read(from: URL(fileURLWithPath: "\(folder)/run/results.json"))
+    #expect(record.teacherSource?.format == .sb3 && record.teacherSource?.file == zip)
+    #expect(record.teacherSource?.sha256 == TeacherImport.sha256(of: try Data(contentsOf: URL(fileURLWithPath: zip))))
+    #expect(record.teacherSource?.mapping.first == "q_net.q_net.0.weight")
+    let evil = try pops(["import", fixtures.appendingPathComponent("evil_os_system.pt").path, "--out", "\(folder)/evil.safetensors"])
+    #expect(evil.status != 0 && evil.output.contains("refuses global 'os system'"), "\(evil.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/evil.safetensors"))
+    let misfit = try pops(["import", zip, "--out", "\(folder)/lander.safetensors", "--env", "LunarLander-v3"])
+    #expect(misfit.status != 0 && misfit.output.contains("does not fit LunarLander-v3"), "\(misfit.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/lander.safetensors"))
+  }
+
   /// Pong through the bridge at a tiny scale: a Nature-CNN DQN teacher for
   /// 400 steps (checkpointed and resumed), then PoPS shrinking its conv
   /// channels and fc width. Needs `make deps-gym` (part of `make test`).

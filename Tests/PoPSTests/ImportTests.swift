@@ -1,0 +1,140 @@
+import Foundation
+import PoPS
+import Testing
+
+/// The import fixtures (scripts/make_import_fixtures.py made them with torch
+/// and Stable-Baselines3) and the outputs torch computed for them.
+enum ImportFixtures {
+  static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/import")
+  static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
+
+  struct Expected: Decodable {
+    var inputs: [[Float]]
+    var outputs: [[Float]]
+  }
+
+  static func expected() throws -> [String: Expected] {
+    try JSONDecoder().decode([String: Expected].self, from: Data(contentsOf: url("expected.json")))
+  }
+
+  /// The error `body` throws, as text ("" and an issue recorded if none).
+  static func error(_ body: () throws -> Void) -> String {
+    do {
+      try body()
+      Issue.record("expected an error")
+      return ""
+    } catch {
+      return "\(error)"
+    }
+  }
+}
+
+struct ImportTests {
+  static let cases: [(file: String, format: ImportFormat, layout: String, architecture: String)] = [
+    ("sb3_dqn_mlp.zip", .sb3, "Stable-Baselines3 DQN", "4-8-8-2"),
+    ("sb3_ppo_mlp.zip", .sb3, "Stable-Baselines3 actor-critic (PPO/A2C)", "4-8-8-2/tanh"),
+    ("sb3_ppo_cnn.zip", .sb3, "Stable-Baselines3 actor-critic (PPO/A2C)", "1x36x36-c32k8s4-c64k4s2-c64k3s1-16-3"),
+    ("cleanrl_dqn.cleanrl_model", .torch, "CleanRL DQN", "4-8-8-2"),
+    ("cleanrl_ppo_atari.cleanrl_model", .torch, "CleanRL PPO (Atari)", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
+    ("plain_state_dict.safetensors", .safetensors, "nn.Sequential (N)", "4-6-3"),
+  ]
+
+  /// Each file imports to a network whose outputs equal torch's on the same inputs.
+  @Test(arguments: 0..<cases.count)
+  func importedNetworksGiveTorchsOutputs(_ index: Int) throws {
+    let (file, format, layout, architecture) = Self.cases[index]
+    let (model, source) = try TeacherImport.load(ImportFixtures.url(file))
+    #expect(source.format == format && source.layout == layout)
+    #expect(model.network.architecture.summary == architecture)
+    #expect(source.mapping.count == model.network.parameters.count)
+    #expect(source.sha256 == SHA256Check.hex(of: ImportFixtures.url(file)))
+    let expected = try #require(try ImportFixtures.expected()[file])
+    for (x, y) in zip(expected.inputs, expected.outputs) {
+      let out = model.network.predict(x)
+      for (a, b) in zip(out, y) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "\(file): \(out) vs \(y)") }
+    }
+    // The imported model saves and loads as a pops model.
+    let decoded = try ModelFile.decode(try ModelFile.encode(model), path: "memory")
+    #expect(decoded.network == model.network)
+  }
+
+  @Test func sb3ModelsWarnThatVecNormalizeIsNotInTheZip() throws {
+    let (_, source) = try TeacherImport.load(ImportFixtures.url("sb3_dqn_mlp.zip"))
+    #expect(source.warnings.contains { $0.contains("VecNormalize") })
+    let (_, cnn) = try TeacherImport.load(ImportFixtures.url("sb3_ppo_cnn.zip"))
+    #expect(cnn.warnings.contains { $0.contains("divides its uint8 image observations by 255") })
+  }
+
+  @Test func hostileAndBrokenFilesAreClearErrors() {
+    let evil = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("evil_os_system.pt")) }
+    #expect(evil.contains("evil_os_system.pt") && evil.contains("refuses global 'os system'"), "\(evil)")
+    #expect(!FileManager.default.fileExists(atPath: "PWNED"), "nothing in the file ran")
+    let overrun = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("storage_overrun.pt")) }
+    #expect(overrun.contains("reaches element 6 of a storage of 4"), "\(overrun)")
+    let noPickle = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("no_data_pkl.pt")) }
+    #expect(noPickle.contains("no data.pkl"), "\(noPickle)")
+    let truncated = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("truncated_sb3.zip")) }
+    #expect(truncated.contains("truncated_sb3.zip") && truncated.contains("truncated"), "\(truncated)")
+  }
+
+  @Test func aCorruptEntryFailsItsCRC() {
+    let error = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("bad_crc.pt")) }
+    #expect(error.contains("data/0: CRC-32 mismatch"), "\(error)")
+  }
+
+  @Test func architectureAndPolicyFlagsNameWhatTheFileCannot() throws {
+    let plain = ImportFixtures.url("plain_state_dict.safetensors")
+    let given = try TeacherImport.load(plain, options: ImportOptions(architecture: "4-6-3/tanh")).model
+    #expect(given.network.architecture.layers.contains(.tanh))
+    let wrong = ImportFixtures.error { _ = try TeacherImport.load(plain, options: ImportOptions(architecture: "4-5-3")) }
+    #expect(wrong.contains("0.weight has shape [6, 4] but --architecture needs [5, 4]"), "\(wrong)")
+    let bad = ImportFixtures.error { _ = try TeacherImport.load(plain, options: ImportOptions(architecture: "4-x-3")) }
+    #expect(bad.contains("not in the compact notation"), "\(bad)")
+    // --policy picks the actor of an actor-critic state dict.
+    let actor = try TeacherImport.load(ImportFixtures.url("cleanrl_ppo_atari.cleanrl_model"), options: ImportOptions(policy: ["network.", "critic"])).model
+    #expect(actor.network.architecture.outputCount == 1, "the critic's value head")
+  }
+
+  @Test func theFormatComesFromTheBytesNotTheExtension() throws {
+    let copy = FileManager.default.temporaryDirectory.appendingPathComponent("pops-import-\(UUID().uuidString).bin")
+    defer { try? FileManager.default.removeItem(at: copy) }
+    try FileManager.default.copyItem(at: ImportFixtures.url("sb3_ppo_mlp.zip"), to: copy)
+    #expect(try TeacherImport.load(copy).source.format == .sb3)
+    try Data("hello".utf8).write(to: copy)
+    #expect(ImportFixtures.error { _ = try TeacherImport.load(copy) }.contains("not a format pops can import"))
+  }
+}
+
+struct CompactNotationTests {
+  @Test(arguments: [
+    "4-256-256-128-2", "8-64-64-4/tanh", "4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3", "1x10x10-c16k3s1-64-3", "4-2",
+  ])
+  func theSummaryReadsBack(_ text: String) throws {
+    let architecture = try #require(Architecture(compact: text))
+    #expect(architecture.summary == text)
+    #expect(architecture.validationError() == nil)
+  }
+
+  @Test func nonsenseIsNil() {
+    for text in ["", "4", "4-", "x-2", "4-0-2", "4-c8k3s1-2", "4x9x9-c8k12s1-2", "4-8-2/sigmoid", "4x84-8-2"] {
+      #expect(Architecture(compact: text) == nil, "\(text)")
+    }
+    #expect(Architecture(compact: "4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3") == .natureCNN(actions: 3))
+  }
+}
+
+/// SHA-256 as the import records it, checked against a known vector.
+enum SHA256Check {
+  static func hex(of url: URL) -> String {
+    (try? TeacherImport.sha256(of: Data(contentsOf: url))) ?? ""
+  }
+}
+
+struct SHA256Tests {
+  @Test func knownVectors() {
+    #expect(TeacherImport.sha256(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(TeacherImport.sha256(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    let long = Data(repeating: 0x61, count: 1_000)
+    #expect(TeacherImport.sha256(of: long) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+  }
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Makes the small import fixtures in Tests/PoPSTests/Fixtures/import: real
+Stable-Baselines3, CleanRL-layout and plain state-dict files, the outputs
+torch computes for fixed inputs (expected.json), and broken or hostile files.
+
+Run once by hand in a throwaway venv (torch is large), from the repository root:
+    python3 -m venv /tmp/fixture-venv
+    /tmp/fixture-venv/bin/pip install torch stable-baselines3 safetensors numpy
+    /tmp/fixture-venv/bin/python scripts/make_import_fixtures.py
+"""
+import io
+import json
+import os
+import zipfile
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn as nn
+from safetensors.torch import save_file
+from stable_baselines3 import DQN, PPO
+
+OUT = "Tests/PoPSTests/Fixtures/import"
+os.makedirs(OUT, exist_ok=True)
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+expected = {}
+
+
+def record(name, inputs, outputs, scale=1.0):
+    """Inputs as the pops network takes them (already multiplied by scale)."""
+    expected[name] = {
+        "inputs": (np.asarray(inputs, dtype=np.float32) * scale).reshape(len(inputs), -1).tolist(),
+        "outputs": np.asarray(outputs, dtype=np.float32).tolist(),
+    }
+
+
+class SmallImages(gym.Env):
+    """A 36x36 single-channel image space: the smallest the Nature CNN takes."""
+    observation_space = gym.spaces.Box(0, 255, (36, 36, 1), np.uint8)
+    action_space = gym.spaces.Discrete(3)
+
+    def reset(self, seed=None, options=None):
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), 0.0, True, False, {}
+
+
+# Stable-Baselines3 DQN MlpPolicy (ReLU) and PPO MlpPolicy (Tanh, SB3's default).
+obs = rng.uniform(-1, 1, (5, 4)).astype(np.float32)
+dqn = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8, 8]), buffer_size=10, seed=1)
+dqn.save(f"{OUT}/sb3_dqn_mlp.zip")
+with torch.no_grad():
+    record("sb3_dqn_mlp.zip", obs, dqn.q_net(torch.as_tensor(obs)).numpy())
+ppo = PPO("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8, 8]), n_steps=16, batch_size=16, seed=2)
+ppo.save(f"{OUT}/sb3_ppo_mlp.zip")
+with torch.no_grad():
+    p = ppo.policy
+    latent = p.mlp_extractor.forward_actor(p.extract_features(torch.as_tensor(obs), p.pi_features_extractor))
+    record("sb3_ppo_mlp.zip", obs, p.action_net(latent).numpy())
+
+# Stable-Baselines3 PPO CnnPolicy on 36x36 images (NatureCNN, divides by 255).
+cnn = PPO("CnnPolicy", SmallImages(), policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=16)),
+          n_steps=16, batch_size=16, seed=3)
+cnn.save(f"{OUT}/sb3_ppo_cnn.zip")
+images = rng.integers(0, 256, (3, 1, 36, 36)).astype(np.uint8)
+with torch.no_grad():
+    p = cnn.policy
+    features = p.extract_features(torch.as_tensor(images), p.pi_features_extractor)
+    record("sb3_ppo_cnn.zip", images, p.action_net(p.mlp_extractor.forward_actor(features)).numpy(), scale=1 / 255)
+
+
+# CleanRL layouts with tiny widths: DQN (network.N) and PPO Atari (network.N + actor + critic).
+class CleanRLDQN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.network = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+class CleanRLPPOAtari(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.network = nn.Sequential(
+            nn.Conv2d(4, 4, 8, stride=4), nn.ReLU(), nn.Conv2d(4, 8, 4, stride=2), nn.ReLU(),
+            nn.Conv2d(8, 8, 3, stride=1), nn.ReLU(), nn.Flatten(), nn.Linear(8, 16), nn.ReLU())
+        self.actor = nn.Linear(16, 3)
+        self.critic = nn.Linear(16, 1)
+
+
+m = CleanRLDQN()
+torch.save(m.state_dict(), f"{OUT}/cleanrl_dqn.cleanrl_model")
+with torch.no_grad():
+    record("cleanrl_dqn.cleanrl_model", obs, m.network(torch.as_tensor(obs)).numpy())
+m = CleanRLPPOAtari()
+torch.save(m.state_dict(), f"{OUT}/cleanrl_ppo_atari.cleanrl_model")
+frames = rng.integers(0, 256, (2, 4, 36, 36)).astype(np.float32)
+with torch.no_grad():
+    record("cleanrl_ppo_atari.cleanrl_model", frames, m.actor(m.network(torch.as_tensor(frames) / 255.0)).numpy(), scale=1 / 255)
+
+# A plain safetensors state dict of an nn.Sequential.
+seq = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+save_file(seq.state_dict(), f"{OUT}/plain_state_dict.safetensors")
+with torch.no_grad():
+    record("plain_state_dict.safetensors", obs, seq(torch.as_tensor(obs)).numpy())
+
+with open(f"{OUT}/expected.json", "w") as f:
+    json.dump(expected, f)
+
+
+# Hostile and broken files.
+def torch_zip(path, pickle_bytes, data=None, name="archive"):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}/data.pkl", pickle_bytes)
+        z.writestr(f"{name}/byteorder", "little")
+        for key, value in (data or {}).items():
+            z.writestr(f"{name}/data/{key}", value)
+
+
+# A pickle that would call os.system("touch PWNED") if it were unpickled.
+torch_zip(f"{OUT}/evil_os_system.pt", b"\x80\x02cos\nsystem\nX\x0b\x00\x00\x00touch PWNEDq\x00\x85R.")
+# A tensor whose offset runs past the end of its 4-float storage.
+good = io.BytesIO()
+torch.save({"0.weight": torch.zeros(2, 2)}, good)
+with zipfile.ZipFile(good) as z:
+    pkl = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
+# _rebuild_tensor_v2(storage, offset, ...): the offset 0 is BININT1 0 right after BINPERSID ('Q' then 'K\x00').
+bad = pkl.replace(b"QK\x00", b"QK\x03", 1)
+assert bad != pkl
+torch_zip(f"{OUT}/storage_overrun.pt", bad, {"0": np.zeros(4, np.float32).tobytes()})
+# A torch zip with no data.pkl, and a truncated SB3 zip.
+with zipfile.ZipFile(f"{OUT}/no_data_pkl.pt", "w") as z:
+    z.writestr("archive/byteorder", "little")
+data = open(f"{OUT}/sb3_dqn_mlp.zip", "rb").read()
+open(f"{OUT}/truncated_sb3.zip", "wb").write(data[: len(data) // 2])
+# A stored tensor with one flipped bit: its CRC-32 no longer matches.
+data = bytearray(open(f"{OUT}/cleanrl_dqn.cleanrl_model", "rb").read())
+with zipfile.ZipFile(f"{OUT}/cleanrl_dqn.cleanrl_model") as z:
+    info = [i for i in z.infolist() if i.filename.endswith("/data/0")][0]
+name_length, extra_length = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+    int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+data[info.header_offset + 30 + name_length + extra_length] ^= 1
+open(f"{OUT}/bad_crc.pt", "wb").write(bytes(data))
+print("wrote", sorted(os.listdir(OUT)))
