@@ -141,4 +141,114 @@ name_length, extra_length = int.from_bytes(data[info.header_offset + 26:info.hea
     int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
 data[info.header_offset + 30 + name_length + extra_length] ^= 1
 open(f"{OUT}/bad_crc.pt", "wb").write(bytes(data))
+
+
+# The reference implementation's TF1 checkpoints, written by a tiny writer of the
+# format (no TensorFlow): a data file of raw float32 tensors and an index that is
+# a LevelDB-style table of BundleEntryProto records, with masked CRC-32C.
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(data):
+    c = crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def varint(n):
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+def block(entries):
+    body = b"".join(varint(0) + varint(len(k)) + varint(len(v)) + k + v for k, v in entries)
+    body += (0).to_bytes(4, "little") + (1).to_bytes(4, "little")  # one restart point at 0
+    return body + b"\x00" + masked(body + b"\x00").to_bytes(4, "little")
+
+
+def write_tf1(prefix, tensors, ints=()):
+    data, records = b"", {}
+    for name in sorted(list(tensors) + list(ints)):
+        is_int = name in ints
+        raw = (np.array(0, "<i4") if is_int else np.asarray(tensors[name], "<f4")).tobytes()
+        shape = () if is_int else np.shape(tensors[name])
+        dims = b"".join(b"\x12" + varint(len(d)) + d for d in (b"\x08" + varint(n) for n in shape))
+        records[name.encode()] = (b"\x08" + varint(3 if is_int else 1) + b"\x12" + varint(len(dims)) + dims
+                                  + b"\x20" + varint(len(data)) + b"\x28" + varint(len(raw))
+                                  + b"\x35" + masked(raw).to_bytes(4, "little"))
+        data += raw
+    header = b"\x08\x01" + b"\x1a\x02\x08\x01"  # num_shards 1, version {producer 1}
+    entries = [(b"", header)] + sorted(records.items())
+    data_block = block(entries)
+    meta_block = block([])
+    index_block = block([(entries[-1][0], varint(0) + varint(len(data_block) - 5))])
+    meta_at, index_at = len(data_block), len(data_block) + len(meta_block)
+    handles = varint(meta_at) + varint(len(meta_block) - 5) + varint(index_at) + varint(len(index_block) - 5)
+    footer = handles.ljust(40, b"\x00") + (0xDB4775248B80FB57).to_bytes(8, "little")
+    open(prefix + ".index", "wb").write(data_block + meta_block + index_block + footer)
+    open(prefix + ".data-00000-of-00001", "wb").write(data)
+
+
+def tf_dense(x, w, b):
+    return x @ w + b
+
+
+def tf_conv(x, k, b, stride):
+    """VALID NHWC convolution, as tf.nn.conv2d computes it (x: [H, W, C], k: [kh, kw, C, O])."""
+    kh, kw, _, o = k.shape
+    oh, ow = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
+    y = np.zeros((oh, ow, o), np.float32)
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            y[i, j] = np.tensordot(patch, k, axes=3) + b
+    return y
+
+
+relu = lambda v: np.maximum(v, 0)
+f32 = lambda *shape: rng.normal(0, 0.5, shape).astype(np.float32)
+mask = lambda *shape: (rng.uniform(size=shape) > 0.3).astype(np.float32)
+# A reference-style dense teacher: fc_1..fc_2, logits, pruning masks, Adam slots and an int step.
+dense = {"fc_1/weights": f32(4, 8), "fc_1/biases": f32(8), "fc_1/mask": mask(4, 8), "fc_1/threshold": f32(),
+         "fc_2/weights": f32(8, 8), "fc_2/biases": f32(8), "fc_2/mask": mask(8, 8),
+         "logits/weights": f32(8, 2), "logits/biases": f32(2), "logits/mask": mask(8, 2),
+         "fc_1/weights/Adam": f32(4, 8), "beta1_power": f32()}
+os.makedirs(f"{OUT}/tf1_dense", exist_ok=True)
+write_tf1(f"{OUT}/tf1_dense/model.ckpt", dense, ints=["Variable"])
+x = rng.uniform(-1, 1, (4, 4)).astype(np.float32)
+h = relu(tf_dense(x, dense["fc_1/weights"] * dense["fc_1/mask"], dense["fc_1/biases"]))
+h = relu(tf_dense(h, dense["fc_2/weights"] * dense["fc_2/mask"], dense["fc_2/biases"]))
+record("tf1_dense/model.ckpt", x, tf_dense(h, dense["logits/weights"] * dense["logits/mask"], dense["logits/biases"]))
+# A reference-style conv teacher (NHWC, flattened as [H, W, C]) on 44x44x2 images.
+conv = {"conv_1/weights": f32(8, 8, 2, 3), "conv_1/biases": f32(3), "conv_2/weights": f32(4, 4, 3, 4),
+        "conv_2/biases": f32(4), "conv_3/weights": f32(3, 3, 4, 4), "conv_3/biases": f32(4),
+        "fc_4/weights": f32(16, 8), "fc_4/biases": f32(8), "logits/weights": f32(8, 3), "logits/biases": f32(3)}
+os.makedirs(f"{OUT}/tf1_conv", exist_ok=True)
+write_tf1(f"{OUT}/tf1_conv/model.ckpt", conv)
+images = rng.uniform(0, 1, (2, 44, 44, 2)).astype(np.float32)
+outputs = []
+for image in images:
+    h = relu(tf_conv(image, conv["conv_1/weights"], conv["conv_1/biases"], 4))
+    h = relu(tf_conv(h, conv["conv_2/weights"], conv["conv_2/biases"], 2))
+    h = relu(tf_conv(h, conv["conv_3/weights"], conv["conv_3/biases"], 1))
+    h = relu(tf_dense(h.reshape(-1), conv["fc_4/weights"], conv["fc_4/biases"]))
+    outputs.append(tf_dense(h, conv["logits/weights"], conv["logits/biases"]))
+record("tf1_conv/model.ckpt", images.transpose(0, 3, 1, 2), outputs)  # pops takes [C, H, W]
+with open(f"{OUT}/expected.json", "w") as f:
+    json.dump(expected, f)
+# The dense checkpoint with one flipped bit in its data file.
+os.makedirs(f"{OUT}/tf1_bad_crc", exist_ok=True)
+open(f"{OUT}/tf1_bad_crc/model.ckpt.index", "wb").write(open(f"{OUT}/tf1_dense/model.ckpt.index", "rb").read())
+corrupt = bytearray(open(f"{OUT}/tf1_dense/model.ckpt.data-00000-of-00001", "rb").read())
+corrupt[10] ^= 1
+open(f"{OUT}/tf1_bad_crc/model.ckpt.data-00000-of-00001", "wb").write(bytes(corrupt))
 print("wrote", sorted(os.listdir(OUT)))

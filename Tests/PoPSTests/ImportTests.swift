@@ -37,6 +37,8 @@ struct ImportTests {
     ("cleanrl_dqn.cleanrl_model", .torch, "CleanRL DQN", "4-8-8-2"),
     ("cleanrl_ppo_atari.cleanrl_model", .torch, "CleanRL PPO (Atari)", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
     ("plain_state_dict.safetensors", .safetensors, "nn.Sequential (N)", "4-6-3"),
+    ("tf1_dense/model.ckpt", .tf1, "reference TF1 checkpoint", "4-8-8-2"),
+    ("tf1_conv/model.ckpt", .tf1, "reference TF1 checkpoint", "2x44x44-c3k8s4-c4k4s2-c4k3s1-8-3"),
   ]
 
   /// Each file imports to a network whose outputs equal torch's on the same inputs.
@@ -80,6 +82,21 @@ struct ImportTests {
   @Test func aCorruptEntryFailsItsCRC() {
     let error = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("bad_crc.pt")) }
     #expect(error.contains("data/0: CRC-32 mismatch"), "\(error)")
+    let tf1 = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("tf1_bad_crc/model.ckpt")) }
+    #expect(tf1.contains("model.ckpt.data-00000-of-00001: tensor fc_1/biases: CRC-32C mismatch"), "\(tf1)")
+  }
+
+  /// The reference's pruning masks are multiplied in, its kernels
+  /// transposed, its step counter and optimizer slots left out.
+  @Test func aReferenceCheckpointImportsWithItsMasks() throws {
+    let (model, source) = try TeacherImport.load(ImportFixtures.url("tf1_dense/model.ckpt.index"))
+    #expect(source.mapping == [
+      "fc_1/weights * fc_1/mask", "fc_1/biases", "fc_2/weights * fc_2/mask", "fc_2/biases",
+      "logits/weights * logits/mask", "logits/biases",
+    ])
+    #expect(model.network.nonZeroWeightCount < model.network.weightCount, "masked weights are zero")
+    #expect(model.network.architecture.layers.last.map { if case .linear = $0 { return true } else { return false } } == true,
+      "no activation on the output")
   }
 
   @Test func architectureAndPolicyFlagsNameWhatTheFileCannot() throws {
@@ -125,8 +142,10 @@ struct CompactNotationTests {
 
 /// SHA-256 as the import records it, checked against a known vector.
 enum SHA256Check {
+  /// The file's digest (a TF checkpoint prefix: its index's).
   static func hex(of url: URL) -> String {
-    (try? TeacherImport.sha256(of: Data(contentsOf: url))) ?? ""
+    let file = FileManager.default.fileExists(atPath: url.path) ? url : URL(fileURLWithPath: url.path + ".index")
+    return (try? TeacherImport.sha256(of: Data(contentsOf: file))) ?? ""
   }
 }
 

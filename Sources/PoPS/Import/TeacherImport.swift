@@ -14,6 +14,9 @@ public enum ImportFormat: String, Codable, Sendable, CaseIterable {
   case torch
   /// A safetensors file holding a plain state dict.
   case safetensors
+  /// A TensorFlow 1 V2 checkpoint (`model.ckpt.index` + `.data-*`) of the
+  /// reference implementation, given as its prefix or its `.index` file.
+  case tf1
 }
 
 /// How to read a file that is not a pops model.
@@ -65,12 +68,17 @@ public enum TeacherImport {
       return zip.entry(where: { $0 == "policy.pth" }) != nil ? .sb3 : .torch
     }
     if data.first == 0x80 { return .torch }  // a legacy torch pickle: refused with a clear error
+    if TF1Checkpoint.looksLikeIndex(data) { return .tf1 }
     guard let file = try? SafetensorsFile(data, path: "") else { return nil }
     return (file.header["__metadata__"] as? [String: String])?["format"] == "pops" ? .pops : .safetensors
   }
 
   /// Imports `url`; a pops model comes back as it is.
-  public static func load(_ url: URL, options: ImportOptions = ImportOptions()) throws -> (model: Model, source: ImportSource) {
+  public static func load(_ given: URL, options: ImportOptions = ImportOptions()) throws -> (model: Model, source: ImportSource) {
+    // A TF checkpoint is named by its prefix: read its index.
+    let indexURL = TF1Checkpoint.indexURL(given)
+    let url = !FileManager.default.fileExists(atPath: given.path) && FileManager.default.fileExists(atPath: indexURL.path)
+      ? indexURL : given
     let path = url.path
     let data: Data
     do {
@@ -95,7 +103,8 @@ public enum TeacherImport {
       hints.architecture = architecture
     }
     var warnings: [String] = []
-    let dict: StateDict
+    var dict: StateDict
+    var renamed: [String: String] = [:]
     switch format {
     case .auto:
       preconditionFailure("resolved above")
@@ -114,19 +123,28 @@ public enum TeacherImport {
       var result = StateDict()
       for name in file.tensorNames { result.append(name, try file.tensor(name)) }
       dict = result
+    case .tf1:
+      (dict, renamed) = try ReferenceCheckpoint.stateDict(try TF1Checkpoint.tensors(index: data, indexPath: path), path: path)
+      if hints.architecture == nil && hints.prefixes.isEmpty { hints.activation = hints.activation ?? .relu }
     }
     let layout = try Layouts.recognise(dict, hints: hints, path: path)
     if layout.name.hasPrefix("CleanRL"), layout.architecture.inputShape.count == 3 {
       warnings.append("CleanRL's Atari agents divide frames by 255 before their network: feed it frames scaled to [0, 1], as pops' Atari observations are")
     }
-    let parameters = layout.sources.map { dict.tensors[$0]! }
+    var parameters = layout.sources.map { dict.tensors[$0]! }
+    var layoutName = layout.name
+    if format == .tf1 {
+      ReferenceCheckpoint.reorderAfterFlatten(layout.architecture, parameters: &parameters)
+      layoutName = "reference TF1 checkpoint"
+    }
     let network = Network(layout.architecture, parameters: parameters)
     let source = ImportSource(
-      file: path, format: format, sha256: SHA256.hex(data), layout: layout.name, mapping: layout.sources, warnings: warnings)
+      file: given.path, format: format, sha256: SHA256.hex(data), layout: layoutName,
+      mapping: layout.sources.map { renamed[$0] ?? $0 }, warnings: warnings)
     var provenance = Provenance(environment: options.environment, role: "imported-teacher")
     provenance.summary = [
       "source": url.lastPathComponent, "source_format": format.rawValue, "source_sha256": source.sha256,
-      "source_layout": layout.name,
+      "source_layout": layoutName,
     ]
     return (Model(network: network, provenance: provenance), source)
   }
