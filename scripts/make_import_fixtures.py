@@ -71,6 +71,18 @@ with torch.no_grad():
     record("sb3_ppo_cnn.zip", images, p.action_net(p.mlp_extractor.forward_actor(features)).numpy(), scale=1 / 255)
 
 
+# Stable-Baselines3 DQN CnnPolicy on the same images; the zip is written again without
+# policy.optimizer.pth (Adam's moments, which pops never reads) to keep the fixture small.
+qcnn = DQN("CnnPolicy", SmallImages(), policy_kwargs=dict(features_extractor_kwargs=dict(features_dim=16)),
+           buffer_size=10, seed=4)
+qcnn.save("/tmp/sb3_dqn_cnn_full.zip")
+with zipfile.ZipFile("/tmp/sb3_dqn_cnn_full.zip") as full, zipfile.ZipFile(f"{OUT}/sb3_dqn_cnn.zip", "w") as small:
+    for item in full.infolist():
+        if item.filename != "policy.optimizer.pth":
+            small.writestr(item, full.read(item.filename))
+with torch.no_grad():
+    record("sb3_dqn_cnn.zip", images, qcnn.q_net(torch.as_tensor(images)).numpy(), scale=1 / 255)
+
 # CleanRL layouts with tiny widths: DQN (network.N) and PPO Atari (network.N + actor + critic).
 class CleanRLDQN(nn.Module):
     def __init__(self):

@@ -34,6 +34,7 @@ struct ImportTests {
     ("sb3_dqn_mlp.zip", .sb3, "Stable-Baselines3 DQN", "4-8-8-2"),
     ("sb3_ppo_mlp.zip", .sb3, "Stable-Baselines3 actor-critic (PPO/A2C)", "4-8-8-2/tanh"),
     ("sb3_ppo_cnn.zip", .sb3, "Stable-Baselines3 actor-critic (PPO/A2C)", "1x36x36-c32k8s4-c64k4s2-c64k3s1-16-3"),
+    ("sb3_dqn_cnn.zip", .sb3, "Stable-Baselines3 DQN", "1x36x36-c32k8s4-c64k4s2-c64k3s1-16-3"),
     ("cleanrl_dqn.cleanrl_model", .torch, "CleanRL DQN", "4-8-8-2"),
     ("cleanrl_ppo_atari.cleanrl_model", .torch, "CleanRL PPO (Atari)", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
     ("plain_state_dict.safetensors", .safetensors, "nn.Sequential (N)", "4-6-3"),
