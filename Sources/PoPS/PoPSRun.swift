@@ -11,6 +11,8 @@ public struct PoPSRun {
   public let seeds: Seeds
   /// The policy every student is distilled from.
   public let teacher: Network
+  /// How observations enter the teacher, and so every student saved.
+  public let input: ObservationEncoding
   /// Where the teacher plays to refill the experience buffer.
   public var environment: any Environment
   /// Where every evaluation plays.
@@ -46,7 +48,9 @@ public struct PoPSRun {
     previousSeconds = record.wallSeconds
     environment = try Environments.make(config.environment, seed: seeds.trainingEnvironment)
     evaluationEnvironment = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
-    teacher = try Self.teacher(options, fitting: environment, seeds: seeds, record: &record, events: events)
+    let teacherModel = try Self.teacher(options, fitting: environment, seeds: seeds, record: &record, events: events)
+    teacher = teacherModel.network
+    input = teacherModel.input
     buffer = ExperienceBuffer(
       capacity: config.experience.capacity, observationCount: teacher.architecture.inputCount,
       actionCount: teacher.architecture.outputCount)
@@ -68,12 +72,12 @@ public struct PoPSRun {
   private static func teacher(
     _ options: PoPSOptions, fitting environment: any Environment, seeds: Seeds, record: inout PoPSRecord,
     events: (PoPSEvent) -> Void
-  ) throws -> Network {
+  ) throws -> Model {
     let config = options.config
     let teacherURL = options.output.appendingPathComponent(teacherFile)
     if FileManager.default.fileExists(atPath: teacherURL.path) {
-      let teacher = try ModelFile.load(from: teacherURL).network
-      try teacher.checkFits(environment, id: config.environment)
+      let teacher = try ModelFile.load(from: teacherURL)
+      try teacher.network.checkFits(environment, id: config.environment)
       return teacher
     }
     if let given = options.teacher {
@@ -84,7 +88,7 @@ public struct PoPSRun {
       // The output folder is made once the teacher is known to fit: a refused run writes nothing.
       try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
       try ModelFile.save(loaded, to: teacherURL)
-      return loaded.network
+      return loaded
     }
     events(.trainingTeacher(config.teacher.algorithm, maxSteps: config.teacher.steps))
     var teacherOptions = try TeacherTrainingOptions(
@@ -104,7 +108,7 @@ public struct PoPSRun {
     let loaded = try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))
     try loaded.network.checkFits(environment, id: config.environment)
     try ModelFile.save(loaded, to: teacherURL)
-    return loaded.network
+    return loaded
   }
 
   /// The teacher's weight count: sizes are percentages of it.
@@ -139,7 +143,7 @@ public struct PoPSRun {
       summary["eval_episodes"] = String(score.episodes)
     }
     let provenance = Provenance(environment: config.environment, seed: seeds.run, role: role, summary: summary)
-    try ModelFile.save(Model(network: network, provenance: provenance), to: file(name))
+    try ModelFile.save(Model(network: network, provenance: provenance, input: input), to: file(name))
   }
 
   /// A file of the output folder.

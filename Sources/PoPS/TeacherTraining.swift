@@ -144,7 +144,7 @@ public func trainTeacher(
         best = evaluation
         do {
           let about = provenance("\(algorithm.rawValue)-teacher-best", evaluation, steps: report.step, updates: report.updates)
-          try ModelFile.save(Model(network: report.network, provenance: about), to: bestURL)
+          try ModelFile.save(Model(network: report.network, provenance: about, input: space.encoding), to: bestURL)
         } catch {
           saveError = error
           return false
@@ -188,11 +188,17 @@ public func trainTeacher(
   let policy = agent.policy
   let (steps, updates, seconds) = (agent.steps, agent.updates, agent.trainingSeconds)
   if let saveError { throw saveError }
-  try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates)), to: finalURL)
+  try ModelFile.save(
+    Model(
+      network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates),
+      input: space.encoding), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
     best = evaluate(policy, in: &evalEnv, episodes: agent.evaluationEpisodes, seed: Seeds.teacherEvaluations)
-    try ModelFile.save(Model(network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates)), to: bestURL)
+    try ModelFile.save(
+      Model(
+        network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates),
+        input: space.encoding), to: bestURL)
   }
   let result = TeacherTrainingResult(
     environment: options.environment, seed: options.seed, steps: steps, updates: updates,

@@ -29,13 +29,17 @@ public struct BoxSpace: Space, Equatable {
   public var high: [Float]
   /// The shape of one element (e.g. `[4]`, or `[4, 84, 84]` for stacked frames).
   public var shape: [Int]
+  /// How the environment's raw values map to these (Atari frames: bytes
+  /// scaled by 1/255, so `low`/`high` are 0 and 1).
+  public var encoding: ObservationEncoding = .float32
 
-  public init(low: [Float], high: [Float], shape: [Int]? = nil) {
+  public init(low: [Float], high: [Float], shape: [Int]? = nil, encoding: ObservationEncoding = .float32) {
     precondition(low.count == high.count, "BoxSpace: low and high differ in length")
     precondition(zip(low, high).allSatisfy { $0 <= $1 }, "BoxSpace: low must not exceed high")
     self.low = low
     self.high = high
     self.shape = shape ?? [low.count]
+    self.encoding = encoding
     precondition(self.shape.reduce(1, *) == low.count, "BoxSpace: shape \(self.shape) does not match \(low.count) bounds")
   }
 

@@ -46,7 +46,8 @@ public struct GymEnvironment: Environment {
     let bound: Float = info.obsDtype == .uint8 ? 1 : .greatestFiniteMagnitude
     observationSpace = BoxSpace(
       low: [Float](repeating: info.obsDtype == .uint8 ? 0 : -bound, count: count),
-      high: [Float](repeating: bound, count: count), shape: info.obsShape)
+      high: [Float](repeating: bound, count: count), shape: info.obsShape,
+      encoding: info.obsDtype == .uint8 ? .bytes : .float32)
     actionSpace = DiscreteSpace(info.actions)
     maxEpisodeSteps = info.maxEpisodeSteps
     rewardThreshold = info.rewardThreshold

@@ -39,10 +39,13 @@ public enum PoPSVersion {
 public struct Model: Equatable, Sendable {
   public var network: Network
   public var provenance: Provenance
+  /// How observations enter the network (version 1 files: float32, unscaled).
+  public var input: ObservationEncoding
 
-  public init(network: Network, provenance: Provenance) {
+  public init(network: Network, provenance: Provenance, input: ObservationEncoding = .float32) {
     self.network = network
     self.provenance = provenance
+    self.input = input
   }
 }
 
@@ -61,8 +64,9 @@ public struct ModelFileError: Error, CustomStringConvertible, Equatable {
 /// Model files: safetensors with PyTorch names and layout, the architecture
 /// as JSON in `__metadata__` (see docs/model-format.md).
 public enum ModelFile {
-  /// The `pops_format_version` this code writes and reads.
-  public static let formatVersion = 1
+  /// The `pops_format_version` this code writes; it reads it and version 1
+  /// (which has no `input`).
+  public static let formatVersion = 2
 
   /// Writes `model` to `url` atomically (temporary file, then rename).
   public static func save(_ model: Model, to url: URL) throws {
@@ -76,12 +80,14 @@ public enum ModelFile {
     encoder.outputFormatting = [.sortedKeys]
     let architecture = String(decoding: try encoder.encode(network.architecture), as: UTF8.self)
     let provenance = String(decoding: try encoder.encode(model.provenance), as: UTF8.self)
+    let input = String(decoding: try encoder.encode(model.input), as: UTF8.self)
     var header: [String: Any] = [
       "__metadata__": [
         "format": "pops",
         "pops_format_version": String(formatVersion),
         "architecture": architecture,
         "provenance": provenance,
+        "input": input,
       ]
     ]
     var offset = 0
@@ -125,8 +131,8 @@ public enum ModelFile {
     guard metadata["format"] == "pops", let versionText = metadata["pops_format_version"] else {
       throw fail("__metadata__ lacks format 'pops' and pops_format_version: not a pops model")
     }
-    guard let version = Int(versionText), version == formatVersion else {
-      throw fail("pops_format_version \(versionText) is not supported (this pops reads version \(formatVersion))")
+    guard let version = Int(versionText), version == 1 || version == formatVersion else {
+      throw fail("pops_format_version \(versionText) is not supported (this pops reads versions 1 and \(formatVersion))")
     }
     guard let architectureText = metadata["architecture"],
       let architecture = try? JSONDecoder().decode(Architecture.self, from: Data(architectureText.utf8))
@@ -139,10 +145,17 @@ public enum ModelFile {
       }
       provenance = decoded
     }
+    var input = ObservationEncoding.float32
+    if version >= 2 {
+      guard let text = metadata["input"], let decoded = try? JSONDecoder().decode(ObservationEncoding.self, from: Data(text.utf8)),
+        decoded.scale.isFinite, decoded.scale > 0
+      else { throw fail("__metadata__.input is missing or not a valid observation encoding (dtype float32 or uint8, a positive scale)") }
+      input = decoded
+    }
     let parameters = try zip(architecture.parameterNames, architecture.parameterShapes).map { name, shape in
       try file.tensor(name, shape: shape)
     }
-    return Model(network: Network(architecture, parameters: parameters), provenance: provenance)
+    return Model(network: Network(architecture, parameters: parameters), provenance: provenance, input: input)
   }
 }
 

@@ -48,7 +48,8 @@ struct ModelFileTests {
     #expect(weight["dtype"] as! String == "F32")
     #expect(header["layers.2.weight"] != nil && header["layers.4.bias"] != nil)
     let meta = header["__metadata__"] as! [String: String]
-    #expect(meta["pops_format_version"] == "1")
+    #expect(meta["pops_format_version"] == "2")
+    #expect(meta["input"] == "{\"dtype\":\"float32\",\"scale\":1}")
     #expect(meta["architecture"]!.contains("\"in_features\":4"))
     #expect((8 + size) % 8 == 0)
   }
@@ -84,6 +85,35 @@ struct ModelFileTests {
     expectError(data.prefix(5), containing: "truncated")
     expectError(data.prefix(40), containing: "truncated")
     expectError(data.prefix(data.count - 4), containing: "truncated")
+  }
+
+  /// Version 2 records how observations enter the network; version 1 files
+  /// (no `input`) still read, as float32 observations.
+  @Test func theObservationEncodingIsRecordedAndVersion1StillReads() throws {
+    var model = sampleModel()
+    model.input = .bytes
+    let loaded = try ModelFile.decode(try ModelFile.encode(model), path: "frames.safetensors")
+    #expect(loaded.input == ObservationEncoding(dtype: .uint8, scale: 1 / 255))
+    let version1 = try editedHeader { h in
+      var meta = h["__metadata__"] as! [String: String]
+      meta["pops_format_version"] = "1"
+      meta["input"] = nil
+      h["__metadata__"] = meta
+    }
+    let old = try ModelFile.decode(version1, path: "v1.safetensors")
+    #expect(old.input == .float32 && old.network.parameters == sampleModel().network.parameters)
+    let missing = try editedHeader { h in
+      var meta = h["__metadata__"] as! [String: String]
+      meta["input"] = nil
+      h["__metadata__"] = meta
+    }
+    expectError(missing, containing: "__metadata__.input is missing or not a valid observation encoding")
+    let negative = try editedHeader { h in
+      var meta = h["__metadata__"] as! [String: String]
+      meta["input"] = "{\"dtype\":\"uint8\",\"scale\":-1}"
+      h["__metadata__"] = meta
+    }
+    expectError(negative, containing: "not a valid observation encoding")
   }
 
   @Test func wrongVersion() throws {

@@ -50,6 +50,8 @@ struct ImportTests {
     #expect(source.format == format && source.layout == layout)
     #expect(model.network.architecture.summary == architecture)
     #expect(source.mapping.count == model.network.parameters.count)
+    let images = model.network.architecture.inputShape.count == 3
+    #expect(model.input == (images ? (format == .tf1 ? ObservationEncoding(dtype: .uint8, scale: 1 / 256) : .bytes) : .float32))
     #expect(source.sha256 == SHA256Check.hex(of: ImportFixtures.url(file)))
     let expected = try #require(try ImportFixtures.expected()[file])
     for (x, y) in zip(expected.inputs, expected.outputs) {
@@ -120,6 +122,17 @@ struct ImportTests {
     #expect(try TeacherImport.load(copy).source.format == .sb3)
     try Data("hello".utf8).write(to: copy)
     #expect(ImportFixtures.error { _ = try TeacherImport.load(copy) }.contains("not a format pops can import"))
+    // A pops model whose header length starts with the byte 0x80 (a pickle's first byte) is still a pops model.
+    var rng = SeededGenerator(seed: 1)
+    for hidden in 1...40 {
+      let model = Model(network: Network(.mlp(inputs: 4, hidden: [hidden], outputs: 2), using: &rng), provenance: Provenance())
+      let data = try ModelFile.encode(model)
+      guard data.first == 0x80 else { continue }
+      try data.write(to: copy)
+      #expect(try TeacherImport.load(copy).source.format == .pops)
+      return
+    }
+    Issue.record("no model with a header length of low byte 0x80 was found")
   }
 }
 

@@ -240,6 +240,9 @@ struct PipelineCLITests {
     let final = try ModelFile.load(from: URL(fileURLWithPath: "\(folder)/out/final.safetensors"))
     let layers = final.network.architecture.layers
     #expect(final.network.architecture.inputShape == [4, 84, 84])
+    // Frames enter as bytes scaled by 1/255: recorded in the teacher and passed on to the student.
+    #expect(try ModelFile.load(from: URL(fileURLWithPath: "\(folder)/teacher/best.safetensors")).input == .bytes)
+    #expect(final.input == .bytes)
     guard case .conv2d(let first) = layers[0] else {
       Issue.record("the student lost its first convolution: \(final.network.architecture.summary)")
       return

@@ -67,10 +67,13 @@ public enum TeacherImport {
       guard let zip = try? ZipArchive(data, path: "") else { return .torch }
       return zip.entry(where: { $0 == "policy.pth" }) != nil ? .sb3 : .torch
     }
-    if data.first == 0x80 { return .torch }  // a legacy torch pickle: refused with a clear error
+    // A safetensors file starts with its header's length, whose low byte may be anything: parse it first.
+    if let file = try? SafetensorsFile(data, path: "") {
+      return (file.header["__metadata__"] as? [String: String])?["format"] == "pops" ? .pops : .safetensors
+    }
     if TF1Checkpoint.looksLikeIndex(data) { return .tf1 }
-    guard let file = try? SafetensorsFile(data, path: "") else { return nil }
-    return (file.header["__metadata__"] as? [String: String])?["format"] == "pops" ? .pops : .safetensors
+    if data.starts(with: [0x80, 0x02]) { return .torch }  // a legacy torch pickle: refused with a clear error
+    return nil
   }
 
   /// Imports `url`; a pops model comes back as it is.
@@ -138,6 +141,14 @@ public enum TeacherImport {
       layoutName = "reference TF1 checkpoint"
     }
     let network = Network(layout.architecture, parameters: parameters)
+    // Images: SB3's CnnPolicy and CleanRL's Atari agents divide bytes by 255, the reference by 256.
+    var input = ObservationEncoding.float32
+    if layout.architecture.inputShape.count == 3 {
+      input = format == .tf1 ? ObservationEncoding(dtype: .uint8, scale: 1 / 256) : .bytes
+      if format == .tf1 {
+        warnings.append("the reference divides frames by 256; pops' Atari observations are bytes / 255, 0.4% larger")
+      }
+    }
     let source = ImportSource(
       file: given.path, format: format, sha256: SHA256.hex(data), layout: layoutName,
       mapping: layout.sources.map { renamed[$0] ?? $0 }, warnings: warnings)
@@ -146,6 +157,6 @@ public enum TeacherImport {
       "source": url.lastPathComponent, "source_format": format.rawValue, "source_sha256": source.sha256,
       "source_layout": layoutName,
     ]
-    return (Model(network: network, provenance: provenance), source)
+    return (Model(network: network, provenance: provenance, input: input), source)
   }
 }
