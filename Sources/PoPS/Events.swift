@@ -31,15 +31,6 @@ public enum PoPSEvent: Sendable {
   case studentAccepted(step: Int, architecture: String, sizePercent: Double, score: EvaluationResult)
   /// The run's result, as evaluated for the record.
   case finished(architecture: String, sizePercent: Double, score: EvaluationResult)
-
-  /// True for the events that report progress inside a stage (shown on a
-  /// line that rewrites itself), false for milestones.
-  public var isProgress: Bool {
-    switch self {
-    case .teacherTraining, .pruning, .student: return true
-    default: return false
-    }
-  }
 }
 
 extension PoPSEvent: CustomStringConvertible {

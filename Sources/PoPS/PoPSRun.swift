@@ -46,9 +46,16 @@ public struct PoPSRun {
       record = old
     }
     previousSeconds = record.wallSeconds
+    // A teacher to train is trained before the run's environments start (a
+    // bridge's workers would idle for hours); a given one is checked against them.
+    let teacherURL = out.appendingPathComponent(Self.teacherFile)
+    let trained = FileManager.default.fileExists(atPath: teacherURL.path) || options.teacher != nil
+      ? nil : try Self.trainedTeacher(options, seeds: seeds, record: &record, events: events)
     environment = try Environments.make(config.environment, seed: seeds.trainingEnvironment)
     evaluationEnvironment = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
-    let teacherModel = try Self.teacher(options, fitting: environment, seeds: seeds, record: &record, events: events)
+    let teacherModel = try trained ?? Self.givenTeacher(options, fitting: environment, record: &record)
+    try teacherModel.network.checkFits(environment, id: config.environment)
+    if trained != nil { try ModelFile.save(teacherModel, to: teacherURL) }
     teacher = teacherModel.network
     input = teacherModel.input
     buffer = ExperienceBuffer(
@@ -56,7 +63,7 @@ public struct PoPSRun {
       actionCount: teacher.architecture.outputCount)
     self.record = record
     if record.teacher == nil {
-      let score = evaluate(teacher, episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes)
+      let score = acceptanceEvaluation(teacher)
       events(.teacherEvaluated(architecture: teacher.architecture.summary, score: score))
       self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
       try save()
@@ -66,36 +73,36 @@ public struct PoPSRun {
   /// The teacher's file name inside the output folder.
   static let teacherFile = "teacher.safetensors"
 
-  /// The teacher of a run: the one the output folder holds, else the given
-  /// file (copied there once it fits the environment), else one trained
-  /// with `config.teacher`.
-  private static func teacher(
-    _ options: PoPSOptions, fitting environment: any Environment, seeds: Seeds, record: inout PoPSRecord,
-    events: (PoPSEvent) -> Void
+  /// The teacher the output folder holds, else the given file (imported if
+  /// it is not a pops model, and copied there once it fits the environment).
+  private static func givenTeacher(
+    _ options: PoPSOptions, fitting environment: any Environment, record: inout PoPSRecord
   ) throws -> Model {
     let config = options.config
     let teacherURL = options.output.appendingPathComponent(teacherFile)
-    if FileManager.default.fileExists(atPath: teacherURL.path) {
-      let teacher = try ModelFile.load(from: teacherURL)
-      try teacher.network.checkFits(environment, id: config.environment)
-      return teacher
-    }
-    if let given = options.teacher {
-      // Any importable file (pops, Stable-Baselines3, torch.save, safetensors), imported in memory.
-      let (loaded, source) = try TeacherImport.load(given, options: ImportOptions(environment: config.environment))
-      try loaded.network.checkFits(environment, id: config.environment)
-      if source.format != .pops { record.teacherSource = source }
-      // The output folder is made once the teacher is known to fit: a refused run writes nothing.
-      try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
-      try ModelFile.save(loaded, to: teacherURL)
-      return loaded
-    }
+    if FileManager.default.fileExists(atPath: teacherURL.path) { return try ModelFile.load(from: teacherURL) }
+    guard let given = options.teacher else { throw ConfigError("no teacher: give one or let the run train it") }
+    // Any importable file (pops, Stable-Baselines3, torch.save, safetensors, TF1), imported in memory.
+    let (loaded, source) = try TeacherImport.load(given, options: ImportOptions(environment: config.environment))
+    try loaded.network.checkFits(environment, id: config.environment)
+    if source.format != .pops { record.teacherSource = source }
+    // The output folder is made once the teacher is known to fit: a refused run writes nothing.
+    try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
+    try ModelFile.save(loaded, to: teacherURL)
+    return loaded
+  }
+
+  /// A teacher trained with `config.teacher` (continuing from its
+  /// checkpoint if a killed run left one).
+  private static func trainedTeacher(
+    _ options: PoPSOptions, seeds: Seeds, record: inout PoPSRecord, events: (PoPSEvent) -> Void
+  ) throws -> Model {
+    let config = options.config
     events(.trainingTeacher(config.teacher.algorithm, maxSteps: config.teacher.steps))
     var teacherOptions = try TeacherTrainingOptions(
       environment: config.environment, output: options.output.appendingPathComponent("teacher"), seed: seeds.run,
       steps: config.teacher.steps)
     teacherOptions.teacher = config.teacher
-    // A run killed while its teacher trained continues from the checkpoint.
     let checkpoint = teacherOptions.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
     teacherOptions.resume = FileManager.default.fileExists(atPath: checkpoint.path)
     if teacherOptions.resume { events(.resumingTeacher(checkpoint: checkpoint)) }
@@ -105,10 +112,7 @@ public struct PoPSRun {
         "the teacher did not reach \(config.environment)'s threshold in \(config.teacher.steps) steps (best \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or give a trained teacher")
     }
     record.teacherTrainingSeconds = trained.seconds
-    let loaded = try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))
-    try loaded.network.checkFits(environment, id: config.environment)
-    try ModelFile.save(loaded, to: teacherURL)
-    return loaded
+    return try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))
   }
 
   /// The teacher's weight count: sizes are percentages of it.

@@ -44,7 +44,9 @@ public struct Seeds: Sendable, Equatable {
   }
 
   /// The generator of `stage` in PoPS step `step` (1-based): independent of
-  /// what earlier stages drew, so a resumed run redoes a stage exactly.
+  /// what earlier stages drew, so a stage's draws do not depend on whether
+  /// the run was resumed before it (its experience buffer still does: the
+  /// buffer is not saved and starts empty in a resumed run).
   public func generator(_ stage: Stage, step: Int) -> SeededGenerator {
     SeededGenerator(seed: run &* 0x9E37_79B9 &+ UInt64(step) &* 1_000 &+ stage.rawValue)
   }

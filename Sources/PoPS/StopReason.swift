@@ -12,6 +12,9 @@ public enum IPPStopReason: Equatable, Sendable {
   case unchangedNonZeros(iterations: Int, schedulePaused: Bool)
   /// The step ran no IPP (a distill-only baseline); "" in results.json.
   case notRun
+  /// A sentence this version does not know (a record written by another
+  /// version), kept as it was.
+  case recorded(String)
 }
 
 /// Why a PoPS run stopped (docs/algorithm.md section 7). Stored in
@@ -34,9 +37,14 @@ public enum StopReason: Equatable, Sendable {
   case fixedStudentNeverPassed(epochs: Int)
   /// prune-only: how its one IPP ended.
   case pruneOnly(IPPStopReason)
+  /// A sentence this version does not know (a record written by another
+  /// version), kept as it was.
+  case recorded(String)
 }
 
 extension IPPStopReason: SentenceCodable {
+  public init(recordedText: String) { self = .recorded(recordedText) }
+
   public var description: String {
     switch self {
     case .maxIterations(let n): return "reached max_iterations (\(n))"
@@ -44,6 +52,7 @@ extension IPPStopReason: SentenceCodable {
     case .unchangedNonZeros(let n, let paused):
       return "non-zero weights unchanged for \(n) iterations with the schedule \(paused ? "paused" : "finished")"
     case .notRun: return ""
+    case .recorded(let text): return text
     }
   }
 
@@ -67,6 +76,8 @@ extension IPPStopReason: SentenceCodable {
 }
 
 extension StopReason: SentenceCodable {
+  public init(recordedText: String) { self = .recorded(recordedText) }
+
   public var description: String {
     switch self {
     case .converged(let drop, let threshold):
@@ -81,6 +92,7 @@ extension StopReason: SentenceCodable {
     case .distilledFixedStudent: return "distilled the fixed student"
     case .fixedStudentNeverPassed(let epochs): return "the fixed student never reached the objective in \(epochs) epochs"
     case .pruneOnly(let ipp): return "prune-only: \(ipp)"
+    case .recorded(let text): return text
     }
   }
 
@@ -124,15 +136,16 @@ extension StopReason: SentenceCodable {
 /// back by `init?(description:)`.
 public protocol SentenceCodable: Codable, CustomStringConvertible {
   init?(description: String)
+  /// The value for a sentence `init?(description:)` does not know.
+  init(recordedText: String)
 }
 
 extension SentenceCodable {
+  /// Reads the sentence; one this version does not know is kept as written
+  /// (`recorded`), so records of other versions stay readable.
   public init(from decoder: Decoder) throws {
     let text = try decoder.singleValueContainer().decode(String.self)
-    guard let value = Self(description: text) else {
-      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown \(Self.self) '\(text)'"))
-    }
-    self = value
+    self = Self(description: text) ?? Self(recordedText: text)
   }
 
   public func encode(to encoder: Encoder) throws {

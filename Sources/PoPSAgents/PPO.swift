@@ -81,7 +81,8 @@ public struct PPO: TeacherAgent {
     let start = Date()
     let startSteps = steps, startUpdates = updates
     var lastLoss: Float = 0
-    var nextEvaluation = config.evaluationInterval
+    // Evaluations fall on multiples of the interval, counted from the first step (so also after a resume).
+    var nextEvaluation = config.evaluationInterval > 0 ? (steps / config.evaluationInterval + 1) * config.evaluationInterval : 0
     var probabilities = [Float](repeating: 0, count: actionCount)
 
     while steps - startSteps < totalSteps {
@@ -148,7 +149,7 @@ public struct PPO: TeacherAgent {
         actorCache: actorCache, criticCache: criticCache)
 
       var evaluation: EvaluationResult? = nil
-      if config.evaluationInterval > 0 && steps - startSteps >= nextEvaluation {
+      if config.evaluationInterval > 0 && steps >= nextEvaluation {
         nextEvaluation += config.evaluationInterval
         evaluation = evaluate(actor, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
       }

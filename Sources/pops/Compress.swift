@@ -19,9 +19,11 @@ struct Compress: ParsableCommand {
     try options.run(environment: try options.env ?? recordedEnvironment(), teacher: teacher)
   }
 
-  /// The environment the teacher's file records.
+  /// The environment the teacher's file records (only pops models record one).
   func recordedEnvironment() throws -> String {
-    guard let recorded = try TeacherImport.load(URL(fileURLWithPath: teacher)).model.provenance.environment else {
+    let url = URL(fileURLWithPath: teacher)
+    let isPops = (try? Data(contentsOf: url)).flatMap(TeacherImport.detect) == .pops
+    guard isPops, let recorded = try ModelFile.load(from: url).provenance.environment else {
       throw ValidationError("\(teacher) records no environment; pass --env")
     }
     return recorded

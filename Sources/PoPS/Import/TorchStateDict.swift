@@ -65,7 +65,7 @@ enum TorchFile {
           throw fail("storage data/\(reference.storage.key) of tensor \(name) is missing from the archive")
         }
         let bytes = try zip.read(entry)
-        guard bytes.count == reference.storage.count * 4 else {
+        guard reference.storage.count <= bytes.count / 4, bytes.count == reference.storage.count * 4 else {
           throw fail("storage data/\(reference.storage.key) holds \(bytes.count) bytes, not \(reference.storage.count) float32 values")
         }
         storages[reference.storage.key] = bytes.withUnsafeBytes { raw in
@@ -73,7 +73,9 @@ enum TorchFile {
         }
       }
       let storage = storages[reference.storage.key]!
-      let count = reference.shape.reduce(1, *)
+      // Sizes come from the file: checked for overflow, and capped (zero strides could make a small storage huge).
+      let count = reference.shape.reduce(Optional(1)) { total, n in total.flatMap { $0.multipliedReportingOverflow(by: n).overflow ? nil : $0 * n } }
+      guard let count, count <= 1 << 28 else { throw fail("tensor \(name) of shape \(reference.shape) is too large") }
       var scalars = [Float](repeating: 0, count: count)
       // Gather through the strides (bounds were checked when the pickle was read).
       var index = [Int](repeating: 0, count: reference.shape.count)
