@@ -255,6 +255,45 @@ for image in images:
     h = relu(tf_dense(h.reshape(-1), conv["fc_4/weights"], conv["fc_4/biases"]))
     outputs.append(tf_dense(h, conv["logits/weights"], conv["logits/biases"]))
 record("tf1_conv/model.ckpt", images.transpose(0, 3, 1, 2), outputs)  # pops takes [C, H, W]
+
+# ONNX graphs of the ops a policy uses, exported by torch, outputs computed by onnxruntime.
+import onnxruntime
+
+
+class ByteCNN(nn.Module):
+    """Takes uint8 frames: Cast and Div by 255 inside the graph."""
+    def __init__(self):
+        super().__init__()
+        self.net = CleanRLPPOAtari().network
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.head(self.net(x.float() / 255.0))
+
+
+class MatMulAdd(nn.Module):
+    """x @ W + b, which torch exports as MatMul and Add."""
+    def __init__(self):
+        super().__init__()
+        self.w1, self.b1 = nn.Parameter(torch.randn(4, 6)), nn.Parameter(torch.randn(6))
+        self.w2, self.b2 = nn.Parameter(torch.randn(6, 2)), nn.Parameter(torch.randn(2))
+
+    def forward(self, x):
+        return torch.relu(x @ self.w1 + self.b1) @ self.w2 + self.b2
+
+
+def export_onnx(name, module, example, inputs, scale=1.0):
+    torch.onnx.export(module, example, f"{OUT}/{name}", dynamo=False, input_names=["obs"], output_names=["outputs"],
+                      dynamic_axes={"obs": {0: "batch"}, "outputs": {0: "batch"}}, opset_version=13)
+    session = onnxruntime.InferenceSession(f"{OUT}/{name}")
+    record(name, inputs.astype(np.float32), session.run(None, {"obs": inputs})[0], scale=scale)
+
+
+export_onnx("onnx_mlp_tanh.onnx", nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)), torch.zeros(1, 4), obs)
+export_onnx("onnx_matmul.onnx", MatMulAdd(), torch.zeros(1, 4), obs)
+export_onnx("onnx_cnn_uint8.onnx", ByteCNN(), torch.zeros(1, 4, 36, 36, dtype=torch.uint8),
+            rng.integers(0, 256, (2, 4, 36, 36)).astype(np.uint8), scale=1 / 255)
+
 with open(f"{OUT}/expected.json", "w") as f:
     json.dump(expected, f)
 # The dense checkpoint with one flipped bit in its data file.

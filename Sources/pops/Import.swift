@@ -6,12 +6,13 @@ extension ImportFormat: ExpressibleByArgument {}
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Convert a policy from Stable-Baselines3, CleanRL/PyTorch, safetensors or a TF1 checkpoint into a pops model.",
+    abstract: "Convert a policy from Stable-Baselines3, CleanRL/PyTorch, safetensors, ONNX or a TF1 checkpoint into a pops model.",
     discussion: """
       Reads a Stable-Baselines3 .zip (policy.pth and the plain JSON of data; nothing is unpickled),
       a torch.save state dict (.pt, .pth, .cleanrl_model; read by a restricted reader that runs nothing),
-      a safetensors state dict, or the reference implementation's TF1 checkpoint (its prefix or .index;
-      read without TensorFlow), and writes a pops model whose outputs equal the source network's.
+      a safetensors state dict, an ONNX graph of a sequential policy, or the reference implementation's
+      TF1 checkpoint (its prefix or .index; read without TensorFlow), and writes a pops model whose
+      outputs equal the source network's.
       Known layouts: SB3 DQN (MLP, CNN), SB3 PPO/A2C (MLP, CNN), CleanRL DQN and PPO, nn.Sequential,
       the reference's fc_N/conv_N/logits scopes.
       Others: name the policy's tensors with --policy and, if needed, the layers with --architecture.
@@ -23,7 +24,7 @@ struct Import: ParsableCommand {
   @Option(help: "Where to write the pops model (.safetensors).")
   var out: String
 
-  @Option(help: "auto (from the file's bytes), pops, sb3, torch, safetensors or tf1 (a checkpoint prefix or its .index).")
+  @Option(help: "auto (from the file's bytes), pops, sb3, torch, safetensors, tf1 (a checkpoint prefix or its .index) or onnx.")
   var format = ImportFormat.auto
 
   @Option(help: "The environment the policy acts in: recorded in the model and checked against its spaces.")

@@ -40,6 +40,9 @@ struct ImportTests {
     ("plain_state_dict.safetensors", .safetensors, "nn.Sequential (N)", "4-6-3"),
     ("tf1_dense/model.ckpt", .tf1, "reference TF1 checkpoint", "4-8-8-2"),
     ("tf1_conv/model.ckpt", .tf1, "reference TF1 checkpoint", "2x44x44-c3k8s4-c4k4s2-c4k3s1-8-3"),
+    ("onnx_mlp_tanh.onnx", .onnx, "ONNX graph", "4-8-2/tanh"),
+    ("onnx_matmul.onnx", .onnx, "ONNX graph", "4-6-2"),
+    ("onnx_cnn_uint8.onnx", .onnx, "ONNX graph", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
   ]
 
   /// Each file imports to a network whose outputs equal torch's on the same inputs.

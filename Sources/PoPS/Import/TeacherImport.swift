@@ -17,6 +17,9 @@ public enum ImportFormat: String, Codable, Sendable, CaseIterable {
   /// A TensorFlow 1 V2 checkpoint (`model.ckpt.index` + `.data-*`) of the
   /// reference implementation, given as its prefix or its `.index` file.
   case tf1
+  /// An ONNX model of a sequential policy (Gemm/MatMul+Add, Conv, Relu,
+  /// Tanh, Flatten/Reshape, and Cast/Mul/Div scaling at the input).
+  case onnx
 }
 
 /// How to read a file that is not a pops model.
@@ -73,6 +76,12 @@ public enum TeacherImport {
     }
     if TF1Checkpoint.looksLikeIndex(data) { return .tf1 }
     if data.starts(with: [0x80, 0x02]) { return .torch }  // a legacy torch pickle: refused with a clear error
+    // An ONNX ModelProto: ir_version (field 1) first, and a graph (field 7).
+    if data.first == 0x08,
+      let fields = try? ProtoReader.fields([UInt8](data), fail: { ModelFileError(path: "", problem: $0) }), fields[7] != nil
+    {
+      return .onnx
+    }
     return nil
   }
 
@@ -126,6 +135,17 @@ public enum TeacherImport {
       var result = StateDict()
       for name in file.tensorNames { result.append(name, try file.tensor(name)) }
       dict = result
+    case .onnx:
+      let (architecture, parameters, input, sources) = try ONNXGraph.model(data, path: path)
+      let model = Model(
+        network: Network(architecture, parameters: parameters),
+        provenance: Provenance(
+          environment: options.environment, role: "imported-teacher",
+          summary: ["source": url.lastPathComponent, "source_format": "onnx", "source_sha256": SHA256.hex(data), "source_layout": "ONNX graph"]),
+        input: input)
+      let source = ImportSource(
+        file: given.path, format: .onnx, sha256: SHA256.hex(data), layout: "ONNX graph", mapping: sources, warnings: [])
+      return (model, source)
     case .tf1:
       (dict, renamed) = try ReferenceCheckpoint.stateDict(try TF1Checkpoint.tensors(index: data, indexPath: path), path: path)
       if hints.architecture == nil && hints.prefixes.isEmpty { hints.activation = hints.activation ?? .relu }
