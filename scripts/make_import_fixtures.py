@@ -5,7 +5,7 @@ torch computes for fixed inputs (expected.json), and broken or hostile files.
 
 Run once by hand in a throwaway venv (torch is large), from the repository root:
     python3 -m venv /tmp/fixture-venv
-    /tmp/fixture-venv/bin/pip install torch stable-baselines3 safetensors numpy
+    /tmp/fixture-venv/bin/pip install torch stable-baselines3 safetensors numpy onnx onnxruntime
     /tmp/fixture-venv/bin/python scripts/make_import_fixtures.py
 """
 import io
