@@ -28,9 +28,11 @@ expected = {}
 
 
 def record(name, inputs, outputs, scale=1.0):
-    """Inputs as the pops network takes them (already multiplied by scale)."""
+    """Observations as the environment gives them; the pops network takes them times `scale`."""
+    raw = np.asarray(inputs, dtype=np.float32).reshape(len(inputs), -1)
     expected[name] = {
-        "inputs": (np.asarray(inputs, dtype=np.float32) * scale).reshape(len(inputs), -1).tolist(),
+        "inputs": raw.astype(int).tolist() if np.all(raw == np.round(raw)) else raw.tolist(),
+        "scale": scale,
         "outputs": np.asarray(outputs, dtype=np.float32).tolist(),
     }
 
@@ -100,6 +102,19 @@ class CleanRLPPOAtari(nn.Module):
         self.critic = nn.Linear(16, 1)
 
 
+class CleanRLDQNAtari(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.network = nn.Sequential(
+            nn.Conv2d(4, 4, 8, stride=4), nn.ReLU(), nn.Conv2d(4, 8, 4, stride=2), nn.ReLU(),
+            nn.Conv2d(8, 8, 3, stride=1), nn.ReLU(), nn.Flatten(), nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+
+
+m = CleanRLDQNAtari()
+torch.save(m.state_dict(), f"{OUT}/cleanrl_dqn_atari.cleanrl_model")
+atari_frames = rng.integers(0, 256, (2, 4, 36, 36)).astype(np.float32)
+with torch.no_grad():
+    record("cleanrl_dqn_atari.cleanrl_model", atari_frames, m.network(torch.as_tensor(atari_frames) / 255.0).numpy(), scale=1 / 255)
 m = CleanRLDQN()
 torch.save(m.state_dict(), f"{OUT}/cleanrl_dqn.cleanrl_model")
 with torch.no_grad():
@@ -302,4 +317,11 @@ open(f"{OUT}/tf1_bad_crc/model.ckpt.index", "wb").write(open(f"{OUT}/tf1_dense/m
 corrupt = bytearray(open(f"{OUT}/tf1_dense/model.ckpt.data-00000-of-00001", "rb").read())
 corrupt[10] ^= 1
 open(f"{OUT}/tf1_bad_crc/model.ckpt.data-00000-of-00001", "wb").write(bytes(corrupt))
+# The dense checkpoint with one flipped bit in its index's table block.
+os.makedirs(f"{OUT}/tf1_bad_index", exist_ok=True)
+index = bytearray(open(f"{OUT}/tf1_dense/model.ckpt.index", "rb").read())
+index[20] ^= 1
+open(f"{OUT}/tf1_bad_index/model.ckpt.index", "wb").write(bytes(index))
+open(f"{OUT}/tf1_bad_index/model.ckpt.data-00000-of-00001", "wb").write(
+    open(f"{OUT}/tf1_dense/model.ckpt.data-00000-of-00001", "rb").read())
 print("wrote", sorted(os.listdir(OUT)))

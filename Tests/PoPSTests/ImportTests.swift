@@ -9,7 +9,10 @@ enum ImportFixtures {
   static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
   struct Expected: Decodable {
+    /// Observations as the environment gives them ...
     var inputs: [[Float]]
+    /// ... times this are the network's inputs.
+    var scale: Float
     var outputs: [[Float]]
   }
 
@@ -36,6 +39,7 @@ struct ImportTests {
     ("sb3_ppo_cnn.zip", .sb3, "Stable-Baselines3 actor-critic (PPO/A2C)", "1x36x36-c32k8s4-c64k4s2-c64k3s1-16-3"),
     ("sb3_dqn_cnn.zip", .sb3, "Stable-Baselines3 DQN", "1x36x36-c32k8s4-c64k4s2-c64k3s1-16-3"),
     ("cleanrl_dqn.cleanrl_model", .torch, "CleanRL DQN", "4-8-8-2"),
+    ("cleanrl_dqn_atari.cleanrl_model", .torch, "CleanRL DQN", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
     ("cleanrl_ppo_atari.cleanrl_model", .torch, "CleanRL PPO (Atari)", "4x36x36-c4k8s4-c8k4s2-c8k3s1-16-3"),
     ("plain_state_dict.safetensors", .safetensors, "nn.Sequential (N)", "4-6-3"),
     ("tf1_dense/model.ckpt", .tf1, "reference TF1 checkpoint", "4-8-8-2"),
@@ -56,9 +60,11 @@ struct ImportTests {
     let images = model.network.architecture.inputShape.count == 3
     #expect(model.input == (images ? (format == .tf1 ? ObservationEncoding(dtype: .uint8, scale: 1 / 256) : .bytes) : .float32))
     #expect(source.sha256 == SHA256Check.hex(of: ImportFixtures.url(file)))
+    #expect(model.provenance.summary["source_sha256"] == source.sha256)
+    #expect(model.provenance.summary["source_mapping"] == source.mapping.joined(separator: ", "))
     let expected = try #require(try ImportFixtures.expected()[file])
     for (x, y) in zip(expected.inputs, expected.outputs) {
-      let out = model.network.predict(x)
+      let out = model.network.predict(x.map { $0 * expected.scale })
       for (a, b) in zip(out, y) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "\(file): \(out) vs \(y)") }
     }
     // The imported model saves and loads as a pops model.
@@ -90,6 +96,8 @@ struct ImportTests {
     #expect(error.contains("data/0: CRC-32 mismatch"), "\(error)")
     let tf1 = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("tf1_bad_crc/model.ckpt")) }
     #expect(tf1.contains("model.ckpt.data-00000-of-00001: tensor fc_1/biases: CRC-32C mismatch"), "\(tf1)")
+    let index = ImportFixtures.error { _ = try TeacherImport.load(ImportFixtures.url("tf1_bad_index/model.ckpt")) }
+    #expect(index.contains("model.ckpt.index: a table block fails its CRC-32C"), "\(index)")
   }
 
   /// The reference's pruning masks are multiplied in, its kernels

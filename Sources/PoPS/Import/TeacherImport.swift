@@ -137,15 +137,9 @@ public enum TeacherImport {
       dict = result
     case .onnx:
       let (architecture, parameters, input, sources) = try ONNXGraph.model(data, path: path)
-      let model = Model(
-        network: Network(architecture, parameters: parameters),
-        provenance: Provenance(
-          environment: options.environment, role: "imported-teacher",
-          summary: ["source": url.lastPathComponent, "source_format": "onnx", "source_sha256": SHA256.hex(data), "source_layout": "ONNX graph"]),
-        input: input)
       let source = ImportSource(
         file: given.path, format: .onnx, sha256: SHA256.hex(data), layout: "ONNX graph", mapping: sources, warnings: [])
-      return (model, source)
+      return (imported(Network(architecture, parameters: parameters), input: input, source: source, options: options), source)
     case .tf1:
       (dict, renamed) = try ReferenceCheckpoint.stateDict(try TF1Checkpoint.tensors(index: data, indexPath: path), path: path)
       if hints.architecture == nil && hints.prefixes.isEmpty { hints.activation = hints.activation ?? .relu }
@@ -172,11 +166,19 @@ public enum TeacherImport {
     let source = ImportSource(
       file: given.path, format: format, sha256: SHA256.hex(data), layout: layoutName,
       mapping: layout.sources.map { renamed[$0] ?? $0 }, warnings: warnings)
-    var provenance = Provenance(environment: options.environment, role: "imported-teacher")
-    provenance.summary = [
-      "source": url.lastPathComponent, "source_format": format.rawValue, "source_sha256": source.sha256,
-      "source_layout": layoutName,
+    return (imported(network, input: input, source: source, options: options), source)
+  }
+
+  /// The pops model of an imported network, its provenance naming the source.
+  private static func imported(
+    _ network: Network, input: ObservationEncoding, source: ImportSource, options: ImportOptions
+  ) -> Model {
+    let summary = [
+      "source": URL(fileURLWithPath: source.file).lastPathComponent, "source_format": source.format.rawValue,
+      "source_sha256": source.sha256, "source_layout": source.layout,
+      "source_mapping": source.mapping.joined(separator: ", "),
     ]
-    return (Model(network: network, provenance: provenance, input: input), source)
+    let provenance = Provenance(environment: options.environment, role: "imported-teacher", summary: summary)
+    return Model(network: network, provenance: provenance, input: input)
   }
 }
