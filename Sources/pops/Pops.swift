@@ -7,5 +7,5 @@ struct Pops: ParsableCommand {
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
     version: PoPSVersion.current,
-    subcommands: [Run.self, Compress.self, Import.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self])
+    subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self])
 }

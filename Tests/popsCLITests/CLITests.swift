@@ -199,6 +199,36 @@ struct PipelineCLITests {
     #expect(!FileManager.default.fileExists(atPath: "\(folder)/lander.safetensors"))
   }
 
+  /// pops export: C for the committed CartPole student with its footprint and
+  /// latency; int8 checked in the environment first, refused under the objective.
+  @Test func exportWritesCAndChecksInt8() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let student = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("docs/results/cartpole-v0/final.safetensors").path
+    let float = try pops(["export", student, "--format", "c", "--out", "\(folder)/c"])
+    #expect(float.status == 0 && float.output.contains("4-2-7-2-2: 53 parameters"), "\(float.output)")
+    #expect(float.output.contains("weights 212 bytes") && float.output.contains("us compiled with cc -std=c99 -O2"), "\(float.output)")
+    let header = try String(contentsOfFile: "\(folder)/c/pops_policy.h", encoding: .utf8)
+    #expect(header.contains("#define POPS_POLICY_OBSERVATIONS 4") && header.contains("#define POPS_POLICY_ACTIONS 2"))
+    #expect(header.contains("int pops_policy_act(const float *observation);"))
+    let int8 = try pops(["export", student, "--out", "\(folder)/c8", "--quantize", "int8", "--name", "cart"])
+    #expect(int8.status == 0 && int8.output.contains("greedy actions agree with the float model"), "\(int8.output)")
+    #expect(FileManager.default.fileExists(atPath: "\(folder)/c8/cart.c"))
+    // An untrained network's int8 policy fails CartPole: refused, nothing written, unless forced.
+    var rng = SeededGenerator(seed: 2)
+    let random = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
+    try ModelFile.save(Model(network: random, provenance: Provenance(environment: "CartPole-v0")), to: URL(fileURLWithPath: "\(folder)/random.safetensors"))
+    let refused = try pops(["export", "\(folder)/random.safetensors", "--out", "\(folder)/r", "--quantize", "int8", "--episodes", "5"])
+    #expect(refused.status != 0 && refused.output.contains("under CartPole-v0's objective"), "\(refused.output)")
+    #expect(!FileManager.default.fileExists(atPath: "\(folder)/r"))
+    let forced = try pops(["export", "\(folder)/random.safetensors", "--out", "\(folder)/r", "--quantize", "int8", "--episodes", "5", "--force"])
+    #expect(forced.status == 0 && forced.output.contains("WARNING"), "\(forced.output)")
+    let badName = try pops(["export", student, "--out", "\(folder)/n", "--name", "9lives"])
+    #expect(badName.status != 0 && badName.output.contains("is not a C identifier"), "\(badName.output)")
+  }
+
   /// Pong through the bridge at a tiny scale: a Nature-CNN DQN teacher for
   /// 400 steps (checkpointed and resumed), then PoPS shrinking its conv
   /// channels and fc width. Needs `make deps-gym` (part of `make test`).

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A network with int8 weights, as `pops export --quantize int8` writes it:
+/// each output channel's weights are quantized symmetrically with their own
+/// float scale (max |w| / 127); each layer's input is quantized on the fly
+/// with one scale (max |x| / 127); products accumulate in int32 and the
+/// result is scaled back to float before the bias and the activation.
+/// `forward` computes exactly what the generated C computes, so pops can
+/// measure the quantized policy before it ships.
+public struct Int8Policy: Policy, Sendable {
+  public struct Layer: Sendable {
+    /// int8 weights in the float layer's layout ([out, in] or [out, in, kh, kw]).
+    public var weights: [Int8]
+    /// One scale per output channel.
+    public var scales: [Float]
+    public var bias: [Float]
+  }
+
+  public let architecture: Architecture
+  /// The quantized layers, by index in `architecture.layers`.
+  public let layers: [Int: Layer]
+  /// The observation's scale (the model's recorded encoding).
+  public let inputScale: Float
+
+  public init(_ model: Model) {
+    architecture = model.network.architecture
+    inputScale = model.input.scale
+    var layers: [Int: Layer] = [:]
+    var parameter = 0
+    for (index, layer) in architecture.layers.enumerated() where layer.hasParameters {
+      let weight = model.network.parameters[parameter], bias = model.network.parameters[parameter + 1]
+      parameter += 2
+      let outputs = weight.shape[0], perOutput = weight.count / outputs
+      var quantized = [Int8](repeating: 0, count: weight.count)
+      var scales = [Float](repeating: 1, count: outputs)
+      for o in 0..<outputs {
+        let row = weight.scalars[(o * perOutput)..<((o + 1) * perOutput)]
+        let largest = row.map(abs).max() ?? 0
+        guard largest > 0 else { continue }
+        scales[o] = largest / 127
+        let inverse = 127 / largest
+        for (j, w) in row.enumerated() { quantized[o * perOutput + j] = Int8(Self.round(w * inverse)) }
+      }
+      layers[index] = Layer(weights: quantized, scales: scales, bias: bias.scalars)
+    }
+    self.layers = layers
+  }
+
+  /// Round half away from zero, clamped to [-127, 127], as the C does.
+  static func round(_ v: Float) -> Int32 {
+    max(-127, min(127, Int32(v + (v >= 0 ? 0.5 : -0.5))))
+  }
+
+  /// `x` quantized with one scale; returns the int8 values and the scale.
+  static func quantize(_ x: [Float]) -> ([Int32], Float) {
+    var largest: Float = 0
+    for v in x where abs(v) > largest { largest = abs(v) }
+    guard largest > 0 else { return ([Int32](repeating: 0, count: x.count), 1) }
+    let inverse = 127 / largest
+    return (x.map { round($0 * inverse) }, largest / 127)
+  }
+
+  public func forward(_ observation: [Float]) -> [Float] {
+    var x = observation.map { $0 * inputScale }
+    var shape = architecture.inputShape
+    for (index, (layer, outShape)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
+      defer { shape = outShape }
+      switch layer {
+      case .relu: x = x.map { $0 > 0 ? $0 : 0 }
+      case .tanh: x = x.map { Foundation.tanh($0) }
+      case .flatten: break
+      case .linear(let inputs, let outputs):
+        let q = layers[index]!
+        let (xq, sx) = Self.quantize(x)
+        x = (0..<outputs).map { o in
+          var acc: Int32 = 0
+          for i in 0..<inputs { acc &+= Int32(q.weights[o * inputs + i]) * xq[i] }
+          return Float(acc) * (q.scales[o] * sx) + q.bias[o]
+        }
+      case .conv2d(let c):
+        let q = layers[index]!
+        let (xq, sx) = Self.quantize(x)
+        let (h, w) = (shape[1], shape[2])
+        let g = c.geometry(height: h, width: w)
+        var y = [Float](repeating: 0, count: outShape.reduce(1, *))
+        for o in 0..<c.outChannels {
+          for oy in 0..<g.height {
+            for ox in 0..<g.width {
+              var acc: Int32 = 0
+              for ci in 0..<c.inChannels {
+                for ky in 0..<c.kernelHeight {
+                  let iy = oy * c.stride + ky - g.top
+                  if iy < 0 || iy >= h { continue }
+                  for kx in 0..<c.kernelWidth {
+                    let ix = ox * c.stride + kx - g.left
+                    if ix < 0 || ix >= w { continue }
+                    let wi = ((o * c.inChannels + ci) * c.kernelHeight + ky) * c.kernelWidth + kx
+                    acc &+= Int32(q.weights[wi]) * xq[(ci * h + iy) * w + ix]
+                  }
+                }
+              }
+              y[(o * g.height + oy) * g.width + ox] = Float(acc) * (q.scales[o] * sx) + q.bias[o]
+            }
+          }
+        }
+        x = y
+      }
+    }
+    return x
+  }
+
+  public func action(for observation: [Float]) -> Int { argmax(forward(observation)) }
+}
