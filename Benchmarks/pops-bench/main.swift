@@ -4,7 +4,8 @@ import PoPS
 // pops-bench: speed figures recorded in BENCHMARKS.md. Not part of the tests.
 // Usage: pops-bench [all|gemm|forward|dqn|cartpole|lunar|cnn] (the default "all" runs these),
 //        pops-bench teacher [seeds=0,1,2] [key=value ...], pops-bench bridge [GYM_ID],
-//        pops-bench parts THREADS / cnnparts THREADS (forward, backward and Adam timed apart).
+//        pops-bench parts THREADS / cnnparts THREADS (forward, backward and Adam timed apart),
+//        pops-bench export (the committed students' batch-1 forward: pops vs their exported C, float and int8).
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
@@ -116,6 +117,7 @@ if which == "all" || which == "gemm" { benchGEMM() }
 if which == "all" || which == "forward" { benchForward() }
 if which == "all" || which == "dqn" { benchDQNUpdate() }
 if which == "teacher" { benchTeacher(Array(CommandLine.arguments.dropFirst(2))) }
+if which == "export" { benchExport() }
 if which == "parts" {
   Compute.maxThreads = Int(CommandLine.arguments[2])!
   var rng = SeededGenerator(seed: 3)
@@ -352,4 +354,34 @@ if which == "gemmone" {
     GEMM.multiply(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a, b: b, c: &c, maxThreads: v[5])
   }
   line("gemm \(m)x\(n)x\(k) ta=\(ta) tb=\(tb) threads=\(v[5])", String(format: "%.1f GFLOP/s, %.3f ms", 2 * Double(m * n * k) / t / 1e9, t * 1e3))
+}
+
+/// The committed students' batch-1 forward in pops against the C that
+/// `pops export` writes for them (cc -std=c99 -O2), float and int8.
+func benchExport() {
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  for name in ["cartpole-v0", "lunarlander-v3"] {
+    guard let model = try? ModelFile.load(from: root.appendingPathComponent("docs/results/\(name)/final.safetensors")) else {
+      print("\(name): no committed student")
+      continue
+    }
+    let x = [Float](repeating: 0.1, count: model.network.architecture.inputCount)
+    let pops = measure { _ = model.network.predict(x) } * 1e6
+    let summary = model.network.architecture.summary
+    line("\(summary) batch-1 forward, pops predict", String(format: "%.3f us", pops))
+    for int8 in [false, true] {
+      let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pops-bench-c-\(UUID().uuidString)")
+      defer { try? FileManager.default.removeItem(at: folder) }
+      do {
+        try CExport.write(model, name: "student", int8: int8, source: name, to: folder)
+        guard let c = try CExport.measureLatency(folder: folder, name: "student", observation: x) else {
+          print("no C compiler")
+          return
+        }
+        line("\(summary) batch-1 forward, C \(int8 ? "int8" : "float")", String(format: "%.3f us (%.1fx pops)", c, pops / c))
+      } catch {
+        print("\(name): \(error)")
+      }
+    }
+  }
 }
