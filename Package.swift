@@ -24,6 +24,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     .target(name: "PoPSCore", swiftSettings: settings),
@@ -37,9 +38,11 @@ let package = Package(
       name: "PoPSAgents",
       dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments"],
       swiftSettings: settings),
+    // Swift types generated from the official onnx.proto (scripts/generate_onnx_proto.sh); not edited by hand.
+    .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
     .target(
       name: "PoPS",
-      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents", "Yams"],
+      dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents", "Yams", "ONNXProto"],
       swiftSettings: settings),
     .executableTarget(
       name: "pops",

@@ -4,24 +4,26 @@ import PoPS
 
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Export a policy as dependency-free C (float or int8) for firmware.",
+    abstract: "Export a policy as ONNX, or as dependency-free C (float or int8) for firmware.",
     discussion: """
-      Writes OUT/NAME.h and OUT/NAME.c (C99, no malloc, no mutable globals, weights as static const arrays,
+      --format onnx writes the file OUT (opset 13; input the observation as the environment gives it, outputs
+      `outputs` and `action`, dynamic batch). --format c writes OUT/NAME.h and OUT/NAME.c (C99, no malloc,
+      no mutable globals, weights as static const arrays,
       <math.h> only for Tanh): NAME_forward(observation, outputs) and NAME_act(observation). Prints the
       footprint and, with a C compiler present, the compiled forward latency. With --quantize int8 it
       plays the environment with the int8 policy first and refuses it when its mean return falls under
       the environment's objective (--force writes it anyway).
       """)
 
-  enum Format: String, ExpressibleByArgument { case c }
+  enum Format: String, ExpressibleByArgument { case c, onnx }
 
   @Argument(help: "The model: a pops model or any file `pops import` reads.")
   var model: String
 
-  @Option(help: "c (ONNX export is not built yet).")
+  @Option(help: "c or onnx.")
   var format = Format.c
 
-  @Option(help: "The output folder.")
+  @Option(help: "The output folder (c) or file (onnx).")
   var out: String
 
   @Option(help: "Prefix of the C names and files.")
@@ -42,12 +44,20 @@ struct Export: ParsableCommand {
   func validate() throws {
     if let quantize, quantize != "int8" { throw ValidationError("--quantize must be int8, got '\(quantize)'") }
     if episodes <= 0 { throw ValidationError("--episodes must be positive, got \(episodes)") }
+    if format == .onnx && quantize != nil { throw ValidationError("--quantize int8 is for --format c; ONNX models are float32") }
     do { try CExport.checkName(name) } catch { throw ValidationError("\(error)") }
   }
 
   func run() throws {
     let url = URL(fileURLWithPath: model)
     let loaded = try TeacherImport.load(url).model
+    if format == .onnx {
+      try ONNXExport.write(loaded, source: url.lastPathComponent, to: URL(fileURLWithPath: out))
+      let footprint = CExport.footprint(loaded, int8: false)
+      print("\(loaded.network.architecture.summary): \(footprint.parameters) parameters, \(footprint.weightBytes) bytes of float32 weights")
+      print("wrote \(out) (ONNX opset \(ONNXExport.opsetVersion): input observation, outputs outputs and action)")
+      return
+    }
     let int8 = quantize == "int8"
     let footprint = CExport.footprint(loaded, int8: int8)
     if int8 {

@@ -48,10 +48,11 @@ struct CExportTests {
   /// bytes scaled by 1/255.
   static func models() -> [Model] {
     var rng = SeededGenerator(seed: 5)
-    let conv = Architecture(inputShape: [2, 11, 9], layers: [
+    // 10x8 with kernel 3, stride 2, same: one row and one column of padding, at the bottom and right only.
+    let conv = Architecture(inputShape: [2, 10, 8], layers: [
       .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same)), .relu,
       .conv2d(.init(inChannels: 3, outChannels: 4, kernel: 2, stride: 1)), .tanh, .flatten,
-      .linear(inputs: 4 * 5 * 4, outputs: 6), .relu, .linear(inputs: 6, outputs: 3),
+      .linear(inputs: 4 * 4 * 3, outputs: 6), .relu, .linear(inputs: 6, outputs: 3),
     ])
     return [
       Model(network: Network(.mlp(inputs: 4, hidden: [16, 8], outputs: 2), biasInit: 0.1, using: &rng), provenance: Provenance()),

@@ -96,6 +96,8 @@ enum ONNXGraph {
       }
       let out = node.outputs.first ?? ""
       switch node.op {
+      case "ArgMax":
+        continue  // the greedy action output of pops' export: not part of the network
       case "Cast", "Identity":
         break
       case "Mul", "Div":
@@ -113,12 +115,24 @@ enum ONNXGraph {
         let weight = try constant(node.inputs[1])
         guard weight.shape.count == 4, weight.shape[1] == channels else { throw fail("Conv \(node.inputs[1]) has shape \(weight.shape)") }
         let strides = node.attributes["strides"]?.ints ?? [1, 1]
-        guard (node.attributes["pads"]?.ints ?? []).allSatisfy({ $0 == 0 }), (node.attributes["group"]?.int ?? 1) == 1,
-          (node.attributes["dilations"]?.ints ?? [1, 1]).allSatisfy({ $0 == 1 }), strides.count == 2, strides[0] == strides[1],
-          weight.shape[2] == weight.shape[3]
-        else { throw fail("Conv \(node.inputs[1]): only square kernels, equal strides, no padding, groups or dilation are supported") }
+        guard (node.attributes["group"]?.int ?? 1) == 1, (node.attributes["dilations"]?.ints ?? [1, 1]).allSatisfy({ $0 == 1 }),
+          strides.count == 2, strides[0] == strides[1], weight.shape[2] == weight.shape[3]
+        else { throw fail("Conv \(node.inputs[1]): only square kernels, equal strides, no groups or dilation are supported") }
+        var conv = LayerSpec.Conv2D(inChannels: channels, outChannels: weight.shape[0], kernel: weight.shape[2], stride: strides[0])
+        let pads = node.attributes["pads"]?.ints ?? [0, 0, 0, 0]
+        if pads.contains(where: { $0 != 0 }) {
+          // Padding is read as TensorFlow's `same` when it is exactly that for this input.
+          let shape = Architecture(inputShape: inputShape, layers: layers).outputShapes.last ?? inputShape
+          conv.padding = .same
+          let g = conv.geometry(height: shape[1], width: shape[2])
+          let padHeight = max((g.height - 1) * conv.stride + conv.kernelHeight - shape[1], 0)
+          let padWidth = max((g.width - 1) * conv.stride + conv.kernelWidth - shape[2], 0)
+          guard pads == [g.top, g.left, padHeight - g.top, padWidth - g.left] else {
+            throw fail("Conv \(node.inputs[1]): pads \(pads) are neither none nor TensorFlow's same")
+          }
+        }
         let bias = node.inputs.count > 2 ? try constant(node.inputs[2]) : Tensor(shape: [weight.shape[0]])
-        layers.append(.conv2d(.init(inChannels: channels, outChannels: weight.shape[0], kernel: weight.shape[2], stride: strides[0])))
+        layers.append(.conv2d(conv))
         parameters += [weight, bias]
         sources += [node.inputs[1], node.inputs.count > 2 ? node.inputs[2] : "(zero bias)"]
         channels = weight.shape[0]
