@@ -3,8 +3,8 @@
 #   make test   installs missing system packages, runs the whole test suite
 
 SWIFT ?= swift
-# Debian packages the build needs: Box2D for LunarLander.
-DEB_PACKAGES ?= libbox2d-dev
+# Debian packages the build needs: Box2D for LunarLander; gcc (cc) compiles the exported C in the tests.
+DEB_PACKAGES ?= libbox2d-dev gcc
 DEMO_OUT ?= runs/demo
 
 .PHONY: deps build demo test bench clean

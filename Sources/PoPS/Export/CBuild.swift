@@ -25,7 +25,7 @@ extension CExport {
 
   /// The system C compiler, if there is one.
   public static var compiler: URL? {
-    for path in ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang", "/usr/local/bin/cc"]
+    for path in ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang", "/usr/local/bin/cc", "/opt/swift/usr/bin/clang"]
     where FileManager.default.isExecutableFile(atPath: path) {
       return URL(fileURLWithPath: path)
     }
