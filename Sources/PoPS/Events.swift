@@ -27,6 +27,9 @@ public enum PoPSEvent: Sendable {
   case distillationStarted(step: Int, architecture: String, redundancy: [Double])
   /// One evaluation while a dense student distils.
   case student(step: Int, StudentEvaluation)
+  /// The size search distils `architecture`, between the last accepted
+  /// network and the one whose student failed.
+  case sizeSearch(step: Int, attempt: Int, architecture: String, accepted: String, failed: String)
   /// The step's student passed its acceptance evaluation.
   case studentAccepted(step: Int, architecture: String, sizePercent: Double, score: EvaluationResult)
   /// The run's result, as evaluated for the record.
@@ -63,6 +66,8 @@ extension PoPSEvent: CustomStringConvertible {
       return "step \(step): redundancy \(values) -> distilling \(architecture)"
     case .student(let step, let e):
       return "step \(step) student epoch \(e.epoch + 1), minibatch \(e.minibatch): score \(String(format: "%.1f", e.mean))"
+    case .sizeSearch(let step, let attempt, let architecture, let accepted, let failed):
+      return "step \(step): size search \(attempt), distilling \(architecture) (between \(accepted) and the failed \(failed))"
     case .studentAccepted(let step, let architecture, let size, let score):
       return "step \(step): accepted \(architecture) at \(percent(size))% of the teacher, \(score.summary)"
     case .finished(let architecture, let size, let score):

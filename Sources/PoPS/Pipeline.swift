@@ -42,7 +42,7 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
   return try withoutActuallyEscaping(events) { events in
     var run = try PoPSRun(options, events: events)
     var result: Network
-    if run.record.status == .done {
+    if run.record.status.isFinished {
       // A finished run keeps its result (for prune-only it is no student).
       result = try run.newestNetwork()
       let finalURL = run.file(PoPSRecord.finalFile)
@@ -87,7 +87,9 @@ extension PoPSRun {
     var index = record.steps.count
     // A step whose IPP finished but whose student did not is completed first.
     if let last = record.steps.last, !last.studentAccepted { index -= 1 }
-    while index < config.shrinking.maxSteps {
+    // max_steps counts the method's steps (IPP, shrink, distil), not the size search's.
+    func methodSteps() -> Int { record.steps.filter { $0.searchAttempt == nil }.count - (index < record.steps.count ? 1 : 0) }
+    while methodSteps() < config.shrinking.maxSteps {
       let stepNumber = index + 1
       var step: StepRecord
       if index < record.steps.count {
@@ -127,7 +129,25 @@ extension PoPSRun {
         record.stopReason = .studentNeverPassed(
           step: stepNumber, architecture: shrunk.summary, epochs: config.distillation.maxEpochs)
         try save(step: step)
-        return current
+        // Back off: try sizes between the last accepted network and the failed one.
+        let attemptsBefore = record.steps.count
+        guard let rescued = try searchBetween(current, failed: shrunk) else {
+          let attempts = record.steps.count - attemptsBefore
+          if attempts > 0 {
+            record.stopReason = .sizeSearchFailed(step: stepNumber, attempts: attempts, accepted: current.architecture.summary)
+          }
+          try save()
+          return current
+        }
+        let drop = sizePercent(current) - sizePercent(rescued)
+        current = rescued
+        index = record.steps.count
+        if drop < config.shrinking.convergenceThreshold {
+          record.stopReason = .converged(sizeDrop: drop, threshold: config.shrinking.convergenceThreshold)
+          try save()
+          return current
+        }
+        continue
       }
       let name = "step-\(stepNumber)-student.safetensors"
       try save(accepted, as: name, role: "pops-student", score: acceptance)
@@ -202,7 +222,9 @@ extension PoPSRun {
     let score = evaluate(result, episodes: config.acceptanceEpisodes, seed: Seeds.finalEpisodes)
     record.final = NetworkRecord(result, teacherWeights: teacherWeights, score: score, model: PoPSRecord.finalFile)
     try save(result, as: PoPSRecord.finalFile, role: "pops-final", score: score)
-    record.status = .done
+    // A run whose method should end with a dense student but accepted none says so.
+    let needsStudent = options.mode != .pruneOnly
+    record.status = needsStudent && !record.steps.contains(where: \.studentAccepted) ? .noStudent : .done
     try save()
     try AtomicFile.write(Data(record.csv.utf8), to: file("results.csv"))
     try writeReport(record, teacher: teacher, final: result, to: options.output)

@@ -127,6 +127,10 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     public var convergenceThreshold: Double
     /// Upper bound on PoPS steps.
     public var maxSteps: Int
+    /// When a shrunk student never passes, how many sizes between it and the
+    /// last accepted network are tried (each halving the gap in log width)
+    /// before the run stops; 0 stops at the first failure, as the reference.
+    public var backoffAttempts: Int = 3
   }
 
   /// Checks every field; the message names the first bad one.
@@ -166,6 +170,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if shrinking.minimumWidth <= 0 { return "shrinking.minimum_width must be positive" }
     if !(shrinking.convergenceThreshold >= 0) { return "shrinking.convergence_threshold must be non-negative" }
     if shrinking.maxSteps <= 0 { return "shrinking.max_steps must be positive" }
+    if shrinking.backoffAttempts < 0 || shrinking.backoffAttempts > 20 { return "shrinking.backoff_attempts must be in 0...20, got \(shrinking.backoffAttempts)" }
     return nil
   }
 

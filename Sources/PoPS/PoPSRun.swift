@@ -42,7 +42,7 @@ public struct PoPSRun {
         throw ConfigError(
           "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)); choose another output folder or delete it")
       }
-      events(old.status == .done ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
+      events(old.status.isFinished ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
       record = old
     }
     previousSeconds = record.wallSeconds

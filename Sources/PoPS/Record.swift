@@ -57,6 +57,9 @@ public struct StepRecord: Codable, Sendable, Equatable {
   public var studentEpochs: Int
   public var studentSeconds: Double
   public var studentAccepted: Bool
+  /// Set for a step of the size search that backs off after a failed
+  /// student (1 for its first attempt); nil for the method's own steps.
+  public var searchAttempt: Int?
 
   /// A step that ran IPP on `input` (`pruning`), or none (nil: the
   /// distill-only baseline). Its pruned model and student are recorded next.
@@ -101,8 +104,14 @@ public struct StepRecord: Codable, Sendable, Equatable {
 /// Where a run stands.
 public enum RunStatus: String, Codable, Sendable {
   case running
+  /// Finished with its result (an accepted student; prune-only: a sparse model).
   case done
+  /// Finished without accepting any student: the result is the teacher itself.
+  case noStudent = "no-student"
   case failed
+
+  /// Finished: a rerun only rewrites the report.
+  public var isFinished: Bool { self == .done || self == .noStudent }
 }
 
 /// The record of a whole run: results.json.

@@ -52,9 +52,10 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)]) -> String {
       "step \(step.index) pruned", step.pruned,
       "redundancy " + step.redundancy.map { String(format: "%.3f", $0) }.joined(separator: ", ")
         + String(format: "; %d iterations, %.0f s; %@", step.pruningIterations, step.pruningSeconds, step.pruningStopReason.description))
-    row("step \(step.index) student", step.student, String(format: "%d epochs, %.0f s", step.studentEpochs, step.studentSeconds))
+    let label = "step \(step.index) student" + (step.searchAttempt.map { " (size search \($0))" } ?? "")
+    row(label, step.student, String(format: "%d epochs, %.0f s", step.studentEpochs, step.studentSeconds))
     if !step.studentAccepted, let arch = step.studentArchitecture, record.mode != .pruneOnly {
-      rows += "<tr><td>step \(step.index) student</td><td>\(arch)</td><td colspan=\"6\">not accepted</td></tr>\n"
+      rows += "<tr><td>\(label)</td><td>\(arch)</td><td colspan=\"6\">not accepted</td></tr>\n"
     }
   }
   row("final", record.final, "final.safetensors")

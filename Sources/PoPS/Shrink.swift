@@ -225,4 +225,18 @@ public enum Redundancy {
       layers: layers, previousWidths: widths, cap: architecture.weightCount, minimumWidth: minimumWidth)
     return resized(architecture, widths: solution.widths)
   }
+
+  /// A dense architecture between `larger` (accepted) and `smaller` (whose
+  /// student failed), both of the same layer stack: each hidden width at the
+  /// geometric mean of the two, so the gap in log size halves. Nil when no
+  /// architecture strictly between them exists.
+  public static func between(_ larger: Architecture, _ smaller: Architecture, minimumWidth: Int) -> Architecture? {
+    let zeros = { (a: Architecture) in [Double](repeating: 0, count: a.layers.filter(\.hasParameters).count) }
+    let big = problem(larger, redundancy: zeros(larger)).widths, small = problem(smaller, redundancy: zeros(smaller)).widths
+    guard big.count == small.count, !big.isEmpty else { return nil }
+    let widths = zip(big, small).map { b, s in max(minimumWidth, Int((Double(b) * Double(s)).squareRoot().rounded())) }
+    let middle = resized(larger, widths: widths)
+    guard middle.weightCount < larger.weightCount, widths != small, widths != big else { return nil }
+    return middle
+  }
 }

@@ -29,6 +29,9 @@ public enum StopReason: Equatable, Sendable {
   case noPrunedModel(step: Int, ipp: IPPStopReason)
   /// The shrunk student of this step never passed its acceptance evaluation.
   case studentNeverPassed(step: Int, architecture: String, epochs: Int)
+  /// The size search after a failed student tried `attempts` sizes between
+  /// the last accepted network and the failed one; none passed.
+  case sizeSearchFailed(step: Int, attempts: Int, accepted: String)
   /// `shrinking.max_steps` steps ran.
   case maxSteps(Int)
   /// distill-only: the fixed student was accepted.
@@ -88,6 +91,8 @@ extension StopReason: SentenceCodable {
       return "step \(step): no pruned model met the objective (\(ipp))"
     case .studentNeverPassed(let step, let architecture, let epochs):
       return "step \(step): the \(architecture) student never passed in \(epochs) epochs"
+    case .sizeSearchFailed(let step, let attempts, let accepted):
+      return "step \(step): no student between \(accepted) and the failed one passed in \(attempts) attempts"
     case .maxSteps(let n): return "reached max_steps (\(n))"
     case .distilledFixedStudent: return "distilled the fixed student"
     case .fixedStudentNeverPassed(let epochs): return "the fixed student never reached the objective in \(epochs) epochs"
@@ -119,6 +124,10 @@ extension StopReason: SentenceCodable {
       let rest = String(head[colon.upperBound...])
       if let ipp = rest.between("no pruned model met the objective (", ")").flatMap(IPPStopReason.init(description:)) {
         self = .noPrunedModel(step: step, ipp: ipp)
+      } else if let middle = rest.between("no student between ", " attempts"),
+        let split = middle.range(of: " and the failed one passed in "), let attempts = Int(middle[split.upperBound...])
+      {
+        self = .sizeSearchFailed(step: step, attempts: attempts, accepted: String(middle[..<split.lowerBound]))
       } else if let middle = rest.between("the ", " epochs"), let split = middle.range(of: " student never passed in "),
         let epochs = Int(middle[split.upperBound...])
       {

@@ -80,5 +80,9 @@ struct PoPSRunOptions: ParsableArguments {
     }
     print("stopped: \(record.stopReason?.description ?? "-")")
     print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+    if record.status == .noStudent {
+      print("no student was accepted: the result is the teacher itself (status no-student)")
+      throw ExitCode(3)
+    }
   }
 }

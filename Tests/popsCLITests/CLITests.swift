@@ -147,6 +147,7 @@ struct PipelineCLITests {
       "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
       "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
       "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
+      "--set", "distillation.evaluation_interval=50", "--set", "pruning.evaluation_interval=50",
     ]
     let r = try pops(["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out"] + tiny)
     #expect(r.status == 0 && r.output.contains("on CartPole-v1"), "\(r.output)")
@@ -180,10 +181,11 @@ struct PipelineCLITests {
     let evaluated = try pops(["evaluate", zip, "--env", "CartPole-v1", "--episodes", "3"])
     #expect(evaluated.status == 0 && evaluated.output.contains("CartPole-v1: mean"), "\(evaluated.output)")
     let tiny = [
-      "--set", "objective=9", "--set", "lower_bound=5", "--set", "acceptance_score=9", "--set", "acceptance_episodes=3",
+      "--set", "objective=5", "--set", "lower_bound=2", "--set", "acceptance_score=5", "--set", "acceptance_episodes=3",
       "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
       "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
       "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
+      "--set", "distillation.evaluation_interval=50", "--set", "pruning.evaluation_interval=50",
     ]
     let run = try pops(["compress", "--teacher", zip, "--env", "CartPole-v1", "--out", "\(folder)/run"] + tiny)
     #expect(run.status == 0, "\(run.output)")
