@@ -103,16 +103,20 @@ public struct PoPSRun {
       environment: config.environment, output: options.output.appendingPathComponent("teacher"), seed: seeds.run,
       steps: config.teacher.steps)
     teacherOptions.teacher = config.teacher
+    // The teacher gate: it must meet the objective the way students do.
+    teacherOptions.acceptance = TeacherAcceptance(episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes) {
+      config.accepts($0)
+    }
     let checkpoint = teacherOptions.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
     teacherOptions.resume = FileManager.default.fileExists(atPath: checkpoint.path)
     if teacherOptions.resume { events(.resumingTeacher(checkpoint: checkpoint)) }
     let trained = try trainTeacher(teacherOptions) { events(.teacherTraining($0)) }
-    guard trained.solved else {
+    guard let acceptedModel = trained.acceptedModel else {
       throw ConfigError(
-        "the teacher did not reach \(config.environment)'s threshold in \(config.teacher.steps) steps (best \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or give a trained teacher")
+        "the teacher did not pass \(config.environment)'s acceptance (mean - \(config.acceptanceConfidence) standard errors >= \(config.acceptanceScore) over \(config.acceptanceEpisodes) episodes) in \(config.teacher.steps) steps (best greedy evaluation \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or give a trained teacher")
     }
     record.teacherTrainingSeconds = trained.seconds
-    return try ModelFile.load(from: URL(fileURLWithPath: trained.bestModel))
+    return try ModelFile.load(from: URL(fileURLWithPath: acceptedModel))
   }
 
   /// The teacher's weight count: sizes are percentages of it.

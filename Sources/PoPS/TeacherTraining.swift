@@ -9,8 +9,14 @@ public struct TeacherTrainingOptions: Sendable {
   public var seed: UInt64
   /// Environment-step budget.
   public var steps: Int
-  /// Stop as soon as a greedy evaluation reaches the environment's threshold.
+  /// Stop as soon as a greedy evaluation reaches the environment's threshold
+  /// (and, with `acceptance`, the network passes it).
   public var stopAtThreshold = true
+  /// The teacher gate of `pops run`: a network whose greedy evaluation reached
+  /// the threshold must also pass this acceptance evaluation (the rule
+  /// students face) before training stops; it is saved as
+  /// `accepted.safetensors`. Training goes on otherwise, within `steps`.
+  public var acceptance: TeacherAcceptance?
   /// The algorithm and its settings (`steps` here is ignored: see `steps`).
   public var teacher: PoPSConfig.TeacherConfig
   /// Environment steps between checkpoints (`checkpoint.safetensors` in the
@@ -40,6 +46,20 @@ public struct TeacherTrainingOptions: Sendable {
   }
 }
 
+/// An acceptance evaluation a teacher must pass: `episodes` greedy episodes
+/// from episode seed `seed`, judged by `accepts`.
+public struct TeacherAcceptance: Sendable {
+  public var episodes: Int
+  public var seed: UInt64
+  public var accepts: @Sendable (EvaluationResult) -> Bool
+
+  public init(episodes: Int, seed: UInt64, accepts: @escaping @Sendable (EvaluationResult) -> Bool) {
+    self.episodes = episodes
+    self.seed = seed
+    self.accepts = accepts
+  }
+}
+
 /// What a teacher training run produced.
 public struct TeacherTrainingResult: Codable, Sendable {
   public var environment: String
@@ -54,6 +74,10 @@ public struct TeacherTrainingResult: Codable, Sendable {
   public var solved: Bool
   public var bestModel: String
   public var finalModel: String
+  /// With a gate: the acceptance evaluation of the network that passed it,
+  /// and its file; nil when none did.
+  public var acceptance: EvaluationResult? = nil
+  public var acceptedModel: String? = nil
 }
 
 /// Trains a teacher (DQN or PPO, as `options.teacher.algorithm` says) and writes `metrics.csv`, `evaluations.jsonl`,
@@ -120,6 +144,11 @@ public func trainTeacher(
   let bestURL = options.output.appendingPathComponent("best.safetensors")
   let finalURL = options.output.appendingPathComponent("final.safetensors")
   var saveError: Error? = nil
+  // The gate's acceptance evaluations play in their own environment.
+  var gateEnvironment: (any Environment)? = options.acceptance == nil
+    ? nil : try Environments.make(options.environment, seed: seeds.evaluationEnvironment)
+  let acceptedURL = options.output.appendingPathComponent("accepted.safetensors")
+  var accepted: EvaluationResult? = nil
 
   func provenance(_ role: String, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
     var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm.rawValue]
@@ -152,8 +181,19 @@ public func trainTeacher(
       }
     }
     progress(report)
-    if options.stopAtThreshold, let e = report.evaluation, e.mean >= spec.rewardThreshold { return false }
-    return true
+    guard options.stopAtThreshold, let e = report.evaluation, e.mean >= spec.rewardThreshold else { return true }
+    guard let gate = options.acceptance else { return false }
+    // The gate: stop only once the network also passes the acceptance evaluation.
+    let score = evaluate(report.network, in: &gateEnvironment!, episodes: gate.episodes, seed: gate.seed)
+    guard gate.accepts(score) else { return true }
+    do {
+      let about = provenance("\(algorithm.rawValue)-teacher-accepted", score, steps: report.step, updates: report.updates)
+      try ModelFile.save(Model(network: report.network, provenance: about, input: space.encoding), to: acceptedURL)
+    } catch {
+      saveError = error
+    }
+    accepted = score
+    return false
   }
 
   func saveCheckpoint(_ checkpoint: TensorArchive) -> Bool {
@@ -204,7 +244,8 @@ public func trainTeacher(
     environment: options.environment, seed: options.seed, steps: steps, updates: updates,
     seconds: seconds, bestEvaluation: best,
     solved: (best?.mean ?? -.infinity) >= spec.rewardThreshold,
-    bestModel: bestURL.path, finalModel: finalURL.path)
+    bestModel: bestURL.path, finalModel: finalURL.path, acceptance: accepted,
+    acceptedModel: accepted == nil ? nil : acceptedURL.path)
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
   try AtomicFile.write(try encoder.encode(result), to: options.output.appendingPathComponent("training.json"))
