@@ -10,6 +10,14 @@ public enum PoPSMode: String, Codable, Sendable, CaseIterable {
   case distillOnly = "distill-only"
 }
 
+/// What a run's students must score.
+public enum ObjectiveSource: String, Codable, Sendable, CaseIterable {
+  /// The environment's objective and acceptance score (the config's).
+  case environment
+  /// The teacher's own measured score, for a teacher under the objective.
+  case teacher
+}
+
 /// Settings of a PoPS run (`pops run` / `pops compress`).
 public struct PoPSOptions: Sendable {
   public var config: PoPSConfig
@@ -19,6 +27,9 @@ public struct PoPSOptions: Sendable {
   /// A trained teacher; nil: train one with `config.teacher` first.
   public var teacher: URL?
   public var mode: PoPSMode = .full
+  /// What students are judged against: the environment's objective (a
+  /// teacher under it is refused) or the teacher's own measured score.
+  public var objective: ObjectiveSource = .environment
   /// Hidden widths of the student in `distill-only` mode.
   public var studentHidden: [Int]?
 

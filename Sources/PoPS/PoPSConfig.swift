@@ -177,8 +177,24 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
   /// True when an acceptance evaluation clears `acceptance_score` by
   /// `acceptance_confidence` standard errors.
   public func accepts(_ evaluation: EvaluationResult) -> Bool {
-    let standardError = evaluation.std / Double(max(evaluation.episodes, 1)).squareRoot()
-    return evaluation.mean - acceptanceConfidence * standardError >= acceptanceScore
+    accepts(mean: evaluation.mean, std: evaluation.std, episodes: evaluation.episodes)
+  }
+
+  /// The same rule for a score recorded as its mean, std and episodes.
+  public func accepts(mean: Double, std: Double, episodes: Int) -> Bool {
+    mean - acceptanceConfidence * std / Double(max(episodes, 1)).squareRoot() >= acceptanceScore
+  }
+
+  /// These settings judging students against a teacher's own measured
+  /// score (`--objective teacher`): a student is accepted when it does as
+  /// well as the teacher under the same rule; the periodic objective and the
+  /// lower bound move down with it when they were above.
+  public func judgedAgainst(teacherMean mean: Double, std: Double, episodes: Int) -> PoPSConfig {
+    var config = self
+    config.acceptanceScore = mean - acceptanceConfidence * std / Double(max(episodes, 1)).squareRoot()
+    config.objective = min(objective, config.acceptanceScore)
+    if !(config.lowerBound < config.objective) { config.lowerBound = config.objective - max(1, 0.4 * abs(config.objective)) }
+    return config
   }
 
   /// The learning rate for a student holding `fraction` of the teacher's

@@ -7,7 +7,9 @@ import Foundation
 /// `save(step:)` to record a step.
 public struct PoPSRun {
   public let options: PoPSOptions
-  public var config: PoPSConfig { options.config }
+  /// The settings in force: `options.config`, with the objective taken from
+  /// the teacher's own score under `--objective teacher`.
+  public private(set) var config: PoPSConfig
   public let seeds: Seeds
   /// The policy every student is distilled from.
   public let teacher: Network
@@ -31,6 +33,7 @@ public struct PoPSRun {
     let config = options.config
     if let problem = config.validationError() { throw ConfigError("config: \(problem)") }
     self.options = options
+    self.config = config
     self.events = events
     seeds = Seeds(run: options.seed)
     let out = options.output
@@ -55,15 +58,29 @@ public struct PoPSRun {
     evaluationEnvironment = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
     let teacherModel = try trained ?? Self.givenTeacher(options, fitting: environment, record: &record)
     try teacherModel.network.checkFits(environment, id: config.environment)
-    if trained != nil { try ModelFile.save(teacherModel, to: teacherURL) }
     teacher = teacherModel.network
     input = teacherModel.input
     buffer = ExperienceBuffer(
       capacity: config.experience.capacity, observationCount: teacher.architecture.inputCount,
       actionCount: teacher.architecture.outputCount)
     self.record = record
-    if record.teacher == nil {
-      let score = acceptanceEvaluation(teacher)
+    let fresh = record.teacher == nil
+    let score = fresh ? acceptanceEvaluation(teacher) : nil
+    let mean = score?.mean ?? record.teacher?.scoreMean ?? 0, std = score?.std ?? record.teacher?.scoreStd ?? 0
+    let episodes = score?.episodes ?? record.teacher?.scoreEpisodes ?? 1
+    // A teacher under the objective cannot have accepted students: refuse it
+    // before anything is written, or judge students against its own score.
+    if !config.accepts(mean: mean, std: std, episodes: episodes) {
+      guard options.objective == .teacher else {
+        throw ConfigError(
+          "the teacher scores \(String(format: "%.2f", mean)) +- \(String(format: "%.2f", std)) over \(episodes) episodes, under \(config.environment)'s acceptance (\(config.acceptanceScore) with \(config.acceptanceConfidence) standard errors): none of its students could be accepted; give a better teacher, or judge students against the teacher's own score (ObjectiveSource.teacher, --objective teacher)")
+      }
+      self.config = config.judgedAgainst(teacherMean: mean, std: std, episodes: episodes)
+      self.record.objectiveSource = .teacher
+    }
+    if fresh, let score {
+      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+      if !FileManager.default.fileExists(atPath: teacherURL.path) { try ModelFile.save(teacherModel, to: teacherURL) }
       events(.teacherEvaluated(architecture: teacher.architecture.summary, score: score))
       self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
       try save()
@@ -86,9 +103,7 @@ public struct PoPSRun {
     let (loaded, source) = try TeacherImport.load(given, options: ImportOptions(environment: config.environment))
     try loaded.network.checkFits(environment, id: config.environment)
     if source.format != .pops { record.teacherSource = source }
-    // The output folder is made once the teacher is known to fit: a refused run writes nothing.
-    try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
-    try ModelFile.save(loaded, to: teacherURL)
+    // Saved into the output folder once it fits and meets the objective: a refused run writes nothing.
     return loaded
   }
 

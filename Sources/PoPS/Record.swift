@@ -128,6 +128,9 @@ public struct PoPSRecord: Codable, Sendable {
   /// Where a given teacher came from when it was imported from another
   /// format (file, format, sha256, layout, key mapping); nil for pops models.
   public var teacherSource: ImportSource?
+  /// `teacher` when students were judged against the teacher's own score
+  /// (its acceptance score then stands in for the config's); nil: the environment's.
+  public var objectiveSource: ObjectiveSource?
   public var steps: [StepRecord] = []
   public var final: NetworkRecord?
   public var status = RunStatus.running

@@ -3,6 +3,7 @@ import Foundation
 import PoPS
 
 extension PoPSMode: ExpressibleByArgument {}
+extension ObjectiveSource: ExpressibleByArgument {}
 
 /// Options shared by `pops run` and `pops compress`.
 struct PoPSRunOptions: ParsableArguments {
@@ -27,6 +28,9 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "Hidden widths of the distill-only student, e.g. 16,16,8.")
   var hidden: String?
 
+  @Option(help: "environment: students must meet the environment's objective (a teacher under it is refused); teacher: they must do as well as the teacher's own measured score.")
+  var objective = ObjectiveSource.environment
+
   func validate() throws {
     if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
     if let hidden, parseHidden(hidden) == nil { throw ValidationError("--hidden must be positive integers separated by commas, got '\(hidden)'") }
@@ -46,6 +50,7 @@ struct PoPSRunOptions: ParsableArguments {
       config: config, output: URL(fileURLWithPath: out), seed: seed,
       teacher: teacher.map { URL(fileURLWithPath: $0) })
     options.mode = mode
+    options.objective = objective
     options.studentHidden = hidden.flatMap(parseHidden)
     print("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     let line = ProgressLine()
