@@ -21,6 +21,6 @@ t, f = r["teacher"], r["final"]
 print(f"| {seed} | {t['architecture']} ({t['weights']:,}), {t['score_mean']:.1f} | {f['architecture']} | "
       f"{sum(f['non_zero_per_layer'])} | {f['size_percent']:.3f}% | "
       f"{s.get('mean', float('nan')):.2f} ± {s.get('std', float('nan')):.2f} | {r['status']} | {r.get('stop_reason', '')} | "
-      f"{r['wall_seconds'] + (r.get('teacher_training_seconds') or 0) * 0:.0f} s |")
+      f"{r['wall_seconds']:.0f} s |")  # wall_seconds includes training the teacher
 PY
 done
