@@ -119,4 +119,20 @@ extension PoPSRun {
     }
     return StudentResult(accepted: nil, acceptance: nil, evaluations: evaluations, epochs: d.maxEpochs, minibatches: minibatches)
   }
+
+  /// Records a distilled student in `step`: its training and, when it
+  /// passed, its model file `step-N-student.safetensors`. Returns the
+  /// accepted student.
+  mutating func recordStudent(
+    _ result: StudentResult, of architecture: Architecture, startedAt started: Date, in step: inout StepRecord
+  ) throws -> Network? {
+    var model: NetworkRecord? = nil
+    if let accepted = result.accepted {
+      let name = "step-\(step.index)-student.safetensors"
+      try save(accepted, as: name, role: "pops-student", score: result.acceptance)
+      model = NetworkRecord(accepted, teacherWeights: teacherWeights, score: result.acceptance, model: name)
+    }
+    step.record(student: result, architecture: architecture, seconds: Date().timeIntervalSince(started), model: model)
+    return result.accepted
+  }
 }

@@ -135,8 +135,8 @@ extension PoPSRun {
       events(.distillationStarted(step: stepNumber, architecture: shrunk.summary, redundancy: step.redundancy))
       let started = Date()
       let result = distil(shrunk, step: stepNumber)
-      guard let accepted = result.accepted, let acceptance = result.acceptance else {
-        step.record(student: result, architecture: shrunk, seconds: Date().timeIntervalSince(started), model: nil)
+      guard let accepted = try recordStudent(result, of: shrunk, startedAt: started, in: &step), let acceptance = result.acceptance
+      else {
         record.stopReason = .studentNeverPassed(
           step: stepNumber, architecture: shrunk.summary, epochs: config.distillation.maxEpochs)
         try save(step: step)
@@ -160,11 +160,6 @@ extension PoPSRun {
         }
         continue
       }
-      let name = "step-\(stepNumber)-student.safetensors"
-      try save(accepted, as: name, role: "pops-student", score: acceptance)
-      step.record(
-        student: result, architecture: shrunk, seconds: Date().timeIntervalSince(started),
-        model: NetworkRecord(accepted, teacherWeights: teacherWeights, score: acceptance, model: name))
       let before = sizePercent(current)
       let after = sizePercent(accepted)
       current = accepted
@@ -212,15 +207,7 @@ extension PoPSRun {
     let started = Date()
     let result = distil(architecture, step: 1)
     var step = StepRecord(index: 1, input: record.teacher!, pruning: nil, seconds: 0)
-    var current = teacher
-    var model: NetworkRecord? = nil
-    if let accepted = result.accepted {
-      let name = "step-1-student.safetensors"
-      try save(accepted, as: name, role: "pops-student", score: result.acceptance)
-      model = NetworkRecord(accepted, teacherWeights: teacherWeights, score: result.acceptance, model: name)
-      current = accepted
-    }
-    step.record(student: result, architecture: architecture, seconds: Date().timeIntervalSince(started), model: model)
+    let current = try recordStudent(result, of: architecture, startedAt: started, in: &step) ?? teacher
     record.stopReason = result.accepted != nil
       ? .distilledFixedStudent : .fixedStudentNeverPassed(epochs: config.distillation.maxEpochs)
     record.steps = [step]

@@ -23,17 +23,12 @@ extension PoPSRun {
         index: stepNumber, input: NetworkRecord(current, teacherWeights: teacherWeights, score: nil, model: nil),
         pruning: nil, seconds: 0)
       step.searchAttempt = attempt
-      guard let accepted = result.accepted, let acceptance = result.acceptance else {
-        step.record(student: result, architecture: middle, seconds: Date().timeIntervalSince(started), model: nil)
+      guard let accepted = try recordStudent(result, of: middle, startedAt: started, in: &step), let acceptance = result.acceptance
+      else {
         try save(step: step)
         failed = middle
         continue
       }
-      let name = "step-\(stepNumber)-student.safetensors"
-      try save(accepted, as: name, role: "pops-student", score: acceptance)
-      step.record(
-        student: result, architecture: middle, seconds: Date().timeIntervalSince(started),
-        model: NetworkRecord(accepted, teacherWeights: teacherWeights, score: acceptance, model: name))
       try save(step: step)
       events(.studentAccepted(
         step: stepNumber, architecture: accepted.architecture.summary, sizePercent: sizePercent(accepted), score: acceptance))
