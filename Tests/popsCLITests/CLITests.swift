@@ -32,6 +32,18 @@ func pops(_ arguments: [String]) throws -> (status: Int32, output: String) {
   return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+/// --set overrides for a PoPS run of a second or so: one IPP iteration, one
+/// step, one epoch; students are accepted at `objective` over 3 episodes.
+func tinyOverrides(objective: Int, lowerBound: Int) -> [String] {
+  [
+    "objective=\(objective)", "lower_bound=\(lowerBound)", "acceptance_score=\(objective)", "acceptance_episodes=3",
+    "experience.refill_steps=300", "experience.capacity=600", "pruning.end_step=300",
+    "pruning.minibatches_per_iteration=100", "pruning.max_iterations=1", "shrinking.max_steps=1",
+    "distillation.minibatches_per_epoch=100", "distillation.max_epochs=1",
+    "distillation.evaluation_interval=50", "pruning.evaluation_interval=50",
+  ].flatMap { ["--set", $0] }
+}
+
 func temporaryFolder() -> String {
   FileManager.default.temporaryDirectory.appendingPathComponent("pops-cli-\(UUID().uuidString)").path
 }
@@ -142,13 +154,7 @@ struct PipelineCLITests {
     let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
     try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: "CartPole-v1")), to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
     try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: nil)), to: URL(fileURLWithPath: "\(folder)/anonymous.safetensors"))
-    let tiny = [
-      "--set", "objective=9", "--set", "lower_bound=5", "--set", "acceptance_score=9", "--set", "acceptance_episodes=3",
-      "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
-      "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
-      "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
-      "--set", "distillation.evaluation_interval=50", "--set", "pruning.evaluation_interval=50",
-    ]
+    let tiny = tinyOverrides(objective: 9, lowerBound: 5)
     let r = try pops(["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out"] + tiny)
     #expect(r.status == 0 && r.output.contains("on CartPole-v1"), "\(r.output)")
     let record = try PoPSRecord.read(from: URL(fileURLWithPath: "\(folder)/out/results.json"))
@@ -180,13 +186,7 @@ struct PipelineCLITests {
     #expect(model.provenance.environment == "CartPole-v1" && model.provenance.summary["source_format"] == "sb3")
     let evaluated = try pops(["evaluate", zip, "--env", "CartPole-v1", "--episodes", "3"])
     #expect(evaluated.status == 0 && evaluated.output.contains("CartPole-v1: mean"), "\(evaluated.output)")
-    let tiny = [
-      "--set", "objective=5", "--set", "lower_bound=2", "--set", "acceptance_score=5", "--set", "acceptance_episodes=3",
-      "--set", "experience.refill_steps=300", "--set", "experience.capacity=600", "--set", "pruning.end_step=300",
-      "--set", "pruning.minibatches_per_iteration=100", "--set", "pruning.max_iterations=1", "--set", "shrinking.max_steps=1",
-      "--set", "distillation.minibatches_per_epoch=100", "--set", "distillation.max_epochs=1",
-      "--set", "distillation.evaluation_interval=50", "--set", "pruning.evaluation_interval=50",
-    ]
+    let tiny = tinyOverrides(objective: 5, lowerBound: 2)
     let run = try pops(["compress", "--teacher", zip, "--env", "CartPole-v1", "--out", "\(folder)/run"] + tiny)
     #expect(run.status == 0, "\(run.output)")
     let record = try PoPSRecord.read(from: URL(fileURLWithPath: "\(folder)/run/results.json"))

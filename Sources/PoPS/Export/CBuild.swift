@@ -35,8 +35,14 @@ extension CExport {
   /// Runs the C compiler with `arguments`; throws its output when it fails.
   public static func compile(_ arguments: [String]) throws {
     guard let cc = compiler else { throw ExportError("no C compiler (cc) found") }
+    let (status, output) = try run(cc, arguments)
+    guard status == 0 else { throw ExportError("cc \(arguments.joined(separator: " ")) failed:\n\(output)") }
+  }
+
+  /// Runs `executable` to its end; its exit status and its output (stdout and stderr).
+  static func run(_ executable: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = cc
+    process.executableURL = executable
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -44,13 +50,11 @@ extension CExport {
     try process.run()
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-      throw ExportError("cc \(arguments.joined(separator: " ")) failed:\n\(String(decoding: output, as: UTF8.self))")
-    }
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
   }
 
   /// The forward latency of the generated code compiled with
-  /// `cc -std=c99 -O2` on this machine, in microseconds (median of 5 runs of
+  /// `cc -std=c99 -O2` on this machine, in microseconds (the best of 5 runs of
   /// a timed loop), or nil without a C compiler.
   public static func measureLatency(folder: URL, name: String, observation: [Float]) throws -> Double? {
     guard compiler != nil else { return nil }
@@ -81,14 +85,8 @@ extension CExport {
     let binary = work.appendingPathComponent("latency").path
     try compile(["-std=c99", "-O2", "-I", folder.path, "-o", binary, work.appendingPathComponent("main.c").path,
                  folder.appendingPathComponent("\(name).c").path, "-lm"])
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    let (_, output) = try run(URL(fileURLWithPath: binary), [])
+    return Double(output.trimmingCharacters(in: .whitespacesAndNewlines))
   }
 }
 

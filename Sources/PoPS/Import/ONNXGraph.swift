@@ -157,7 +157,6 @@ enum ONNXGraph {
         }
         guard bias.count == weight.shape[0] else { throw fail("the bias \(biasName) has \(bias.count) values for \(weight.shape[0]) outputs") }
         if inputShape.count == 3 && !layers.contains(.flatten) { layers.append(.flatten) }
-        if case .conv2d = layers.last { layers.append(.flatten) }
         let shapes = Architecture(inputShape: inputShape, layers: layers).outputShapes
         features = (shapes.last ?? inputShape).reduce(1, *)
         guard weight.shape[1] == features else { throw fail("\(node.inputs[1]) takes \(weight.shape[1]) inputs, the layer before gives \(features)") }
