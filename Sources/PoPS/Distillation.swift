@@ -42,10 +42,19 @@ public struct Distiller {
 /// One evaluation while a dense student is distilled.
 public struct StudentEvaluation: Codable, Sendable, Equatable {
   public var epoch: Int
+  /// Which initialisation of the student (1 unless `restart_epochs` drew it
+  /// again; absent in records written before restarts).
+  public var start: Int?
   public var minibatch: Int
   public var learningRate: Float
   public var mean: Double
   public var std: Double
+  /// Dormant hidden units re-initialised since the previous evaluation
+  /// (absent in records written before they were).
+  public var recycledUnits: Int?
+  /// Mean distillation loss over the minibatches since the last evaluation
+  /// (absent in records written before it was kept).
+  public var loss: Double?
 }
 
 /// What distilling a dense student produced.
@@ -87,24 +96,41 @@ extension PoPSRun {
     let d = config.distillation
     var rng = seeds.generator(.distillation, step: step)
     var initRNG = rng.split()
-    let student = Network(architecture, using: &initRNG)
-    let fraction = Double(student.weightCount) / Double(teacherWeights)
-    var distiller = Distiller(student: student, config: d, learningRate: config.learningRate(sizeFraction: fraction, epoch: 0))
+    let fraction = Double(architecture.weightCount) / Double(teacherWeights)
+    func freshDistiller() -> Distiller {
+      Distiller(
+        student: Network(architecture, using: &initRNG), config: d,
+        learningRate: config.learningRate(sizeFraction: fraction, epoch: 0))
+    }
+    var distiller = freshDistiller()
+    var start = 1, startEpoch = 0
     var evaluations: [StudentEvaluation] = []
     var minibatches = 0
+    var lossSum = 0.0
+    var recycled = 0
+    var recyclingRNG = seeds.generator(.recycling, step: step)
     var evaluationSeed = Seeds.studentEvaluations
     for epoch in 0..<d.maxEpochs {
-      distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: epoch)
+      if d.restartEpochs > 0 && epoch - startEpoch == d.restartEpochs {
+        distiller = freshDistiller()
+        start += 1
+        startEpoch = epoch
+      }
+      distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: epoch - startEpoch)
       refillBuffer(using: &rng)
+      if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
       for _ in 0..<d.minibatchesPerEpoch {
-        distiller.step(on: buffer, using: &rng)
+        lossSum += Double(distiller.step(on: buffer, using: &rng))
         minibatches += 1
         guard minibatches % d.evaluationInterval == 0 else { continue }
+        if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
         let score = evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: evaluationSeed)
         evaluationSeed &+= UInt64(d.evaluationEpisodes)
         let evaluation = StudentEvaluation(
-          epoch: epoch, minibatch: minibatches, learningRate: distiller.optimizer.learningRate,
-          mean: score.mean, std: score.std)
+          epoch: epoch, start: start, minibatch: minibatches, learningRate: distiller.optimizer.learningRate,
+          mean: score.mean, std: score.std, recycledUnits: recycled, loss: lossSum / Double(d.evaluationInterval))
+        lossSum = 0
+        recycled = 0
         evaluations.append(evaluation)
         events(.student(step: step, evaluation))
         if score.mean >= config.objective {
@@ -118,6 +144,18 @@ extension PoPSRun {
       }
     }
     return StudentResult(accepted: nil, acceptance: nil, evaluations: evaluations, epochs: d.maxEpochs, minibatches: minibatches)
+  }
+
+  /// Re-initialises the hidden units of `student` that are dormant on 1,024
+  /// states drawn from the buffer; returns how many there were.
+  func recycleDormantUnits(of student: inout Network, using rng: inout SeededGenerator) -> Int {
+    guard buffer.count > 0 else { return 0 }
+    var states: [Float] = [], outputs: [Float] = []
+    let n = min(1024, buffer.count)
+    buffer.sample(n, states: &states, teacherOutputs: &outputs, using: &rng)
+    let dormant = student.dormantUnits(on: states, batch: n)
+    if !dormant.isEmpty { student.recycle(dormant, using: &rng) }
+    return dormant.count
   }
 
   /// Records a distilled student in `step`: its training and, when it

@@ -150,24 +150,24 @@ extension PoPSRun {
           try save()
           return current
         }
-        let drop = sizePercent(current) - sizePercent(rescued)
+        let converged = convergence(from: current, to: rescued)
         current = rescued
         index = record.steps.count
-        if drop < config.shrinking.convergenceThreshold {
-          record.stopReason = .converged(sizeDrop: drop, threshold: config.shrinking.convergenceThreshold)
+        if let converged {
+          record.stopReason = converged
           try save()
           return current
         }
         continue
       }
-      let before = sizePercent(current)
-      let after = sizePercent(accepted)
+      let converged = convergence(from: current, to: accepted)
       current = accepted
       events(.studentAccepted(
-        step: stepNumber, architecture: accepted.architecture.summary, sizePercent: after, score: acceptance))
+        step: stepNumber, architecture: accepted.architecture.summary, sizePercent: sizePercent(accepted),
+        score: acceptance))
       try save(step: step)
-      if before - after < config.shrinking.convergenceThreshold {
-        record.stopReason = .converged(sizeDrop: before - after, threshold: config.shrinking.convergenceThreshold)
+      if let converged {
+        record.stopReason = converged
         try save()
         return current
       }
@@ -175,6 +175,14 @@ extension PoPSRun {
     }
     record.stopReason = .maxSteps(config.shrinking.maxSteps)
     return current
+  }
+
+  /// The stop reason when a step from `before` to `after` means the size
+  /// converged (docs/algorithm.md section 7), else nil.
+  func convergence(from before: Network, to after: Network) -> StopReason? {
+    config.shrinking.convergence(
+      fromPercent: sizePercent(before), toPercent: sizePercent(after),
+      fromWeights: before.weightCount, toWeights: after.weightCount)
   }
 
   /// The prune-only baseline: one IPP on the teacher; the result is its

@@ -88,6 +88,16 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     /// epochs -> 0.5, 0.2, 0.1).
     public var decayEpochs: [Int]
     public var decayFactors: [Float]
+    /// Re-initialise hidden units of a dense student that output zero on
+    /// every sampled state (ReDo), checked after each refill and before each
+    /// evaluation; false trains as the reference (docs/algorithm.md,
+    /// "Dormant units").
+    public var recycleDormantUnits: Bool = true
+    /// A student not accepted after this many epochs is drawn again (new
+    /// initial weights, fresh optimiser and learning-rate schedule) within
+    /// the same `max_epochs` budget; 0 keeps one initialisation, as the
+    /// reference (docs/algorithm.md, "Restarts").
+    public var restartEpochs: Int = 0
   }
 
   /// Iterative policy pruning (docs/algorithm.md section 4).
@@ -131,6 +141,12 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     /// last accepted network are tried (each halving the gap in log width)
     /// before the run stops; 0 stops at the first failure, as the reference.
     public var backoffAttempts: Int = 3
+    /// When positive, a step whose size drop is under `convergence_threshold`
+    /// still does not end the run if it cut the network by at least this
+    /// fraction of its weights: near the end the teacher's size makes
+    /// percentage points coarse (0.05 points of CartPole's 99,584 weights
+    /// are 50 weights). 0 is the reference's rule.
+    public var convergenceFraction: Double = 0
   }
 
   /// Checks every field; the message names the first bad one.
@@ -155,6 +171,7 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if d.minibatchesPerEpoch <= 0 || d.maxEpochs <= 0 || d.evaluationInterval <= 0 || d.evaluationEpisodes <= 0 {
       return "distillation.minibatches_per_epoch, max_epochs, evaluation_interval and evaluation_episodes must be positive"
     }
+    if d.restartEpochs < 0 { return "distillation.restart_epochs must be 0 (never) or positive, got \(d.restartEpochs)" }
     if d.decayEpochs.count != d.decayFactors.count { return "distillation.decay_epochs and decay_factors differ in length" }
     let p = pruning
     if !(0..<1).contains(p.initialSparsity) || !(p.initialSparsity...1).contains(p.finalSparsity) {
@@ -170,6 +187,9 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if shrinking.minimumWidth <= 0 { return "shrinking.minimum_width must be positive" }
     if !(shrinking.convergenceThreshold >= 0) { return "shrinking.convergence_threshold must be non-negative" }
     if shrinking.maxSteps <= 0 { return "shrinking.max_steps must be positive" }
+    if !(0...1).contains(shrinking.convergenceFraction) {
+      return "shrinking.convergence_fraction must be in [0, 1], got \(shrinking.convergenceFraction)"
+    }
     if shrinking.backoffAttempts < 0 || shrinking.backoffAttempts > 20 { return "shrinking.backoff_attempts must be in 0...20, got \(shrinking.backoffAttempts)" }
     return nil
   }
@@ -207,3 +227,21 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     return rate
   }
 }
+
+extension PoPSConfig.ShrinkingConfig {
+  /// The stop reason when a step from a network of `fromWeights` weights
+  /// (`fromPercent` % of the teacher) to one of `toWeights` means the size
+  /// converged: it fell by less than `convergence_threshold` percentage
+  /// points and, when `convergence_fraction` is positive, by less than that
+  /// fraction of the network. Nil: keep shrinking.
+  public func convergence(fromPercent: Double, toPercent: Double, fromWeights: Int, toWeights: Int) -> StopReason? {
+    let drop = fromPercent - toPercent
+    guard drop < convergenceThreshold else { return nil }
+    guard convergenceFraction > 0 else { return .converged(sizeDrop: drop, threshold: convergenceThreshold) }
+    let fraction = 1 - Double(toWeights) / Double(max(fromWeights, 1))
+    guard fraction < convergenceFraction else { return nil }
+    return .convergedRelative(
+      sizeDrop: drop, threshold: convergenceThreshold, fraction: fraction, fractionThreshold: convergenceFraction)
+  }
+}
+

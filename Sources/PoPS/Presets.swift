@@ -36,15 +36,15 @@ extension PoPSConfig {
       teacher: TeacherConfig(algorithm: .dqn, steps: 100_000, dqn: DQNConfig(), ppo: PPOConfig()),
       experience: ExperienceConfig(refillSteps: 10_000, capacity: 50_000, exploration: 0.05),
       distillation: DistillationConfig(
-        batchSize: 64, temperature: 0.01, epsilon: 1e-5, rho: 0.9,
+        batchSize: 64, temperature: 0.1, epsilon: 1e-5, rho: 0.9,
         baseLearningRate: 1e-4, sizeExponent: 0.5, maxLearningRate: 3e-3,
         minibatchesPerEpoch: 2_000, maxEpochs: 30, evaluationInterval: 500, evaluationEpisodes: 25,
-        decayEpochs: [10, 20], decayFactors: [0.5, 0.2]),
+        decayEpochs: [10, 20], decayFactors: [0.5, 0.2], restartEpochs: 10),
       pruning: PruningConfig(
         initialSparsity: 0, finalSparsity: 0.99, beginStep: 0, endStep: 40_000, frequency: 10,
         minibatchesPerIteration: 4_000, evaluationInterval: 1_000, evaluationEpisodes: 25,
         maxIterations: 30, badEvaluationsPerIteration: 5, patience: 3),
-      shrinking: ShrinkingConfig(minimumWidth: 2, convergenceThreshold: 0.05, maxSteps: 6))
+      shrinking: ShrinkingConfig(minimumWidth: 2, convergenceThreshold: 0.05, maxSteps: 8, convergenceFraction: 0.2))
   }
 
   /// LunarLander: the reference's objective 200 / lower bound 100, a PPO

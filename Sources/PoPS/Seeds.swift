@@ -41,6 +41,8 @@ public struct Seeds: Sendable, Equatable {
   public enum Stage: UInt64, Sendable {
     case pruning = 1
     case distillation = 2
+    /// Draws of the dormant-unit check and re-initialisation in distillation.
+    case recycling = 3
   }
 
   /// The generator of `stage` in PoPS step `step` (1-based): independent of

@@ -23,6 +23,9 @@ public enum StopReason: Equatable, Sendable {
   /// The size fell by less than `shrinking.convergence_threshold`
   /// percentage points in the last step.
   case converged(sizeDrop: Double, threshold: Double)
+  /// As `converged`, and the size also fell by less than
+  /// `shrinking.convergence_fraction` of the previous network's.
+  case convergedRelative(sizeDrop: Double, threshold: Double, fraction: Double, fractionThreshold: Double)
   /// Shrinking the current network by its redundancy gives no smaller one.
   case noSmallerNetwork(architecture: String)
   /// IPP in this step kept no model that met the objective.
@@ -85,6 +88,9 @@ extension StopReason: SentenceCodable {
     switch self {
     case .converged(let drop, let threshold):
       return "converged: size fell by \(String(format: "%.3f", drop)) percentage points (< \(threshold))"
+    case .convergedRelative(let drop, let threshold, let fraction, let fractionThreshold):
+      return "converged: size fell by \(String(format: "%.3f", drop)) percentage points (< \(threshold)) and by "
+        + "\(String(format: "%.1f", 100 * fraction))% of the network (< \(String(format: "%g", 100 * fractionThreshold))%)"
     case .noSmallerNetwork(let architecture):
       return "converged: shrinking \(architecture) gives no smaller network"
     case .noPrunedModel(let step, let ipp):
@@ -113,6 +119,16 @@ extension StopReason: SentenceCodable {
       self = .maxSteps(n)
     } else if let architecture = text.between("converged: shrinking ", " gives no smaller network") {
       self = .noSmallerNetwork(architecture: architecture)
+    } else if let rest = text.between("converged: size fell by ", "%)"),
+      let parts = Optional(rest.components(separatedBy: " percentage points (< ")), parts.count == 2,
+      let drop = Double(parts[0]),
+      let tail = Optional(parts[1].components(separatedBy: ") and by ")), tail.count == 2,
+      let threshold = Double(tail[0]),
+      let fractions = Optional(tail[1].components(separatedBy: "% of the network (< ")), fractions.count == 2,
+      let fraction = Double(fractions[0]), let fractionThreshold = Double(fractions[1])
+    {
+      self = .convergedRelative(
+        sizeDrop: drop, threshold: threshold, fraction: fraction / 100, fractionThreshold: fractionThreshold / 100)
     } else if let rest = text.between("converged: size fell by ", ")"),
       let parts = Optional(rest.components(separatedBy: " percentage points (< ")), parts.count == 2,
       let drop = Double(parts[0]), let threshold = Double(parts[1])

@@ -51,6 +51,8 @@ func handMadeRecord() throws -> (record: PoPSRecord, teacher: Network, student: 
 struct StopReasonTests {
   static let reasons: [StopReason] = [
     .converged(sizeDrop: 0.021, threshold: 0.05),
+    .convergedRelative(sizeDrop: 0.031, threshold: 0.05, fraction: 0.125, fractionThreshold: 0.2),
+    .sizeSearchFailed(step: 4, attempts: 3, accepted: "4-5-11-3-2"),
     .noSmallerNetwork(architecture: "4-3-3-2"),
     .noPrunedModel(step: 3, ipp: .failingIterations(5)),
     .noPrunedModel(step: 1, ipp: .unchangedNonZeros(iterations: 3, schedulePaused: true)),
@@ -73,6 +75,8 @@ struct StopReasonTests {
   @Test func theSentencesAreTheOnesResultsJsonAlwaysHad() {
     #expect(StopReason.converged(sizeDrop: 0.021, threshold: 0.05).description
       == "converged: size fell by 0.021 percentage points (< 0.05)")
+    #expect(StopReason.convergedRelative(sizeDrop: 0.031, threshold: 0.05, fraction: 0.125, fractionThreshold: 0.2)
+      .description == "converged: size fell by 0.031 percentage points (< 0.05) and by 12.5% of the network (< 20%)")
     #expect(StopReason.studentNeverPassed(step: 2, architecture: "8-4-13-4-4", epochs: 40).description
       == "step 2: the 8-4-13-4-4 student never passed in 40 epochs")
     #expect(IPPStopReason.unchangedNonZeros(iterations: 3, schedulePaused: true).description

@@ -96,7 +96,7 @@ struct PipelineCLITests {
   @Test func configShowPrintsThePresetAsYAML() throws {
     let r = try pops(["config", "show", "CartPole-v0"])
     #expect(r.status == 0)
-    for field in ["objective: 190.0", "lower_bound: 80.0", "final_sparsity: 0.99", "temperature: 0.01", "hidden: [256, 256, 128]"] {
+    for field in ["objective: 190.0", "lower_bound: 80.0", "final_sparsity: 0.99", "temperature: 0.1", "restart_epochs: 10", "recycle_dormant_units: true", "convergence_fraction: 0.2", "hidden: [256, 256, 128]"] {
       #expect(r.output.contains(field), "missing \(field)")
     }
     let unknown = try pops(["config", "show", "Pong-v9"])
