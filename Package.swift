@@ -1,18 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds on x86_64 need AVX2 + FMA code generation: without a CPU
-// target, `addingProduct` lowers to calls of the library `fmaf` and the GEMM
-// kernels run ~50x slower. Set POPS_GENERIC=1 to build a portable binary.
-#if arch(x86_64)
-let cpuFlags: [SwiftSetting] = Context.environment["POPS_GENERIC"] == nil
-  ? [.unsafeFlags(["-target-cpu", "haswell"])]
-  : []
-#else
-let cpuFlags: [SwiftSetting] = []
-#endif
-
-let settings: [SwiftSetting] = cpuFlags
+// No unsafe flags, so other packages can depend on this one: the hot
+// kernels are C (CPoPSKernels) with per-function target attributes, and the
+// path for the CPU at hand is chosen at run time (InstructionSet.swift).
+let settings: [SwiftSetting] = []
 
 let package = Package(
   name: "pops",
@@ -27,7 +19,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
-    .target(name: "PoPSCore", swiftSettings: settings),
+    // GEMM micro-kernels and GEMV for AVX-512, AVX2+FMA and portable C.
+    .target(name: "CPoPSKernels"),
+    .target(name: "PoPSCore", dependencies: ["CPoPSKernels"], swiftSettings: settings),
     .target(name: "PoPSNN", dependencies: ["PoPSCore"], swiftSettings: settings),
     // C API over the system Box2D (Debian's libbox2d-dev, installed by `make deps`).
     .target(name: "CBox2D", linkerSettings: [.linkedLibrary("box2d")]),

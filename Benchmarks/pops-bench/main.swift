@@ -112,7 +112,7 @@ let which = CommandLine.arguments.dropFirst().first ?? "all"
 let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
   .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
   .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(InstructionSet.active)")
 if which == "all" || which == "gemm" { benchGEMM() }
 if which == "all" || which == "forward" { benchForward() }
 if which == "all" || which == "dqn" { benchDQNUpdate() }

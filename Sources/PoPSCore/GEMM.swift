@@ -1,3 +1,5 @@
+import CPoPSKernels
+
 /// Single-precision matrix multiplication for row-major storage:
 ///
 ///     C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
@@ -5,13 +7,13 @@
 /// with `op(X) = X` or `X^T`. These three forms cover a dense layer's
 /// forward pass (`X * W^T`) and backward pass (`dY * W`, `dY^T * X`).
 ///
-/// Large products use a packed, register-blocked 6x16 SIMD kernel with K
-/// blocked by 256 and rows split across up to `Compute.maxThreads` threads;
-/// single-row products (batch-1 inference) use a dedicated GEMV path with no
-/// packing and no threads.
+/// Large products pack A and B into the micro-tile layout of the active
+/// kernel path (`InstructionSet.active`: 8x32 for AVX-512, 6x16 for AVX2 and
+/// the portable C) with K blocked by 256 and rows split across up to
+/// `Compute.maxThreads` threads; the register-blocked micro-kernels are C
+/// (Sources/CPoPSKernels). Single-row products (batch-1 inference) use the
+/// path's GEMV kernels with no packing and no threads.
 public enum GEMM {
-  static let mr = 6
-  static let nr = 16
   static let kc = 256
   /// Columns of B packed at a time: 512 x 256 x 4 bytes = 512 KiB.
   static let nc = 512
@@ -25,7 +27,7 @@ public enum GEMM {
     b: UnsafePointer<Float>, ldb: Int,
     beta: Float = 0,
     c: UnsafeMutablePointer<Float>, ldc: Int,
-    maxThreads: Int = Compute.maxThreads
+    maxThreads: Int = Compute.maxThreads, isa: InstructionSet = .active
   ) {
     precondition(m >= 0 && n >= 0 && k >= 0, "GEMM dimensions must be non-negative (m \(m), n \(n), k \(k))")
     precondition(ldc >= n, "GEMM: ldc (\(ldc)) must be >= n (\(n))")
@@ -37,14 +39,14 @@ public enum GEMM {
 
     if m == 1 && !transposeA {
       if transposeB {
-        gemvRows(n: n, k: k, alpha: alpha, x: a, b: b, ldb: ldb, y: c)
+        pops_gemv_rows(isa.code, n, k, alpha, a, b, ldb, c)
       } else {
-        gemvColumns(n: n, k: k, alpha: alpha, x: a, b: b, ldb: ldb, y: c)
+        pops_gemv_columns(isa.code, n, k, alpha, a, b, ldb, c)
       }
       return
     }
     blocked(
-      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+      isa: isa, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
       a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, maxThreads: maxThreads)
   }
 
@@ -53,7 +55,7 @@ public enum GEMM {
     transposeA: Bool = false, transposeB: Bool = false,
     m: Int, n: Int, k: Int, alpha: Float = 1,
     a: [Float], b: [Float], beta: Float = 0, c: inout [Float],
-    maxThreads: Int = Compute.maxThreads
+    maxThreads: Int = Compute.maxThreads, isa: InstructionSet = .active
   ) {
     precondition(a.count >= m * k && b.count >= k * n && c.count >= m * n, "GEMM: array too small for the shapes")
     a.withUnsafeBufferPointer { pa in
@@ -63,7 +65,7 @@ public enum GEMM {
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
             a: pa.baseAddress!, lda: transposeA ? m : k,
             b: pb.baseAddress!, ldb: transposeB ? k : n,
-            beta: beta, c: pc.baseAddress!, ldc: n, maxThreads: maxThreads)
+            beta: beta, c: pc.baseAddress!, ldc: n, maxThreads: maxThreads, isa: isa)
         }
       }
     }
@@ -90,22 +92,27 @@ public enum GEMM {
   public final class PackedB: @unchecked Sendable {
     public private(set) var k = 0
     public private(set) var n = 0
+    /// The kernel path whose tile layout the storage holds.
+    private(set) var isa = InstructionSet.active
     var storage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var capacity = 1
 
     public init() {}
     deinit { storage.deallocate() }
 
-    var panels: Int { (n + GEMM.nr - 1) / GEMM.nr }
+    var panels: Int { (n + isa.tileColumns - 1) / isa.tileColumns }
 
     /// Packs op(B) [k, n], splitting the panels over up to `maxThreads` threads.
     public func pack(
-      transposed: Bool, b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, maxThreads: Int = Compute.maxThreads
+      transposed: Bool, b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, maxThreads: Int = Compute.maxThreads,
+      isa: InstructionSet = .active
     ) {
       precondition(k > 0 && n > 0, "GEMM.PackedB: k (\(k)) and n (\(n)) must be positive")
       self.k = k
       self.n = n
-      let size = panels * GEMM.nr * k
+      self.isa = isa
+      let nr = isa.tileColumns
+      let size = panels * nr * k
       if size > capacity {
         storage.deallocate()
         storage = .allocate(capacity: size)
@@ -117,14 +124,14 @@ public enum GEMM {
       Compute.parallelFor(threads) { t in
         let lo = panels * t / threads, hi = panels * (t + 1) / threads
         if lo == hi { return }
-        let j0 = lo * GEMM.nr
-        let columns = min(n, hi * GEMM.nr) - j0
+        let j0 = lo * nr
+        let columns = min(n, hi * nr) - j0
         var p0 = 0
         while p0 < k {
           let kb = min(GEMM.kc, k - p0)
           GEMM.packB(
-            transposed: transposed, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: columns,
-            into: box.value + p0 * panels * GEMM.nr + lo * GEMM.nr * kb)
+            transposed: transposed, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: columns, nr: nr,
+            into: box.value + p0 * panels * nr + lo * nr * kb)
           p0 += kb
         }
       }
@@ -143,7 +150,8 @@ public enum GEMM {
     if m == 0 || n == 0 { return }
     scale(c: c, m: m, n: n, ldc: ldc, by: beta)
     if k == 0 || alpha == 0 { return }
-    let panels = packed.panels
+    let isa = packed.isa
+    let panels = packed.panels, mr = isa.tileRows, nr = isa.tileColumns
     let rowBlocks = (m + mr - 1) / mr
     let threads = m * n * k >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
@@ -153,7 +161,7 @@ public enum GEMM {
     while p0 < k {
       let kb = min(kc, k - p0)
       multiplyPackedBlock(
-        transposeA: transposeA, m: m, n: n, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
+        isa: isa, transposeA: transposeA, m: m, n: n, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
         packedB: storage + p0 * panels * nr, c: c, ldc: ldc, packedA: packedA, threads: threads)
       p0 += kb
     }
@@ -163,12 +171,12 @@ public enum GEMM {
   /// B already packed into panels; row blocks are split over `threads`, each
   /// packing its rows of A into its own part of `packedA` (mr * kc floats each).
   static func multiplyPackedBlock(
-    transposeA: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, p0: Int, kb: Int,
-    packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+    isa: InstructionSet, transposeA: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    p0: Int, kb: Int, packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
     packedA: UnsafeMutablePointer<Float>, threads: Int
   ) {
+    let mr = isa.tileRows
     let rowBlocks = (m + mr - 1) / mr
-    let panels = (n + nr - 1) / nr
     Compute.parallelFor(threads) { t in
       let lo = rowBlocks * t / threads
       let hi = rowBlocks * (t + 1) / threads
@@ -176,13 +184,8 @@ public enum GEMM {
       for rb in lo..<hi {
         let i0 = rb * mr
         let rows = min(mr, m - i0)
-        packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, into: pa)
-        for panel in 0..<panels {
-          let j0 = panel * nr
-          kernel(
-            kb: kb, a: UnsafePointer(pa), b: packedB + panel * nr * kb, c: c + i0 * ldc + j0, ldc: ldc,
-            alpha: alpha, rows: rows, cols: min(nr, n - j0))
-        }
+        packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, mr: mr, into: pa)
+        pops_gemm_panels(isa.code, kb, pa, packedB, n, c + i0 * ldc, ldc, alpha, rows)
       }
     }
   }
@@ -190,10 +193,11 @@ public enum GEMM {
   // MARK: - Blocked kernel
 
   static func blocked(
-    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    isa: InstructionSet, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, maxThreads: Int
   ) {
+    let mr = isa.tileRows, nr = isa.tileColumns
     let panels = (min(n, nc) + nr - 1) / nr
     let rowBlocks = (m + mr - 1) / mr
     let kcMax = min(k, kc)
@@ -211,9 +215,9 @@ public enum GEMM {
       var p0 = 0
       while p0 < k {
         let kb = min(kc, k - p0)
-        packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, into: packedB)
+        packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, nr: nr, into: packedB)
         multiplyPackedBlock(
-          transposeA: transposeA, m: m, n: nb, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
+          isa: isa, transposeA: transposeA, m: m, n: nb, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
           packedB: UnsafePointer(packedB), c: c + j0, ldc: ldc, packedA: packedA, threads: threads)
         p0 += kb
       }
@@ -225,7 +229,7 @@ public enum GEMM {
   @inline(__always)
   static func packA(
     transposed: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, rows: Int,
-    p0: Int, kb: Int, into dst: UnsafeMutablePointer<Float>
+    p0: Int, kb: Int, mr: Int, into dst: UnsafeMutablePointer<Float>
   ) {
     if rows < mr { dst.update(repeating: 0, count: kb * mr) }
     if transposed {
@@ -246,7 +250,7 @@ public enum GEMM {
   /// Packs rows p0..<p0+kb, columns j0..<j0+n of op(B) into panels of nr
   /// columns: [panel][kb][nr].
   static func packB(
-    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, j0 firstColumn: Int, n: Int,
+    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, j0 firstColumn: Int, n: Int, nr: Int,
     into dst: UnsafeMutablePointer<Float>
   ) {
     let panels = (n + nr - 1) / nr
@@ -279,70 +283,8 @@ public enum GEMM {
         for p in 0..<kb {
           let src = b + (p0 + p) * ldb + j0
           let row = d + p * nr
-          if cols == nr {
-            SIMD8<Float>.load(src).store(row)
-            SIMD8<Float>.load(src + 8).store(row + 8)
-          } else {
-            for j in 0..<cols { row[j] = src[j] }
-          }
+          row.update(from: src, count: cols)
         }
-      }
-    }
-  }
-
-  /// C[rows, cols] += alpha * Apack[kb x 6]^T * Bpack[kb x 16].
-  @inline(__always)
-  static func kernel(
-    kb: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, rows: Int, cols: Int
-  ) {
-    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
-    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
-    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
-    var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-    var pa = a
-    var pb = b
-    for _ in 0..<kb {
-      let b0 = SIMD8<Float>.load(pb)
-      let b1 = SIMD8<Float>.load(pb + 8)
-      var av = SIMD8<Float>(repeating: pa[0])
-      c00 = c00.addingProduct(av, b0); c01 = c01.addingProduct(av, b1)
-      av = SIMD8<Float>(repeating: pa[1])
-      c10 = c10.addingProduct(av, b0); c11 = c11.addingProduct(av, b1)
-      av = SIMD8<Float>(repeating: pa[2])
-      c20 = c20.addingProduct(av, b0); c21 = c21.addingProduct(av, b1)
-      av = SIMD8<Float>(repeating: pa[3])
-      c30 = c30.addingProduct(av, b0); c31 = c31.addingProduct(av, b1)
-      av = SIMD8<Float>(repeating: pa[4])
-      c40 = c40.addingProduct(av, b0); c41 = c41.addingProduct(av, b1)
-      av = SIMD8<Float>(repeating: pa[5])
-      c50 = c50.addingProduct(av, b0); c51 = c51.addingProduct(av, b1)
-      pa += mr
-      pb += nr
-    }
-    let al = SIMD8<Float>(repeating: alpha)
-    if rows == mr && cols == nr {
-      @inline(__always) func add(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>) {
-        SIMD8<Float>.load(row).addingProduct(al, lo).store(row)
-        SIMD8<Float>.load(row + 8).addingProduct(al, hi).store(row + 8)
-      }
-      add(c00, c01, c)
-      add(c10, c11, c + ldc)
-      add(c20, c21, c + 2 * ldc)
-      add(c30, c31, c + 3 * ldc)
-      add(c40, c41, c + 4 * ldc)
-      add(c50, c51, c + 5 * ldc)
-      return
-    }
-    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 12) { tile in
-      tile[0] = c00; tile[1] = c01; tile[2] = c10; tile[3] = c11
-      tile[4] = c20; tile[5] = c21; tile[6] = c30; tile[7] = c31
-      tile[8] = c40; tile[9] = c41; tile[10] = c50; tile[11] = c51
-      let t = UnsafeRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-      for i in 0..<rows {
-        for j in 0..<cols { c[i * ldc + j] += alpha * t[i * nr + j] }
       }
     }
   }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PoPS
 
 @main
@@ -6,6 +7,17 @@ struct Pops: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
-    version: PoPSVersion.current,
+    version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
     subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self])
+
+  /// Refuses a `POPS_ISA` this CPU cannot run before any command starts.
+  static func main() {
+    do {
+      _ = try InstructionSet.requested()
+    } catch {
+      FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+      Foundation.exit(2)
+    }
+    main(nil)
+  }
 }

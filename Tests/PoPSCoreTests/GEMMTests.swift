@@ -25,10 +25,20 @@ struct GEMMTests {
   static let shapes: [(Int, Int, Int)] = [
     (1, 1, 1), (1, 7, 13), (1, 37, 300), (5, 3, 2), (7, 17, 9), (13, 33, 260),
     (6, 16, 256), (50, 31, 70), (97, 130, 513), (1, 64, 256), (2, 5, 600),
+    (8, 32, 64), (1, 70, 33), (1, 131, 19), (17, 65, 31), (16, 96, 3), (1, 45, 10),
   ]
 
-  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-  func matchesNaiveProduct(transposeA: Bool, transposeB: Bool) {
+  static let transposes = [(false, false), (false, true), (true, false), (true, true)]
+
+  /// Every kernel path this CPU runs (the test names which were skipped).
+  static let paths = InstructionSet.supported
+
+  @Test(arguments: paths)
+  func matchesNaiveProduct(isa: InstructionSet) {
+    for (transposeA, transposeB) in Self.transposes { matchesNaiveProduct(isa: isa, transposeA: transposeA, transposeB: transposeB) }
+  }
+
+  func matchesNaiveProduct(isa: InstructionSet, transposeA: Bool, transposeB: Bool) {
     var rng = SeededGenerator(seed: 11)
     for threads in [1, 2] {
       for (m, n, k) in Self.shapes {
@@ -39,19 +49,25 @@ struct GEMMTests {
           var c = c0
           GEMM.multiply(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-            alpha: alpha, a: a, b: b, beta: beta, c: &c, maxThreads: threads)
+            alpha: alpha, a: a, b: b, beta: beta, c: &c, maxThreads: threads, isa: isa)
           let expected = naiveProduct(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
             alpha: alpha, a: a, b: b, beta: beta, c: c0)
           let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
-          #expect(worst < 1e-4 * Float(max(k, 1)), "m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
+          #expect(worst < 1e-4 * Float(max(k, 1)), "\(isa) m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
         }
       }
     }
   }
 
-  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-  func prePackedBMatchesTheNaiveProduct(transposeA: Bool, transposeB: Bool) {
+  @Test(arguments: paths)
+  func prePackedBMatchesTheNaiveProduct(isa: InstructionSet) {
+    for (transposeA, transposeB) in Self.transposes {
+      prePackedBMatchesTheNaiveProduct(isa: isa, transposeA: transposeA, transposeB: transposeB)
+    }
+  }
+
+  func prePackedBMatchesTheNaiveProduct(isa: InstructionSet, transposeA: Bool, transposeB: Bool) {
     var rng = SeededGenerator(seed: 12)
     let packed = GEMM.PackedB()
     // Reused across shapes, so a smaller pack after a larger one is covered.
@@ -62,7 +78,8 @@ struct GEMMTests {
         let c0 = (0..<(m * n)).map { _ in rng.uniform(-1, 1) }
         var c = c0
         b.withUnsafeBufferPointer { pb in
-          packed.pack(transposed: transposeB, b: pb.baseAddress!, ldb: transposeB ? k : n, k: k, n: n, maxThreads: threads)
+          packed.pack(
+            transposed: transposeB, b: pb.baseAddress!, ldb: transposeB ? k : n, k: k, n: n, maxThreads: threads, isa: isa)
         }
         a.withUnsafeBufferPointer { pa in
           c.withUnsafeMutableBufferPointer { pc in
@@ -74,7 +91,7 @@ struct GEMMTests {
         let expected = naiveProduct(
           transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, beta: 1, c: c0)
         let worst = zip(c, expected).map { abs($0 - $1) }.max() ?? 0
-        #expect(worst < 1e-4 * Float(k), "packed m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
+        #expect(worst < 1e-4 * Float(k), "\(isa) packed m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB): error \(worst)")
       }
     }
   }
@@ -102,6 +119,22 @@ struct GEMMTests {
       }
     }
     #expect(c[0] == 7 && c[9 + 2] == 7 && c[9 + 5] == 7, "entries outside the block are untouched")
+  }
+}
+
+struct InstructionSetTests {
+  @Test func pathsAreNamedAndCheckedBeforeUse() throws {
+    #expect(InstructionSet.supported.contains(.generic))
+    #expect(InstructionSet.supported.contains(InstructionSet.best))
+    #expect(try InstructionSet.requested(environment: [:]) == InstructionSet.best)
+    #expect(try InstructionSet.requested(environment: ["POPS_ISA": "GENERIC"]) == .generic)
+    #expect(throws: InstructionSetError.unknown("sse9")) { try InstructionSet.requested(environment: ["POPS_ISA": "sse9"]) }
+    for isa in InstructionSet.allCases where !isa.isSupported {
+      #expect(throws: InstructionSetError.unsupported(isa)) {
+        try InstructionSet.requested(environment: ["POPS_ISA": isa.rawValue])
+      }
+      #expect(throws: InstructionSetError.unsupported(isa)) { try InstructionSet.activate(isa) }
+    }
   }
 }
 

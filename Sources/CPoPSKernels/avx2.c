@@ -1,0 +1,124 @@
+// The AVX2 + FMA path: a 6x16 register tile (12 ymm accumulators).
+#include "kernels_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,fma")))
+#define MR 6
+#define NR 16
+
+TARGET static inline void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows,
+                                 long cols) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (long p = 0; p < kb; p++) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 av = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+    av = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+    av = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+    av = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+    av = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+    av = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  __m256 al = _mm256_set1_ps(alpha);
+  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (cols == NR) {
+    for (long i = 0; i < rows; i++) {
+      float *row = c + i * ldc;
+      _mm256_storeu_ps(row, _mm256_fmadd_ps(al, acc[i][0], _mm256_loadu_ps(row)));
+      _mm256_storeu_ps(row + 8, _mm256_fmadd_ps(al, acc[i][1], _mm256_loadu_ps(row + 8)));
+    }
+    return;
+  }
+  float tile[MR][NR];
+  for (int i = 0; i < MR; i++) {
+    _mm256_storeu_ps(tile[i], acc[i][0]);
+    _mm256_storeu_ps(tile[i] + 8, acc[i][1]);
+  }
+  for (long i = 0; i < rows; i++)
+    for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * tile[i][j];
+}
+
+TARGET void pops_gemm_panels_avx2(long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha,
+                                  long rows) {
+  for (long j0 = 0; j0 < n; j0 += NR) {
+    long cols = n - j0 < NR ? n - j0 : NR;
+    kernel(kb, a, b + j0 * kb, c + j0, ldc, alpha, rows, cols);
+  }
+}
+
+TARGET static inline float sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+TARGET void pops_gemv_rows_avx2(long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+  long k8 = k & ~7L, j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float *r0 = b + j * ldb, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (long p = 0; p < k8; p += 8) {
+      __m256 xv = _mm256_loadu_ps(x + p);
+      s0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r0 + p), s0);
+      s1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r1 + p), s1);
+      s2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r2 + p), s2);
+      s3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(r3 + p), s3);
+    }
+    float t0 = sum8(s0), t1 = sum8(s1), t2 = sum8(s2), t3 = sum8(s3);
+    for (long p = k8; p < k; p++) {
+      t0 += x[p] * r0[p]; t1 += x[p] * r1[p]; t2 += x[p] * r2[p]; t3 += x[p] * r3[p];
+    }
+    y[j] += alpha * t0; y[j + 1] += alpha * t1; y[j + 2] += alpha * t2; y[j + 3] += alpha * t3;
+  }
+  for (; j < n; j++) {
+    const float *r = b + j * ldb;
+    __m256 s = _mm256_setzero_ps();
+    for (long p = 0; p < k8; p += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(x + p), _mm256_loadu_ps(r + p), s);
+    float t = sum8(s);
+    for (long p = k8; p < k; p++) t += x[p] * r[p];
+    y[j] += alpha * t;
+  }
+}
+
+TARGET void pops_gemv_columns_avx2(long n, long k, float alpha, const float *x, const float *b, long ldb,
+                                   float *y) {
+  long j = 0;
+  __m256 al = _mm256_set1_ps(alpha);
+  for (; j + 32 <= n; j += 32) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (long p = 0; p < k; p++) {
+      __m256 xv = _mm256_broadcast_ss(x + p);
+      const float *row = b + p * ldb + j;
+      s0 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row), s0);
+      s1 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 8), s1);
+      s2 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 16), s2);
+      s3 = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row + 24), s3);
+    }
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(al, s0, _mm256_loadu_ps(y + j)));
+    _mm256_storeu_ps(y + j + 8, _mm256_fmadd_ps(al, s1, _mm256_loadu_ps(y + j + 8)));
+    _mm256_storeu_ps(y + j + 16, _mm256_fmadd_ps(al, s2, _mm256_loadu_ps(y + j + 16)));
+    _mm256_storeu_ps(y + j + 24, _mm256_fmadd_ps(al, s3, _mm256_loadu_ps(y + j + 24)));
+  }
+  for (; j + 8 <= n; j += 8) {
+    __m256 s = _mm256_setzero_ps();
+    for (long p = 0; p < k; p++) s = _mm256_fmadd_ps(_mm256_broadcast_ss(x + p), _mm256_loadu_ps(b + p * ldb + j), s);
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(al, s, _mm256_loadu_ps(y + j)));
+  }
+  for (; j < n; j++) {
+    float t = 0;
+    for (long p = 0; p < k; p++) t += x[p] * b[p * ldb + j];
+    y[j] += alpha * t;
+  }
+}
+#endif

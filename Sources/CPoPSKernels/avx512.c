@@ -1,0 +1,114 @@
+// The AVX-512 path: an 8x32 register tile (16 zmm accumulators); partial
+// tiles use masked loads and stores.
+#include "kernels_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
+#define MR 8
+#define NR 32
+
+#define STEP(i)                                                                                                      \
+  av = _mm512_set1_ps(a[i]);                                                                                          \
+  acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);                                                                     \
+  acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
+
+TARGET static inline void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows,
+                                 long cols) {
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (long p = 0; p < kb; p++) {
+    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), av;
+    STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
+    a += MR;
+    b += NR;
+  }
+  __m512 al = _mm512_set1_ps(alpha);
+  long lo = cols < 16 ? cols : 16, hi = cols - lo;
+  __mmask16 m0 = (__mmask16)((1u << lo) - 1), m1 = (__mmask16)((1u << hi) - 1);
+  for (long i = 0; i < rows; i++) {
+    float *row = c + i * ldc;
+    if (cols == NR) {
+      _mm512_storeu_ps(row, _mm512_fmadd_ps(al, acc[i][0], _mm512_loadu_ps(row)));
+      _mm512_storeu_ps(row + 16, _mm512_fmadd_ps(al, acc[i][1], _mm512_loadu_ps(row + 16)));
+    } else {
+      _mm512_mask_storeu_ps(row, m0, _mm512_fmadd_ps(al, acc[i][0], _mm512_maskz_loadu_ps(m0, row)));
+      if (hi > 0)
+        _mm512_mask_storeu_ps(row + 16, m1, _mm512_fmadd_ps(al, acc[i][1], _mm512_maskz_loadu_ps(m1, row + 16)));
+    }
+  }
+}
+
+TARGET void pops_gemm_panels_avx512(long kb, const float *a, const float *b, long n, float *c, long ldc,
+                                    float alpha, long rows) {
+  for (long j0 = 0; j0 < n; j0 += NR) {
+    long cols = n - j0 < NR ? n - j0 : NR;
+    kernel(kb, a, b + j0 * kb, c + j0, ldc, alpha, rows, cols);
+  }
+}
+
+TARGET void pops_gemv_rows_avx512(long n, long k, float alpha, const float *x, const float *b, long ldb,
+                                  float *y) {
+  long k16 = k & ~15L, j = 0;
+  __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
+  for (; j + 4 <= n; j += 4) {
+    const float *r0 = b + j * ldb, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (long p = 0; p < k16; p += 16) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r0 + p), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r1 + p), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r2 + p), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r3 + p), s3);
+    }
+    if (tail) {
+      __m512 xv = _mm512_maskz_loadu_ps(tail, x + k16);
+      s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, r0 + k16), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, r1 + k16), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, r2 + k16), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, r3 + k16), s3);
+    }
+    y[j] += alpha * _mm512_reduce_add_ps(s0);
+    y[j + 1] += alpha * _mm512_reduce_add_ps(s1);
+    y[j + 2] += alpha * _mm512_reduce_add_ps(s2);
+    y[j + 3] += alpha * _mm512_reduce_add_ps(s3);
+  }
+  for (; j < n; j++) {
+    const float *r = b + j * ldb;
+    __m512 s = _mm512_setzero_ps();
+    for (long p = 0; p < k16; p += 16) s = _mm512_fmadd_ps(_mm512_loadu_ps(x + p), _mm512_loadu_ps(r + p), s);
+    if (tail) s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, x + k16), _mm512_maskz_loadu_ps(tail, r + k16), s);
+    y[j] += alpha * _mm512_reduce_add_ps(s);
+  }
+}
+
+TARGET void pops_gemv_columns_avx512(long n, long k, float alpha, const float *x, const float *b, long ldb,
+                                     float *y) {
+  long j = 0;
+  __m512 al = _mm512_set1_ps(alpha);
+  for (; j + 64 <= n; j += 64) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (long p = 0; p < k; p++) {
+      __m512 xv = _mm512_set1_ps(x[p]);
+      const float *row = b + p * ldb + j;
+      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(row), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(row + 16), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(row + 32), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(row + 48), s3);
+    }
+    _mm512_storeu_ps(y + j, _mm512_fmadd_ps(al, s0, _mm512_loadu_ps(y + j)));
+    _mm512_storeu_ps(y + j + 16, _mm512_fmadd_ps(al, s1, _mm512_loadu_ps(y + j + 16)));
+    _mm512_storeu_ps(y + j + 32, _mm512_fmadd_ps(al, s2, _mm512_loadu_ps(y + j + 32)));
+    _mm512_storeu_ps(y + j + 48, _mm512_fmadd_ps(al, s3, _mm512_loadu_ps(y + j + 48)));
+  }
+  for (; j < n; j += 16) {
+    long w = n - j < 16 ? n - j : 16;
+    __mmask16 m = (__mmask16)((1u << w) - 1);
+    __m512 s = _mm512_setzero_ps();
+    for (long p = 0; p < k; p++)
+      s = _mm512_fmadd_ps(_mm512_set1_ps(x[p]), _mm512_maskz_loadu_ps(m, b + p * ldb + j), s);
+    _mm512_mask_storeu_ps(y + j, m, _mm512_fmadd_ps(al, s, _mm512_maskz_loadu_ps(m, y + j)));
+  }
+}
+#endif

@@ -1,0 +1,68 @@
+// Which kernel paths this CPU runs, and the dispatch to them.
+#include "pops_kernels.h"
+#include "kernels_internal.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+// XCR0: which register states the operating system saves on a context switch.
+static unsigned long long xcr0(void) {
+  unsigned int eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return ((unsigned long long)edx << 32) | eax;
+}
+
+static int x86_supports(int isa) {
+  unsigned int a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  if (!(fma && osxsave && avx)) return 0;
+  unsigned long long x = xcr0();
+  if ((x & 0x6) != 0x6) return 0;  // XMM and YMM state
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  int avx2 = (b >> 5) & 1;
+  if (isa == POPS_ISA_AVX2) return avx2;
+  int avx512f = (b >> 16) & 1, avx512vl = (b >> 31) & 1;
+  // Opmask, upper halves of ZMM0-15 and ZMM16-31.
+  return avx2 && avx512f && avx512vl && (x & 0xE0) == 0xE0;
+}
+#endif
+
+int pops_isa_supported(int isa) {
+  switch (isa) {
+  case POPS_ISA_GENERIC: return 1;
+#if defined(__x86_64__)
+  case POPS_ISA_AVX2:
+  case POPS_ISA_AVX512: return x86_supports(isa);
+#endif
+  default: return 0;
+  }
+}
+
+int pops_gemm_mr(int isa) { return isa == POPS_ISA_AVX512 ? 8 : 6; }
+int pops_gemm_nr(int isa) { return isa == POPS_ISA_AVX512 ? 32 : 16; }
+
+void pops_gemm_panels(
+  int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows) {
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_gemm_panels_avx512(kb, a, b, n, c, ldc, alpha, rows); return; }
+  if (isa == POPS_ISA_AVX2) { pops_gemm_panels_avx2(kb, a, b, n, c, ldc, alpha, rows); return; }
+#endif
+  pops_gemm_panels_generic(kb, a, b, n, c, ldc, alpha, rows);
+}
+
+void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_gemv_rows_avx512(n, k, alpha, x, b, ldb, y); return; }
+  if (isa == POPS_ISA_AVX2) { pops_gemv_rows_avx2(n, k, alpha, x, b, ldb, y); return; }
+#endif
+  pops_gemv_rows_generic(n, k, alpha, x, b, ldb, y);
+}
+
+void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_gemv_columns_avx512(n, k, alpha, x, b, ldb, y); return; }
+  if (isa == POPS_ISA_AVX2) { pops_gemv_columns_avx2(n, k, alpha, x, b, ldb, y); return; }
+#endif
+  pops_gemv_columns_generic(n, k, alpha, x, b, ldb, y);
+}

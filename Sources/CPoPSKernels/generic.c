@@ -1,0 +1,59 @@
+// The portable path: plain C that the compiler vectorises for the baseline
+// of the target (SSE2 on x86-64, NEON on arm64). Micro-tile 6x16.
+#include "kernels_internal.h"
+
+#define MR 6
+#define NR 16
+
+static void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows, long cols) {
+  float acc[MR][NR] = {{0}};
+  for (long p = 0; p < kb; p++) {
+    for (int i = 0; i < MR; i++) {
+      float av = a[i];
+      for (int j = 0; j < NR; j++) acc[i][j] += av * b[j];
+    }
+    a += MR;
+    b += NR;
+  }
+  for (long i = 0; i < rows; i++)
+    for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * acc[i][j];
+}
+
+void pops_gemm_panels_generic(long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha,
+                              long rows) {
+  for (long j0 = 0; j0 < n; j0 += NR) {
+    long cols = n - j0 < NR ? n - j0 : NR;
+    kernel(kb, a, b + j0 * kb, c + j0, ldc, alpha, rows, cols);
+  }
+}
+
+void pops_gemv_rows_generic(long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+  for (long j = 0; j < n; j++) {
+    const float *r = b + j * ldb;
+    float s[8] = {0};
+    long p = 0;
+    for (; p + 8 <= k; p += 8)
+      for (int q = 0; q < 8; q++) s[q] += x[p + q] * r[p + q];
+    float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; p < k; p++) t += x[p] * r[p];
+    y[j] += alpha * t;
+  }
+}
+
+void pops_gemv_columns_generic(long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+  long j = 0;
+  for (; j + 16 <= n; j += 16) {
+    float s[16] = {0};
+    for (long p = 0; p < k; p++) {
+      float xv = x[p];
+      const float *row = b + p * ldb + j;
+      for (int q = 0; q < 16; q++) s[q] += xv * row[q];
+    }
+    for (int q = 0; q < 16; q++) y[j + q] += alpha * s[q];
+  }
+  for (; j < n; j++) {
+    float t = 0;
+    for (long p = 0; p < k; p++) t += x[p] * b[p * ldb + j];
+    y[j] += alpha * t;
+  }
+}

@@ -1,0 +1,44 @@
+// Hot float32 kernels of pops, one implementation per instruction set,
+// chosen at run time (see Sources/PoPSCore/InstructionSet.swift). Compiled
+// without any CPU flag: the AVX2 and AVX-512 variants carry per-function
+// target attributes, so the package builds for any x86-64 (or arm64, where
+// only the portable variant exists) and runs the best path the CPU has.
+#ifndef POPS_KERNELS_H
+#define POPS_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The kernel paths. Values are stable (they cross into Swift).
+enum {
+  POPS_ISA_GENERIC = 0,
+  POPS_ISA_AVX2 = 1,
+  POPS_ISA_AVX512 = 2,
+};
+
+/// 1 when this CPU and operating system can run `isa`, else 0.
+int pops_isa_supported(int isa);
+
+/// Rows (mr) and columns (nr) of the GEMM micro-tile of `isa`: A is packed
+/// as [kb][mr] and B as panels of [kb][nr].
+int pops_gemm_mr(int isa);
+int pops_gemm_nr(int isa);
+
+/// C[0..<rows, 0..<n] += alpha * Apack * Bpack for one packed row block of
+/// A ([kb][mr], zero padded) and ceil(n / nr) packed panels of B, each
+/// [kb][nr] (zero padded), consecutive in `b`.
+void pops_gemm_panels(
+  int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows);
+
+/// y[j] += alpha * dot(x, B[j, 0..<k]) for j < n, B stored [n, ldb].
+void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
+
+/// y[j] += alpha * sum_p x[p] * B[p, j] for j < n, B stored [k, ldb].
+void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,19 @@
+// The per-path entry points behind pops_kernels.h's dispatch.
+#ifndef POPS_KERNELS_INTERNAL_H
+#define POPS_KERNELS_INTERNAL_H
+
+#define POPS_DECLARE_PATH(name)                                                                          \
+  void pops_gemm_panels_##name(long kb, const float *a, const float *b, long n, float *c, long ldc,      \
+                               float alpha, long rows);                                                  \
+  void pops_gemv_rows_##name(long n, long k, float alpha, const float *x, const float *b, long ldb,      \
+                             float *y);                                                                  \
+  void pops_gemv_columns_##name(long n, long k, float alpha, const float *x, const float *b, long ldb,   \
+                                float *y);
+
+POPS_DECLARE_PATH(generic)
+#if defined(__x86_64__)
+POPS_DECLARE_PATH(avx2)
+POPS_DECLARE_PATH(avx512)
+#endif
+
+#endif
