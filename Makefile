@@ -19,8 +19,10 @@ demo: build
 	@bash scripts/demo.sh $(DEMO_OUT)
 
 # Tests run on the release build: the training smoke tests need optimised code.
+# Then a package that depends on pops by URL and version must build and run.
 test: deps deps-gym
 	$(SWIFT) test -c release
+	SWIFT=$(SWIFT) bash scripts/check_consumer.sh
 
 bench: deps
 	$(SWIFT) build -c release --product pops-bench
