@@ -118,7 +118,18 @@ extension PoPSRun {
         guard let best = result.best else {
           record.stopReason = .noPrunedModel(step: stepNumber, ipp: result.stopReason)
           try save(step: step)
-          return current
+          // No redundancy measured: back off from the smallest allowed size.
+          let floor = Redundancy.smallest(current.architecture, minimumWidth: config.shrinking.minimumWidth)
+          guard let rescued = try backOff(from: current, failed: floor, step: stepNumber) else { return current }
+          let converged = convergence(from: current, to: rescued)
+          current = rescued
+          index = record.steps.count
+          if let converged {
+            record.stopReason = converged
+            try save()
+            return current
+          }
+          continue
         }
         let name = "step-\(stepNumber)-pruned.safetensors"
         try save(best, as: name, role: "pops-pruned", score: result.bestScore)
@@ -140,16 +151,7 @@ extension PoPSRun {
         record.stopReason = .studentNeverPassed(
           step: stepNumber, architecture: shrunk.summary, epochs: config.distillation.maxEpochs)
         try save(step: step)
-        // Back off: try sizes between the last accepted network and the failed one.
-        let attemptsBefore = record.steps.count
-        guard let rescued = try searchBetween(current, failed: shrunk) else {
-          let attempts = record.steps.count - attemptsBefore
-          if attempts > 0 {
-            record.stopReason = .sizeSearchFailed(step: stepNumber, attempts: attempts, accepted: current.architecture.summary)
-          }
-          try save()
-          return current
-        }
+        guard let rescued = try backOff(from: current, failed: shrunk, step: stepNumber) else { return current }
         let converged = convergence(from: current, to: rescued)
         current = rescued
         index = record.steps.count
@@ -175,6 +177,21 @@ extension PoPSRun {
     }
     record.stopReason = .maxSteps(config.shrinking.maxSteps)
     return current
+  }
+
+  /// Tries sizes between `current` (accepted) and `failed` (a student that
+  /// never passed, or the smallest allowed size when IPP kept no model).
+  /// Returns the first student accepted, or nil with the record saved and
+  /// its stop reason saying how the search ended.
+  mutating func backOff(from current: Network, failed: Architecture, step stepNumber: Int) throws -> Network? {
+    let attemptsBefore = record.steps.count
+    if let rescued = try searchBetween(current, failed: failed) { return rescued }
+    let attempts = record.steps.count - attemptsBefore
+    if attempts > 0 {
+      record.stopReason = .sizeSearchFailed(step: stepNumber, attempts: attempts, accepted: current.architecture.summary)
+    }
+    try save()
+    return nil
   }
 
   /// The stop reason when a step from `before` to `after` means the size

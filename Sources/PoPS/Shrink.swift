@@ -226,6 +226,14 @@ public enum Redundancy {
     return resized(architecture, widths: solution.widths)
   }
 
+  /// `architecture` with every hidden width at `minimumWidth`: the floor of
+  /// the size search when IPP measured no redundancy.
+  public static func smallest(_ architecture: Architecture, minimumWidth: Int) -> Architecture {
+    let zeros = [Double](repeating: 0, count: architecture.layers.filter(\.hasParameters).count)
+    let widths = problem(architecture, redundancy: zeros).widths
+    return resized(architecture, widths: widths.map { min($0, max(minimumWidth, 1)) })
+  }
+
   /// A dense architecture between `larger` (accepted) and `smaller` (whose
   /// student failed), both of the same layer stack: each hidden width at the
   /// geometric mean of the two, so the gap in log size halves. Nil when no
