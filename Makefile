@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEB_PACKAGES ?= libbox2d-dev gcc
 DEMO_OUT ?= runs/demo
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test bench bench-peers clean
 
 deps:
 	@bash scripts/deps.sh $(DEB_PACKAGES)
@@ -27,6 +27,18 @@ test: deps deps-gym
 bench: deps
 	$(SWIFT) build -c release --product pops-bench
 	.build/release/pops-bench all
+
+# pops against PyTorch (PyPI's wheel, used on the CPU) and ONNX Runtime on the
+# same networks and steps, rounds alternating (scripts/bench_peers.py). The
+# venv is large: PyPI's torch pulls its CUDA libraries (~4.4 GB) even for CPU use.
+BENCH_VENV ?= .venv-bench
+BENCH_PACKAGES ?= torch numpy onnxruntime
+BENCH_ROUNDS ?= 3
+bench-peers: deps
+	$(SWIFT) build -c release
+	@test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV) || { echo "bench-peers: error: python3 -m venv failed (install python3-venv)"; exit 1; }
+	@$(BENCH_VENV)/bin/python -c "import torch, numpy, onnxruntime" 2>/dev/null || $(BENCH_VENV)/bin/pip install -q $(BENCH_PACKAGES) || { echo "bench-peers: error: pip install $(BENCH_PACKAGES) failed"; exit 1; }
+	$(BENCH_VENV)/bin/python scripts/bench_peers.py --rounds $(BENCH_ROUNDS)
 
 clean:
 	rm -rf .build runs

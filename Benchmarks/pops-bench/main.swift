@@ -5,7 +5,8 @@ import PoPS
 // Usage: pops-bench [all|gemm|forward|dqn|cartpole|lunar|cnn] (the default "all" runs these),
 //        pops-bench teacher [seeds=0,1,2] [key=value ...], pops-bench bridge [GYM_ID],
 //        pops-bench parts THREADS / cnnparts THREADS (forward, backward and Adam timed apart),
-//        pops-bench export (the committed students' batch-1 forward: pops vs their exported C, float and int8).
+//        pops-bench export (the committed students' batch-1 forward: pops vs their exported C, float and int8),
+//        pops-bench peers OUT_DIR (JSON timings for make bench-peers; see Peers.swift).
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
@@ -112,12 +113,13 @@ let which = CommandLine.arguments.dropFirst().first ?? "all"
 let machine = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
   .split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
   .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(InstructionSet.active)")
+if which != "peers" { print("pops-bench \(PoPSVersion.current) on \(machine), \(ProcessInfo.processInfo.activeProcessorCount) cores, kernels: \(InstructionSet.active)") }
 if which == "all" || which == "gemm" { benchGEMM() }
 if which == "all" || which == "forward" { benchForward() }
 if which == "all" || which == "dqn" { benchDQNUpdate() }
 if which == "teacher" { benchTeacher(Array(CommandLine.arguments.dropFirst(2))) }
 if which == "export" { benchExport() }
+if which == "peers" { benchPeers(Array(CommandLine.arguments.dropFirst(2))) }
 if which == "parts" {
   Compute.maxThreads = Int(CommandLine.arguments[2])!
   var rng = SeededGenerator(seed: 3)

@@ -52,6 +52,21 @@ TARGET void pops_gemv_rows_avx512(long n, long k, float alpha, const float *x, c
                                   float *y) {
   long k16 = k & ~15L, j = 0;
   __mmask16 tail = (__mmask16)((1u << (k - k16)) - 1);
+  // Eight rows at a time: eight independent FMA chains keep both FMA units busy.
+  for (; j + 8 <= n; j += 8) {
+    const float *r = b + j * ldb;
+    __m512 s[8];
+    for (int q = 0; q < 8; q++) s[q] = _mm512_setzero_ps();
+    for (long p = 0; p < k16; p += 16) {
+      __m512 xv = _mm512_loadu_ps(x + p);
+      for (int q = 0; q < 8; q++) s[q] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r + q * ldb + p), s[q]);
+    }
+    if (tail) {
+      __m512 xv = _mm512_maskz_loadu_ps(tail, x + k16);
+      for (int q = 0; q < 8; q++) s[q] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(tail, r + q * ldb + k16), s[q]);
+    }
+    for (int q = 0; q < 8; q++) y[j + q] += alpha * _mm512_reduce_add_ps(s[q]);
+  }
   for (; j + 4 <= n; j += 4) {
     const float *r0 = b + j * ldb, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
