@@ -120,6 +120,18 @@ if which == "all" || which == "dqn" { benchDQNUpdate() }
 if which == "teacher" { benchTeacher(Array(CommandLine.arguments.dropFirst(2))) }
 if which == "export" { benchExport() }
 if which == "peers" { benchPeers(Array(CommandLine.arguments.dropFirst(2))) }
+if which == "all" || which == "peak" {
+  // Each path's peak on one core: register FMAs only, best of 5 runs.
+  for isa in InstructionSet.supported {
+    var best = 0.0
+    for _ in 0..<5 {
+      let t0 = now()
+      let flops = isa.peakOperations(iterations: 20_000_000)
+      best = max(best, flops / (now() - t0) / 1e9)
+    }
+    line("peak \(isa.rawValue), 1 thread (register FMAs)", String(format: "%.1f GFLOP/s", best))
+  }
+}
 if which == "parts" {
   Compute.maxThreads = Int(CommandLine.arguments[2])!
   var rng = SeededGenerator(seed: 3)

@@ -121,4 +121,16 @@ TARGET void pops_gemv_columns_avx2(long n, long k, float alpha, const float *x, 
     y[j] += alpha * t;
   }
 }
+// Twelve independent FMA chains (16 registers: twelve plus the two operands)
+// cover the FMA latency on current x86 cores without spilling.
+TARGET double pops_fma_peak_avx2(long iterations) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(0.001f * (float)i);
+  __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; it++)
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], m, a);
+  float sink = 0;
+  for (int i = 0; i < 12; i++) sink += sum8(acc[i]);
+  return sink == 12345.0f ? 0 : 2.0 * 8 * 12 * (double)iterations;
+}
 #endif

@@ -126,4 +126,16 @@ TARGET void pops_gemv_columns_avx512(long n, long k, float alpha, const float *x
     _mm512_mask_storeu_ps(y + j, m, _mm512_fmadd_ps(al, s, _mm512_maskz_loadu_ps(m, y + j)));
   }
 }
+// Sixteen independent FMA chains: enough to cover the FMA latency on every
+// current x86 core, so the loop runs at the FMA units' throughput.
+TARGET double pops_fma_peak_avx512(long iterations) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps(0.001f * (float)i);
+  __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iterations; it++)
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(acc[i], m, a);
+  float sink = 0;
+  for (int i = 0; i < 16; i++) sink += _mm512_reduce_add_ps(acc[i]);
+  return sink == 12345.0f ? 0 : 2.0 * 16 * 16 * (double)iterations;
+}
 #endif

@@ -28,7 +28,7 @@ static int x86_supports(int isa) {
 }
 #endif
 
-int pops_isa_supported(int isa) {
+static int detect(int isa) {
   switch (isa) {
   case POPS_ISA_GENERIC: return 1;
 #if defined(__x86_64__)
@@ -39,11 +39,30 @@ int pops_isa_supported(int isa) {
   }
 }
 
-int pops_gemm_mr(int isa) { return isa == POPS_ISA_AVX512 ? 8 : 6; }
-int pops_gemm_nr(int isa) { return isa == POPS_ISA_AVX512 ? 32 : 16; }
+// CPUID traps to the hypervisor in a VM (microseconds): detect once per path.
+// Racing first calls store the same value.
+static int cached[3] = {-1, -1, -1};
+
+int pops_isa_supported(int isa) {
+  if (isa < 0 || isa > 2) return 0;
+  int known = __atomic_load_n(&cached[isa], __ATOMIC_RELAXED);
+  if (known < 0) {
+    known = detect(isa);
+    __atomic_store_n(&cached[isa], known, __ATOMIC_RELAXED);
+  }
+  return known;
+}
+
+// A path the CPU cannot run is never executed: every entry point falls back
+// to the portable code (and its tile), so a wrong argument is slow, not SIGILL.
+static int usable(int isa) { return pops_isa_supported(isa) ? isa : POPS_ISA_GENERIC; }
+
+int pops_gemm_mr(int isa) { return usable(isa) == POPS_ISA_AVX512 ? 8 : 6; }
+int pops_gemm_nr(int isa) { return usable(isa) == POPS_ISA_AVX512 ? 32 : 16; }
 
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows) {
+  isa = usable(isa);
 #if defined(__x86_64__)
   if (isa == POPS_ISA_AVX512) { pops_gemm_panels_avx512(kb, a, b, n, c, ldc, alpha, rows); return; }
   if (isa == POPS_ISA_AVX2) { pops_gemm_panels_avx2(kb, a, b, n, c, ldc, alpha, rows); return; }
@@ -52,6 +71,7 @@ void pops_gemm_panels(
 }
 
 void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+  isa = usable(isa);
 #if defined(__x86_64__)
   if (isa == POPS_ISA_AVX512) { pops_gemv_rows_avx512(n, k, alpha, x, b, ldb, y); return; }
   if (isa == POPS_ISA_AVX2) { pops_gemv_rows_avx2(n, k, alpha, x, b, ldb, y); return; }
@@ -60,9 +80,19 @@ void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const 
 }
 
 void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
+  isa = usable(isa);
 #if defined(__x86_64__)
   if (isa == POPS_ISA_AVX512) { pops_gemv_columns_avx512(n, k, alpha, x, b, ldb, y); return; }
   if (isa == POPS_ISA_AVX2) { pops_gemv_columns_avx2(n, k, alpha, x, b, ldb, y); return; }
 #endif
   pops_gemv_columns_generic(n, k, alpha, x, b, ldb, y);
+}
+
+double pops_fma_peak(int isa, long iterations) {
+  isa = usable(isa);
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) return pops_fma_peak_avx512(iterations);
+  if (isa == POPS_ISA_AVX2) return pops_fma_peak_avx2(iterations);
+#endif
+  return pops_fma_peak_generic(iterations);
 }

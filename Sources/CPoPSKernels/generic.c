@@ -57,3 +57,17 @@ void pops_gemv_columns_generic(long n, long k, float alpha, const float *x, cons
     y[j] += alpha * t;
   }
 }
+
+// Independent multiply-adds the compiler can vectorise for the baseline.
+double pops_fma_peak_generic(long iterations) {
+  float acc[12][4];
+  for (int i = 0; i < 12; i++)
+    for (int j = 0; j < 4; j++) acc[i][j] = 0.001f * (float)(i + j);
+  for (long it = 0; it < iterations; it++)
+    for (int i = 0; i < 12; i++)
+      for (int j = 0; j < 4; j++) acc[i][j] = acc[i][j] * 0.999999f + 1e-7f;
+  float sink = 0;
+  for (int i = 0; i < 12; i++)
+    for (int j = 0; j < 4; j++) sink += acc[i][j];
+  return sink == 12345.0f ? 0 : 2.0 * 4 * 12 * (double)iterations;
+}

@@ -8,7 +8,8 @@
   void pops_gemv_rows_##name(long n, long k, float alpha, const float *x, const float *b, long ldb,      \
                              float *y);                                                                  \
   void pops_gemv_columns_##name(long n, long k, float alpha, const float *x, const float *b, long ldb,   \
-                                float *y);
+                                float *y);                                                               \
+  double pops_fma_peak_##name(long iterations);
 
 POPS_DECLARE_PATH(generic)
 #if defined(__x86_64__)

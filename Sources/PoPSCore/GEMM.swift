@@ -88,7 +88,8 @@ public enum GEMM {
 
   /// op(B) packed once into the kernel's panel layout, so that several
   /// products with the same B (the batch chunks of a dense layer running on
-  /// different threads) share one packing: [kc block][panel][kb][16].
+  /// different threads) share one packing: [kc block][panel][kb][nr].
+  /// `pack` must not run while a product reads the same instance.
   public final class PackedB: @unchecked Sendable {
     public private(set) var k = 0
     public private(set) var n = 0
@@ -119,7 +120,7 @@ public enum GEMM {
         capacity = size
       }
       let panels = self.panels
-      let threads = k * n >= GEMM.parallelThreshold / 4 ? min(maxThreads, panels) : 1
+      let threads = k * n >= GEMM.parallelThreshold / 4 ? max(1, min(maxThreads, panels)) : 1
       let box = UncheckedSendable(storage)
       Compute.parallelFor(threads) { t in
         let lo = panels * t / threads, hi = panels * (t + 1) / threads
@@ -153,7 +154,7 @@ public enum GEMM {
     let isa = packed.isa
     let panels = packed.panels, mr = isa.tileRows, nr = isa.tileColumns
     let rowBlocks = (m + mr - 1) / mr
-    let threads = m * n * k >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
+    let threads = m * n * k >= parallelThreshold ? max(1, min(maxThreads, rowBlocks / 2)) : 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
     defer { packedA.deallocate() }
     let storage = UnsafePointer(packed.storage)
@@ -204,7 +205,7 @@ public enum GEMM {
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panels * nr * kcMax)
     defer { packedB.deallocate() }
     let work = m * n * k
-    let threads = work >= parallelThreshold ? min(maxThreads, max(1, rowBlocks / 2)) : 1
+    let threads = work >= parallelThreshold ? max(1, min(maxThreads, rowBlocks / 2)) : 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
     defer { packedA.deallocate() }
 

@@ -34,6 +34,13 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
   var tileRows: Int { Int(pops_gemm_mr(code)) }
   var tileColumns: Int { Int(pops_gemm_nr(code)) }
 
+  /// Runs `iterations` rounds of independent register multiply-adds of this
+  /// path and returns the floating-point operations done (timed by
+  /// `pops-bench peak` to measure the path's peak; no memory traffic).
+  public func peakOperations(iterations: Int) -> Double {
+    pops_fma_peak(code, iterations)
+  }
+
   public var description: String {
     switch self {
     case .avx512: return "AVX-512 (8x32 GEMM tile)"
@@ -42,15 +49,10 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
     }
   }
 
-  /// The path the kernels use: `POPS_ISA` when it names a supported path,
-  /// else `best`. Set it (with `activate`) before kernels run on other threads.
-  nonisolated(unsafe) public private(set) static var active: InstructionSet = (try? requested()) ?? best
-
-  /// Makes `isa` the active path; throws when this CPU cannot run it.
-  public static func activate(_ isa: InstructionSet) throws {
-    guard isa.isSupported else { throw InstructionSetError.unsupported(isa) }
-    active = isa
-  }
+  /// The path the kernels use unless a call names one: `POPS_ISA` when it
+  /// names a supported path, else `best`; fixed for the process. (Kernels
+  /// given a path the CPU lacks run the portable code instead.)
+  public static let active: InstructionSet = (try? requested()) ?? best
 
   /// The path `POPS_ISA` asks for (`best` when unset or empty); throws when
   /// it names no path or one this CPU cannot run.

@@ -37,6 +37,11 @@ void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const 
 /// y[j] += alpha * sum_p x[p] * B[p, j] for j < n, B stored [k, ldb].
 void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
 
+/// Runs `iterations` rounds of independent register FMAs of `isa` (no
+/// memory traffic) and returns the floating-point operations done: divided by
+/// the elapsed time it gives the path's measured peak (pops-bench peak).
+double pops_fma_peak(int isa, long iterations);
+
 #ifdef __cplusplus
 }
 #endif
