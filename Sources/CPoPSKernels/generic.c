@@ -23,7 +23,10 @@ void pops_gemm_panels_generic(long kb, const float *a, const float *b, long n, f
                               long rows) {
   for (long j0 = 0; j0 < n; j0 += NR) {
     long cols = n - j0 < NR ? n - j0 : NR;
-    kernel(kb, a, b + j0 * kb, c + j0, ldc, alpha, rows, cols);
+    for (long i0 = 0; i0 < rows; i0 += MR) {
+      long r = rows - i0 < MR ? rows - i0 : MR;
+      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
+    }
   }
 }
 

@@ -15,6 +15,8 @@ import CPoPSKernels
 /// path's GEMV kernels with no packing and no threads.
 public enum GEMM {
   static let kc = 256
+  /// Row blocks of A packed at a time (128 rows x 256 x 4 bytes = 128 KiB for AVX-512).
+  static let mcBlocks = 16
   /// Columns of B packed at a time: 512 x 256 x 4 bytes = 512 KiB.
   static let nc = 512
   /// Products smaller than this many multiply-adds run on one thread.
@@ -155,7 +157,7 @@ public enum GEMM {
     let panels = packed.panels, mr = isa.tileRows, nr = isa.tileColumns
     let rowBlocks = (m + mr - 1) / mr
     let threads = m * n * k >= parallelThreshold ? max(1, min(maxThreads, rowBlocks / 2)) : 1
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mcBlocks * mr * kc)
     defer { packedA.deallocate() }
     let storage = UnsafePointer(packed.storage)
     var p0 = 0
@@ -170,7 +172,7 @@ public enum GEMM {
 
   /// C[:, 0..<n] += alpha * op(A)[:, p0..<p0+kb] * Bblock, with the k-block of
   /// B already packed into panels; row blocks are split over `threads`, each
-  /// packing its rows of A into its own part of `packedA` (mr * kc floats each).
+  /// packing its rows of A into its own part of `packedA` (mcBlocks * mr * kc floats each).
   static func multiplyPackedBlock(
     isa: InstructionSet, transposeA: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
     p0: Int, kb: Int, packedB: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -181,12 +183,21 @@ public enum GEMM {
     Compute.parallelFor(threads) { t in
       let lo = rowBlocks * t / threads
       let hi = rowBlocks * (t + 1) / threads
-      let pa = packedA + t * mr * kc
-      for rb in lo..<hi {
-        let i0 = rb * mr
-        let rows = min(mr, m - i0)
-        packA(transposed: transposeA, a: a, lda: lda, i0: i0, rows: rows, p0: p0, kb: kb, mr: mr, into: pa)
-        pops_gemm_panels(isa.code, kb, pa, packedB, n, c + i0 * ldc, ldc, alpha, rows)
+      let pa = packedA + t * mcBlocks * mr * kc
+      // Up to mcBlocks row blocks of A are packed together (they stay in L2)
+      // and the kernel sweeps every B panel over all of them.
+      var first = lo
+      while first < hi {
+        let last = min(hi, first + mcBlocks)
+        for rb in first..<last {
+          let rows = min(mr, m - rb * mr)
+          packA(
+            transposed: transposeA, a: a, lda: lda, i0: rb * mr, rows: rows, p0: p0, kb: kb, mr: mr,
+            into: pa + (rb - first) * mr * kb)
+        }
+        let i0 = first * mr
+        pops_gemm_panels(isa.code, kb, pa, packedB, n, c + i0 * ldc, ldc, alpha, min(m, last * mr) - i0)
+        first = last
       }
     }
   }
@@ -206,7 +217,7 @@ public enum GEMM {
     defer { packedB.deallocate() }
     let work = m * n * k
     let threads = work >= parallelThreshold ? max(1, min(maxThreads, rowBlocks / 2)) : 1
-    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mr * kc)
+    let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mcBlocks * mr * kc)
     defer { packedA.deallocate() }
 
     // Columns are taken `nc` at a time so the packed B block stays in L2.

@@ -25,9 +25,11 @@ int pops_isa_supported(int isa);
 int pops_gemm_mr(int isa);
 int pops_gemm_nr(int isa);
 
-/// C[0..<rows, 0..<n] += alpha * Apack * Bpack for one packed row block of
-/// A ([kb][mr], zero padded) and ceil(n / nr) packed panels of B, each
-/// [kb][nr] (zero padded), consecutive in `b`.
+/// C[0..<rows, 0..<n] += alpha * Apack * Bpack for ceil(rows / mr) packed
+/// row blocks of A, each [kb][mr] (zero padded), consecutive in `a`, and
+/// ceil(n / nr) packed panels of B, each [kb][nr] (zero padded), consecutive
+/// in `b`. Panels are the outer loop, so each B panel stays in L1 while every
+/// row block of A (kept in L2) passes over it.
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows);
 
