@@ -210,12 +210,29 @@ public enum GEMM {
     c: UnsafeMutablePointer<Float>, ldc: Int, maxThreads: Int
   ) {
     let mr = isa.tileRows, nr = isa.tileColumns
+    let work = m * n * k
+    // Wide products split their columns: each thread packs its own B panels
+    // and all of A (small next to its share of the work), with no serial
+    // packing and one dispatch per product.
+    let allPanels = (n + nr - 1) / nr
+    let columnThreads = work >= parallelThreshold ? min(maxThreads, allPanels / 2) : 1
+    if columnThreads > 1 {
+      Compute.parallelFor(columnThreads) { t in
+        let lo = allPanels * t / columnThreads, hi = allPanels * (t + 1) / columnThreads
+        let j0 = lo * nr
+        let columns = min(n, hi * nr) - j0
+        guard columns > 0 else { return }
+        blocked(
+          isa: isa, transposeA: transposeA, transposeB: transposeB, m: m, n: columns, k: k, alpha: alpha,
+          a: a, lda: lda, b: transposeB ? b + j0 * ldb : b + j0, ldb: ldb, c: c + j0, ldc: ldc, maxThreads: 1)
+      }
+      return
+    }
     let panels = (min(n, nc) + nr - 1) / nr
     let rowBlocks = (m + mr - 1) / mr
     let kcMax = min(k, kc)
     let packedB = UnsafeMutablePointer<Float>.allocate(capacity: panels * nr * kcMax)
     defer { packedB.deallocate() }
-    let work = m * n * k
     let threads = work >= parallelThreshold ? max(1, min(maxThreads, rowBlocks / 2)) : 1
     let packedA = UnsafeMutablePointer<Float>.allocate(capacity: threads * mcBlocks * mr * kc)
     defer { packedA.deallocate() }
