@@ -7,6 +7,10 @@
 #define TARGET __attribute__((target("avx2,fma")))
 #define MR 6
 #define NR 16
+#define POPS_PATH avx2
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#include "pack_impl.h"
+#pragma clang attribute pop
 
 TARGET static inline void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows,
                                  long cols) {

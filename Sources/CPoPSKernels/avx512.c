@@ -8,6 +8,10 @@
 #define TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define MR 8
 #define NR 32
+#define POPS_PATH avx512
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
+#include "pack_impl.h"
+#pragma clang attribute pop
 
 #define STEP(i)                                                                                                      \
   av = _mm512_set1_ps(a[i]);                                                                                          \

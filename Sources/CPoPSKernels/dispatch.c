@@ -96,3 +96,23 @@ double pops_fma_peak(int isa, long iterations) {
 #endif
   return pops_fma_peak_generic(iterations);
 }
+
+void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0, long rows, long p0, long kb,
+                      float *dst) {
+  isa = usable(isa);
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_gemm_pack_a_avx512(transposed, a, lda, i0, rows, p0, kb, dst); return; }
+  if (isa == POPS_ISA_AVX2) { pops_gemm_pack_a_avx2(transposed, a, lda, i0, rows, p0, kb, dst); return; }
+#endif
+  pops_gemm_pack_a_generic(transposed, a, lda, i0, rows, p0, kb, dst);
+}
+
+void pops_gemm_pack_b(int isa, int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,
+                      float *dst) {
+  isa = usable(isa);
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_gemm_pack_b_avx512(transposed, b, ldb, p0, kb, j0, n, dst); return; }
+  if (isa == POPS_ISA_AVX2) { pops_gemm_pack_b_avx2(transposed, b, ldb, p0, kb, j0, n, dst); return; }
+#endif
+  pops_gemm_pack_b_generic(transposed, b, ldb, p0, kb, j0, n, dst);
+}

@@ -4,6 +4,8 @@
 
 #define MR 6
 #define NR 16
+#define POPS_PATH generic
+#include "pack_impl.h"
 
 static void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows, long cols) {
   float acc[MR][NR] = {{0}};

@@ -9,7 +9,11 @@
                              float *y);                                                                  \
   void pops_gemv_columns_##name(long n, long k, float alpha, const float *x, const float *b, long ldb,   \
                                 float *y);                                                               \
-  double pops_fma_peak_##name(long iterations);
+  double pops_fma_peak_##name(long iterations);                                                          \
+  void pops_gemm_pack_a_##name(int transposed, const float *a, long lda, long i0, long rows, long p0, long kb, \
+                               float *dst);                                                               \
+  void pops_gemm_pack_b_##name(int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,   \
+                               float *dst);
 
 POPS_DECLARE_PATH(generic)
 #if defined(__x86_64__)

@@ -133,7 +133,7 @@ public enum GEMM {
         while p0 < k {
           let kb = min(GEMM.kc, k - p0)
           GEMM.packB(
-            transposed: transposed, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: columns, nr: nr,
+            isa: isa, transposed: transposed, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: columns,
             into: box.value + p0 * panels * nr + lo * nr * kb)
           p0 += kb
         }
@@ -192,7 +192,7 @@ public enum GEMM {
         for rb in first..<last {
           let rows = min(mr, m - rb * mr)
           packA(
-            transposed: transposeA, a: a, lda: lda, i0: rb * mr, rows: rows, p0: p0, kb: kb, mr: mr,
+            isa: isa, transposed: transposeA, a: a, lda: lda, i0: rb * mr, rows: rows, p0: p0, kb: kb,
             into: pa + (rb - first) * mr * kb)
         }
         let i0 = first * mr
@@ -244,7 +244,7 @@ public enum GEMM {
       var p0 = 0
       while p0 < k {
         let kb = min(kc, k - p0)
-        packB(transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, nr: nr, into: packedB)
+        packB(isa: isa, transposed: transposeB, b: b, ldb: ldb, p0: p0, kb: kb, j0: j0, n: nb, into: packedB)
         multiplyPackedBlock(
           isa: isa, transposeA: transposeA, m: m, n: nb, alpha: alpha, a: a, lda: lda, p0: p0, kb: kb,
           packedB: UnsafePointer(packedB), c: c + j0, ldc: ldc, packedA: packedA, threads: threads)
@@ -254,67 +254,23 @@ public enum GEMM {
     }
   }
 
-  /// Packs rows i0..<i0+rows, columns p0..<p0+kb of op(A) as [kb][mr], zero padded.
+  /// Packs rows i0..<i0+rows, columns p0..<p0+kb of op(A) as [kb][mr], zero
+  /// padded, in C for the path (`pops_gemm_pack_a`).
   @inline(__always)
   static func packA(
-    transposed: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, rows: Int,
-    p0: Int, kb: Int, mr: Int, into dst: UnsafeMutablePointer<Float>
+    isa: InstructionSet, transposed: Bool, a: UnsafePointer<Float>, lda: Int, i0: Int, rows: Int,
+    p0: Int, kb: Int, into dst: UnsafeMutablePointer<Float>
   ) {
-    if rows < mr { dst.update(repeating: 0, count: kb * mr) }
-    if transposed {
-      // op(A)[i, p] = a[p * lda + i]: rows of A^T are contiguous in i.
-      for p in 0..<kb {
-        let src = a + (p0 + p) * lda + i0
-        let d = dst + p * mr
-        for i in 0..<rows { d[i] = src[i] }
-      }
-    } else {
-      for i in 0..<rows {
-        let src = a + (i0 + i) * lda + p0
-        for p in 0..<kb { dst[p * mr + i] = src[p] }
-      }
-    }
+    pops_gemm_pack_a(isa.code, transposed ? 1 : 0, a, lda, i0, rows, p0, kb, dst)
   }
 
   /// Packs rows p0..<p0+kb, columns j0..<j0+n of op(B) into panels of nr
-  /// columns: [panel][kb][nr].
+  /// columns: [panel][kb][nr], zero padded (`pops_gemm_pack_b`).
+  @inline(__always)
   static func packB(
-    transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, j0 firstColumn: Int, n: Int, nr: Int,
+    isa: InstructionSet, transposed: Bool, b: UnsafePointer<Float>, ldb: Int, p0: Int, kb: Int, j0: Int, n: Int,
     into dst: UnsafeMutablePointer<Float>
   ) {
-    let panels = (n + nr - 1) / nr
-    let b = transposed ? b + firstColumn * ldb : b + firstColumn
-    for panel in 0..<panels {
-      let j0 = panel * nr
-      let cols = min(nr, n - j0)
-      let d = dst + panel * nr * kb
-      if cols < nr { d.update(repeating: 0, count: nr * kb) }
-      if transposed {
-        // op(B)[p, j] = b[j * ldb + p]: each source row is read front to back
-        // (one sequential stream) and scattered down the panel, which stays
-        // in L1.
-        for j in 0..<cols {
-          let src = b + (j0 + j) * ldb + p0
-          var p = 0
-          while p + 8 <= kb {
-            let v = SIMD8<Float>.load(src + p)
-            let o = d + p * nr + j
-            o[0] = v[0]; o[nr] = v[1]; o[2 * nr] = v[2]; o[3 * nr] = v[3]
-            o[4 * nr] = v[4]; o[5 * nr] = v[5]; o[6 * nr] = v[6]; o[7 * nr] = v[7]
-            p += 8
-          }
-          while p < kb {
-            d[p * nr + j] = src[p]
-            p += 1
-          }
-        }
-      } else {
-        for p in 0..<kb {
-          let src = b + (p0 + p) * ldb + j0
-          let row = d + p * nr
-          row.update(from: src, count: cols)
-        }
-      }
-    }
+    pops_gemm_pack_b(isa.code, transposed ? 1 : 0, b, ldb, p0, kb, j0, n, dst)
   }
 }

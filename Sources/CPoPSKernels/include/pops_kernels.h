@@ -33,6 +33,16 @@ int pops_gemm_nr(int isa);
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows);
 
+/// Packs rows i0..<i0+rows (< mr: zero padded) and columns p0..<p0+kb of
+/// op(A) (A stored with leading dimension lda; transposed: A^T) as [kb][mr].
+void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0, long rows, long p0, long kb,
+                      float *dst);
+
+/// Packs rows p0..<p0+kb and columns j0..<j0+n of op(B) as ceil(n / nr)
+/// panels of [kb][nr], zero padded.
+void pops_gemm_pack_b(int isa, int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,
+                      float *dst);
+
 /// y[j] += alpha * dot(x, B[j, 0..<k]) for j < n, B stored [n, ldb].
 void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
 

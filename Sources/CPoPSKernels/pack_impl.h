@@ -1,0 +1,63 @@
+// Packing of A and B into a path's micro-tile layout, included by each
+// path's file with MR, NR and POPS_PATH defined (and, for the SIMD paths,
+// inside that file's target attribute region), so the compiler vectorises the
+// same loops for each instruction set with the tile sizes as constants.
+#define POPS_CAT2(a, b) a##_##b
+#define POPS_CAT(a, b) POPS_CAT2(a, b)
+
+// dst[p][w] = src[w * stride + p] for w < width (zero above), p < kb: one
+// panel of W columns gathered from W rows (A untransposed, B transposed).
+#define POPS_GATHER(W)                                                                                                \
+  static void POPS_CAT(gather, W)(const float *src, long stride, long width, long kb, float *dst) {                   \
+    if (width == W) {                                                                                                 \
+      for (long p = 0; p < kb; p++)                                                                                   \
+        for (int w = 0; w < W; w++) dst[p * W + w] = src[w * stride + p];                                            \
+      return;                                                                                                         \
+    }                                                                                                                 \
+    for (long p = 0; p < kb; p++) {                                                                                   \
+      for (long w = 0; w < width; w++) dst[p * W + w] = src[w * stride + p];                                         \
+      for (long w = width; w < W; w++) dst[p * W + w] = 0;                                                           \
+    }                                                                                                                 \
+  }
+
+// dst[p][w] = src[p * stride + w] for w < width (zero above): rows copied
+// (A transposed, B untransposed).
+#define POPS_COPY(W)                                                                                                  \
+  static void POPS_CAT(copy, W)(const float *src, long stride, long width, long kb, float *dst) {                     \
+    if (width == W) {                                                                                                 \
+      for (long p = 0; p < kb; p++)                                                                                   \
+        for (int w = 0; w < W; w++) dst[p * W + w] = src[p * stride + w];                                            \
+      return;                                                                                                         \
+    }                                                                                                                 \
+    for (long p = 0; p < kb; p++) {                                                                                   \
+      for (long w = 0; w < width; w++) dst[p * W + w] = src[p * stride + w];                                         \
+      for (long w = width; w < W; w++) dst[p * W + w] = 0;                                                           \
+    }                                                                                                                 \
+  }
+
+POPS_GATHER(MR)
+POPS_COPY(MR)
+#if NR != MR
+POPS_GATHER(NR)
+POPS_COPY(NR)
+#endif
+
+void POPS_CAT(pops_gemm_pack_a, POPS_PATH)(int transposed, const float *a, long lda, long i0, long rows, long p0,
+                                            long kb, float *dst) {
+  if (transposed)
+    POPS_CAT(copy, MR)(a + p0 * lda + i0, lda, rows, kb, dst);
+  else
+    POPS_CAT(gather, MR)(a + i0 * lda + p0, lda, rows, kb, dst);
+}
+
+void POPS_CAT(pops_gemm_pack_b, POPS_PATH)(int transposed, const float *b, long ldb, long p0, long kb, long j0,
+                                            long n, float *dst) {
+  for (long panel = 0; panel * NR < n; panel++) {
+    long first = j0 + panel * NR, cols = n - panel * NR < NR ? n - panel * NR : NR;
+    float *d = dst + panel * NR * kb;
+    if (transposed)
+      POPS_CAT(gather, NR)(b + first * ldb + p0, ldb, cols, kb, d);
+    else
+      POPS_CAT(copy, NR)(b + p0 * ldb + first, ldb, cols, kb, d);
+  }
+}
