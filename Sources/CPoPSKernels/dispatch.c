@@ -116,3 +116,22 @@ void pops_gemm_pack_b(int isa, int transposed, const float *b, long ldb, long p0
 #endif
   pops_gemm_pack_b_generic(transposed, b, ldb, p0, kb, j0, n, dst);
 }
+
+void pops_adam(int isa, long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
+               float eps, float root_c2) {
+  isa = usable(isa);
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_adam_avx512(n, p, g, m, v, step, b1, b2, eps, root_c2); return; }
+  if (isa == POPS_ISA_AVX2) { pops_adam_avx2(n, p, g, m, v, step, b1, b2, eps, root_c2); return; }
+#endif
+  pops_adam_generic(n, p, g, m, v, step, b1, b2, eps, root_c2);
+}
+
+void pops_rmsprop(int isa, long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
+  isa = usable(isa);
+#if defined(__x86_64__)
+  if (isa == POPS_ISA_AVX512) { pops_rmsprop_avx512(n, p, g, v, lr, rho, eps); return; }
+  if (isa == POPS_ISA_AVX2) { pops_rmsprop_avx2(n, p, g, v, lr, rho, eps); return; }
+#endif
+  pops_rmsprop_generic(n, p, g, v, lr, rho, eps);
+}

@@ -12,6 +12,9 @@
   double pops_fma_peak_##name(long iterations);                                                          \
   void pops_gemm_pack_a_##name(int transposed, const float *a, long lda, long i0, long rows, long p0, long kb, \
                                float *dst);                                                               \
+  void pops_adam_##name(long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,   \
+                        float eps, float root_c2);                                                        \
+  void pops_rmsprop_##name(long n, float *p, const float *g, float *v, float lr, float rho, float eps);                                                               \
   void pops_gemm_pack_b_##name(int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,   \
                                float *dst);
 

@@ -13,7 +13,7 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
   /// x86-64, NEON on arm64): a 6x16 tile.
   case generic
 
-  var code: Int32 {
+  @usableFromInline var code: Int32 {
     switch self {
     case .avx512: return Int32(POPS_ISA_AVX512)
     case .avx2: return Int32(POPS_ISA_AVX2)

@@ -62,9 +62,6 @@ public struct Adam: Optimizer {
     let stepSize = learningRate / c1
     let b1 = beta1, b2 = beta2, eps = epsilon
     let rootC2 = c2.squareRoot()
-    let sizeV = SIMD8<Float>(repeating: stepSize), b1V = SIMD8<Float>(repeating: b1)
-    let b2V = SIMD8<Float>(repeating: b2), epsV = SIMD8<Float>(repeating: eps)
-    let rootC2V = SIMD8<Float>(repeating: rootC2)
     let counts = gradients.map(\.count)
     withParameterPointers(gradients) { gs in
       withMutablePointers(&m) { ms in
@@ -75,26 +72,12 @@ public struct Adam: Optimizer {
             Compute.parallelFor(parts) { part in
               let (gs, ms, vs, ps) = box.value
               for i in counts.indices {
-                let lo = (counts[i] * part / parts) & ~7
-                let hi = part == parts - 1 ? counts[i] : (counts[i] * (part + 1) / parts) & ~7
-                let gp = gs[i], mp = ms[i], vp = vs[i], pp = ps[i]
-                var j = lo
-                while j + 8 <= hi {
-                  let gj = SIMD8<Float>.load(gp + j)
-                  let mj = b1V * SIMD8<Float>.load(mp + j) + (1 - b1V) * gj
-                  let vj = b2V * SIMD8<Float>.load(vp + j) + (1 - b2V) * gj * gj
-                  mj.store(mp + j)
-                  vj.store(vp + j)
-                  (SIMD8<Float>.load(pp + j) - sizeV * mj / (vj.squareRoot() / rootC2V + epsV)).store(pp + j)
-                  j += 8
-                }
-                while j < hi {
-                  let gj = gp[j]
-                  mp[j] = b1 * mp[j] + (1 - b1) * gj
-                  vp[j] = b2 * vp[j] + (1 - b2) * gj * gj
-                  pp[j] -= stepSize * mp[j] / (vp[j].squareRoot() / rootC2 + eps)
-                  j += 1
-                }
+                let lo = (counts[i] * part / parts) & ~15
+                let hi = part == parts - 1 ? counts[i] : (counts[i] * (part + 1) / parts) & ~15
+                guard hi > lo else { continue }
+                OptimizerKernels.adam(
+                  count: hi - lo, parameters: ps[i] + lo, gradients: gs[i] + lo, m: ms[i] + lo, v: vs[i] + lo,
+                  stepSize: stepSize, beta1: b1, beta2: b2, epsilon: eps, rootC2: rootC2)
               }
             }
           }
@@ -134,11 +117,9 @@ public struct RMSProp: Optimizer {
       gradients[i].scalars.withUnsafeBufferPointer { g in
         v[i].withUnsafeMutableBufferPointer { v in
           network.parameters[i].scalars.withUnsafeMutableBufferPointer { p in
-            for j in 0..<p.count {
-              let gj = g[j]
-              v[j] = r * v[j] + (1 - r) * gj * gj
-              p[j] -= lr * gj / (v[j].squareRoot() + eps)
-            }
+            OptimizerKernels.rmsProp(
+              count: p.count, parameters: p.baseAddress!, gradients: g.baseAddress!, v: v.baseAddress!,
+              learningRate: lr, rho: r, epsilon: eps)
           }
         }
       }

@@ -43,6 +43,14 @@ void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0
 void pops_gemm_pack_b(int isa, int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,
                       float *dst);
 
+/// One Adam step over n parameters (bias correction folded into `step` =
+/// lr / (1 - beta1^t) and `root_c2` = sqrt(1 - beta2^t)), as torch.optim.Adam.
+void pops_adam(int isa, long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
+               float eps, float root_c2);
+
+/// One RMSProp step over n parameters, as torch.optim.RMSprop (no momentum).
+void pops_rmsprop(int isa, long n, float *p, const float *g, float *v, float lr, float rho, float eps);
+
 /// y[j] += alpha * dot(x, B[j, 0..<k]) for j < n, B stored [n, ldb].
 void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
 
