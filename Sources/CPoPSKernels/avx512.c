@@ -11,6 +11,48 @@
 #define TARGET __attribute__((target("avx512f,avx512vl,avx2,fma")))
 #define MR 8
 #define NR 32
+
+// 16x16 transpose in registers: r[i] holds row i; afterwards r[c] holds
+// column c. Four stages: 32-bit and 64-bit interleaves within 128-bit lanes,
+// then two 128-bit lane shuffles.
+TARGET static inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  // u[4g + c] holds, per 128-bit lane l, column 4l + c of rows 4g..4g+3.
+  for (int c = 0; c < 4; c++) {
+    __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+    __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(x0, y0, 0xDD);
+    r[4 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xDD);
+  }
+}
+
+// dst[p][w] = src[w * stride + p] for a full 32-column panel, p in blocks of
+// 16 (16 loads, the transpose, 16 stores per 16x16 block). Returns the p done.
+TARGET static long gather32_blocks(const float *src, long stride, long kb, float *dst) {
+  long p = 0;
+  for (; p + 16 <= kb; p += 16) {
+    for (int g = 0; g < 2; g++) {
+      __m512 r[16];
+      for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + (g * 16 + i) * stride + p);
+      transpose16(r);
+      for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (p + q) * NR + g * 16, r[q]);
+    }
+  }
+  return p;
+}
+#define POPS_GATHER_NR_FAST gather32_blocks
 #define POPS_PATH avx512
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
 #include "pack_impl.h"

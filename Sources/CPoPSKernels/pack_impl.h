@@ -55,8 +55,16 @@ void POPS_CAT(pops_gemm_pack_b, POPS_PATH)(int transposed, const float *b, long 
   for (long panel = 0; panel * NR < n; panel++) {
     long first = j0 + panel * NR, cols = n - panel * NR < NR ? n - panel * NR : NR;
     float *d = dst + panel * NR * kb;
-    if (transposed)
+    if (transposed) {
+#ifdef POPS_GATHER_NR_FAST
+      // A path's own transposing copy for full panels (p in blocks it handles,
+      // the rest by the loops below).
+      long done = cols == NR ? POPS_GATHER_NR_FAST(b + first * ldb + p0, ldb, kb, d) : 0;
+      if (done < kb) POPS_CAT(gather, NR)(b + first * ldb + p0 + done, ldb, cols, kb - done, d + done * NR);
+#else
       POPS_CAT(gather, NR)(b + first * ldb + p0, ldb, cols, kb, d);
+#endif
+    }
     else
       POPS_CAT(copy, NR)(b + p0 * ldb + first, ldb, cols, kb, d);
   }
