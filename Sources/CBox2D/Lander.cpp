@@ -8,6 +8,9 @@
 namespace {
 
 std::atomic<int> live_worlds{0};
+// Worlds created minus worlds destroyed on this thread: a leak check that
+// other threads creating landers at the same time cannot disturb.
+thread_local int thread_live_worlds = 0;
 
 struct ContactListener : public b2ContactListener {
   b2Body *lander = nullptr;
@@ -53,6 +56,7 @@ pops_lander_world *pops_lander_create(const pops_lander_setup *s) {
   }
   auto *w = new pops_lander_world(s->gravity);
   live_worlds++;
+  thread_live_worlds++;
   w->world.SetContactListener(&w->listener);
 
   // The moon: a bottom edge plus one two-sided edge per terrain segment.
@@ -143,6 +147,7 @@ void pops_lander_destroy(pops_lander_world *w) {
   w->world.SetContactListener(nullptr);
   delete w;  // b2World's destructor frees every body, fixture and joint
   live_worlds--;
+  thread_live_worlds--;
 }
 
 void pops_lander_apply_force_to_center(pops_lander_world *w, double fx, double fy) {
@@ -179,5 +184,7 @@ void pops_lander_get_state(const pops_lander_world *w, pops_lander_state *s) {
 int pops_lander_body_count(const pops_lander_world *w) { return w->world.GetBodyCount(); }
 
 int pops_lander_live_worlds(void) { return live_worlds.load(); }
+
+int pops_lander_thread_live_worlds(void) { return thread_live_worlds; }
 
 }  // extern "C"

@@ -81,6 +81,11 @@ public struct LunarLander: Environment {
   /// Worlds alive in the process, for leak checks.
   public static var liveWorlds: Int { Int(pops_lander_live_worlds()) }
 
+  /// Worlds created minus destroyed on the calling thread: a leak check that
+  /// landers made by other threads at the same time (parallel tests) cannot
+  /// disturb, for code that creates and drops its landers on one thread.
+  public static var liveWorldsOnThisThread: Int { Int(pops_lander_thread_live_worlds()) }
+
   public mutating func reset(seed: UInt64?) -> [Float] {
     if let seed { rng = SeededGenerator(seed: seed) }
     let h = Self.viewportHeight / Self.scale

@@ -52,6 +52,9 @@ void pops_lander_get_state(const pops_lander_world *world, pops_lander_state *st
 int pops_lander_body_count(const pops_lander_world *world);
 /// Number of worlds alive in the process (for leak checks).
 int pops_lander_live_worlds(void);
+/// Worlds created minus destroyed on the calling thread (for leak checks
+/// while other threads create landers).
+int pops_lander_thread_live_worlds(void);
 
 #ifdef __cplusplus
 }
