@@ -3,7 +3,7 @@ import PoPS
 import Testing
 
 /// Runs the built `pops` executable (a sibling of the test bundle).
-func pops(_ arguments: [String]) throws -> (status: Int32, output: String) {
+func pops(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
   var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
   while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
     url.deleteLastPathComponent()
@@ -11,6 +11,9 @@ func pops(_ arguments: [String]) throws -> (status: Int32, output: String) {
   let process = Process()
   process.executableURL = url.appendingPathComponent("pops")
   process.arguments = arguments
+  if !environment.isEmpty {
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  }
   let pipe = Pipe()
   process.standardOutput = pipe
   process.standardError = pipe
@@ -49,6 +52,21 @@ func temporaryFolder() -> String {
 }
 
 struct CLITests {
+  /// POPS_ISA picks the kernel path; one that names no path, or one this
+  /// CPU lacks, stops pops before any command runs.
+  @Test func kernelPathsAreChosenOrRefused() throws {
+    for isa in InstructionSet.supported {
+      let r = try pops(["--version"], environment: ["POPS_ISA": isa.rawValue])
+      #expect(r.status == 0 && r.output.contains("kernels: \(isa)"), "\(r.output)")
+    }
+    let bad = try pops(["--version"], environment: ["POPS_ISA": "sse9"])
+    #expect(bad.status == 2 && bad.output.contains("POPS_ISA=sse9 names no kernel path"), "\(bad.output)")
+    for isa in InstructionSet.allCases where !isa.isSupported {
+      let lacking = try pops(["--version"], environment: ["POPS_ISA": isa.rawValue])
+      #expect(lacking.status == 2 && lacking.output.contains("this CPU cannot run"), "\(lacking.output)")
+    }
+  }
+
   @Test func versionAndHelp() throws {
     let version = try pops(["--version"])
     #expect(version.status == 0 && version.output.contains("0.1.0"))
