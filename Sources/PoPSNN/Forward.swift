@@ -207,7 +207,9 @@ extension Network {
               ConvKernels.forward(
                 current, samples: 1, inWidth: width, outWidth: nextShape.reduce(1, *), g,
                 weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, ld: g.positions, scratch: col,
-                threads: Compute.maxThreads)
+                // One thread: a batch-1 conv is ~30 us of work, about what waking a
+                // second vCPU costs (Nature CNN: 0.29-0.32 -> 0.22-0.23 ms, BENCHMARKS.md).
+                threads: 1)
             }
           }
           swap(&current, &next)
