@@ -191,42 +191,15 @@ TARGET double pops_fma_peak_avx512(long iterations) {
   return sink == 12345.0f ? 0 : 2.0 * 16 * 16 * (double)iterations;
 }
 
-// Adam with bias correction (step = lr / (1 - beta1^t), root_c2 = sqrt(1 - beta2^t)).
-TARGET void pops_adam_avx512(long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
-                            float eps, float root_c2) {
-  __m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2), C1 = _mm512_set1_ps(1 - b1), C2 = _mm512_set1_ps(1 - b2);
-  __m512 S = _mm512_set1_ps(step), E = _mm512_set1_ps(eps), R = _mm512_set1_ps(root_c2);
-  long j = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m512 gj = _mm512_loadu_ps(g + j);
-    __m512 mj = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(m + j)), _mm512_mul_ps(C1, gj));
-    __m512 vj = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(v + j)), _mm512_mul_ps(_mm512_mul_ps(C2, gj), gj));
-    _mm512_storeu_ps(m + j, mj);
-    _mm512_storeu_ps(v + j, vj);
-    _mm512_storeu_ps(p + j, _mm512_sub_ps(_mm512_loadu_ps(p + j), _mm512_div_ps(_mm512_mul_ps(S, mj), _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vj), R), E))));
-  }
-  for (; j < n; j++) {
-    float gj = g[j];
-    m[j] = b1 * m[j] + (1 - b1) * gj;
-    v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-    p[j] -= step * m[j] / (__builtin_sqrtf(v[j]) / root_c2 + eps);
-  }
-}
-
-// RMSProp: v = rho v + (1 - rho) g^2;  p -= lr g / (sqrt(v) + eps).
-TARGET void pops_rmsprop_avx512(long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
-  __m512 RHO = _mm512_set1_ps(rho), C = _mm512_set1_ps(1 - rho), L = _mm512_set1_ps(lr), E = _mm512_set1_ps(eps);
-  long j = 0;
-  for (; j + 16 <= n; j += 16) {
-    __m512 gj = _mm512_loadu_ps(g + j);
-    __m512 vj = _mm512_add_ps(_mm512_mul_ps(RHO, _mm512_loadu_ps(v + j)), _mm512_mul_ps(_mm512_mul_ps(C, gj), gj));
-    _mm512_storeu_ps(v + j, vj);
-    _mm512_storeu_ps(p + j, _mm512_sub_ps(_mm512_loadu_ps(p + j), _mm512_div_ps(_mm512_mul_ps(L, gj), _mm512_add_ps(_mm512_sqrt_ps(vj), E))));
-  }
-  for (; j < n; j++) {
-    float gj = g[j];
-    v[j] = rho * v[j] + (1 - rho) * gj * gj;
-    p[j] -= lr * gj / (__builtin_sqrtf(v[j]) + eps);
-  }
-}
+#define VEC __m512
+#define VW 16
+#define VLOAD _mm512_loadu_ps
+#define VSTORE _mm512_storeu_ps
+#define VSET1 _mm512_set1_ps
+#define VADD _mm512_add_ps
+#define VSUB _mm512_sub_ps
+#define VMUL _mm512_mul_ps
+#define VDIV _mm512_div_ps
+#define VSQRT _mm512_sqrt_ps
+#include "optim_impl.h"
 #endif

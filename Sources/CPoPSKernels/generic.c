@@ -83,66 +83,20 @@ double pops_fma_peak_generic(long iterations) {
   return sink == 12345.0f ? 0 : 2.0 * 4 * 12 * (double)iterations;
 }
 
+#define TARGET
 #if defined(__x86_64__)
 // SSE is part of every x86-64 CPU: four lanes without any target attribute.
-
-// Adam with bias correction (step = lr / (1 - beta1^t), root_c2 = sqrt(1 - beta2^t)).
-void pops_adam_generic(long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
-                            float eps, float root_c2) {
-  __m128 B1 = _mm_set1_ps(b1), B2 = _mm_set1_ps(b2), C1 = _mm_set1_ps(1 - b1), C2 = _mm_set1_ps(1 - b2);
-  __m128 S = _mm_set1_ps(step), E = _mm_set1_ps(eps), R = _mm_set1_ps(root_c2);
-  long j = 0;
-  for (; j + 4 <= n; j += 4) {
-    __m128 gj = _mm_loadu_ps(g + j);
-    __m128 mj = _mm_add_ps(_mm_mul_ps(B1, _mm_loadu_ps(m + j)), _mm_mul_ps(C1, gj));
-    __m128 vj = _mm_add_ps(_mm_mul_ps(B2, _mm_loadu_ps(v + j)), _mm_mul_ps(_mm_mul_ps(C2, gj), gj));
-    _mm_storeu_ps(m + j, mj);
-    _mm_storeu_ps(v + j, vj);
-    _mm_storeu_ps(p + j, _mm_sub_ps(_mm_loadu_ps(p + j), _mm_div_ps(_mm_mul_ps(S, mj), _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vj), R), E))));
-  }
-  for (; j < n; j++) {
-    float gj = g[j];
-    m[j] = b1 * m[j] + (1 - b1) * gj;
-    v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-    p[j] -= step * m[j] / (__builtin_sqrtf(v[j]) / root_c2 + eps);
-  }
-}
-
-// RMSProp: v = rho v + (1 - rho) g^2;  p -= lr g / (sqrt(v) + eps).
-void pops_rmsprop_generic(long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
-  __m128 RHO = _mm_set1_ps(rho), C = _mm_set1_ps(1 - rho), L = _mm_set1_ps(lr), E = _mm_set1_ps(eps);
-  long j = 0;
-  for (; j + 4 <= n; j += 4) {
-    __m128 gj = _mm_loadu_ps(g + j);
-    __m128 vj = _mm_add_ps(_mm_mul_ps(RHO, _mm_loadu_ps(v + j)), _mm_mul_ps(_mm_mul_ps(C, gj), gj));
-    _mm_storeu_ps(v + j, vj);
-    _mm_storeu_ps(p + j, _mm_sub_ps(_mm_loadu_ps(p + j), _mm_div_ps(_mm_mul_ps(L, gj), _mm_add_ps(_mm_sqrt_ps(vj), E))));
-  }
-  for (; j < n; j++) {
-    float gj = g[j];
-    v[j] = rho * v[j] + (1 - rho) * gj * gj;
-    p[j] -= lr * gj / (__builtin_sqrtf(v[j]) + eps);
-  }
-}
+#define VEC __m128
+#define VW 4
+#define VLOAD _mm_loadu_ps
+#define VSTORE _mm_storeu_ps
+#define VSET1 _mm_set1_ps
+#define VADD _mm_add_ps
+#define VSUB _mm_sub_ps
+#define VMUL _mm_mul_ps
+#define VDIV _mm_div_ps
+#define VSQRT _mm_sqrt_ps
+#include "optim_impl.h"
 #else
-
-// Adam with bias correction (step = lr / (1 - beta1^t), root_c2 = sqrt(1 - beta2^t)).
-void pops_adam_generic(long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
-                       float eps, float root_c2) {
-  for (long j = 0; j < n; j++) {
-    float gj = g[j];
-    m[j] = b1 * m[j] + (1 - b1) * gj;
-    v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-    p[j] -= step * m[j] / (__builtin_sqrtf(v[j]) / root_c2 + eps);
-  }
-}
-
-// RMSProp: v = rho v + (1 - rho) g^2;  p -= lr g / (sqrt(v) + eps).
-void pops_rmsprop_generic(long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
-  for (long j = 0; j < n; j++) {
-    float gj = g[j];
-    v[j] = rho * v[j] + (1 - rho) * gj * gj;
-    p[j] -= lr * gj / (__builtin_sqrtf(v[j]) + eps);
-  }
-}
+#include "optim_impl.h"
 #endif

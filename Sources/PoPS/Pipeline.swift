@@ -100,6 +100,17 @@ extension PoPSRun {
     if let last = record.steps.last, !last.studentAccepted { index -= 1 }
     // max_steps counts the method's steps (IPP, shrink, distil), not the size search's.
     func methodSteps() -> Int { record.steps.filter { $0.searchAttempt == nil }.count - (index < record.steps.count ? 1 : 0) }
+    // After the size search rescued a step: continue from its student unless
+    // the size converged (then the record says so and the loop ends).
+    func goOn(from rescued: Network) throws -> Bool {
+      let converged = convergence(from: current, to: rescued)
+      current = rescued
+      index = record.steps.count
+      guard let converged else { return true }
+      record.stopReason = converged
+      try save()
+      return false
+    }
     while methodSteps() < config.shrinking.maxSteps {
       let stepNumber = index + 1
       var step: StepRecord
@@ -120,15 +131,8 @@ extension PoPSRun {
           try save(step: step)
           // No redundancy measured: back off from the smallest allowed size.
           let floor = Redundancy.smallest(current.architecture, minimumWidth: config.shrinking.minimumWidth)
-          guard let rescued = try backOff(from: current, failed: floor, step: stepNumber) else { return current }
-          let converged = convergence(from: current, to: rescued)
-          current = rescued
-          index = record.steps.count
-          if let converged {
-            record.stopReason = converged
-            try save()
-            return current
-          }
+          guard let rescued = try backOff(from: current, failed: floor, step: stepNumber), try goOn(from: rescued)
+          else { return current }
           continue
         }
         let name = "step-\(stepNumber)-pruned.safetensors"
@@ -151,15 +155,8 @@ extension PoPSRun {
         record.stopReason = .studentNeverPassed(
           step: stepNumber, architecture: shrunk.summary, epochs: config.distillation.maxEpochs)
         try save(step: step)
-        guard let rescued = try backOff(from: current, failed: shrunk, step: stepNumber) else { return current }
-        let converged = convergence(from: current, to: rescued)
-        current = rescued
-        index = record.steps.count
-        if let converged {
-          record.stopReason = converged
-          try save()
-          return current
-        }
+        guard let rescued = try backOff(from: current, failed: shrunk, step: stepNumber), try goOn(from: rescued)
+        else { return current }
         continue
       }
       let converged = convergence(from: current, to: accepted)
