@@ -262,27 +262,61 @@ public struct Architecture: Equatable, Sendable, Codable {
   }
 
   /// Checks that consecutive layers fit; returns a description of the first problem.
+  /// The largest size pops accepts for any one dimension (a width, a channel
+  /// count, a kernel, a stride, an input extent): 2^24.
+  public static let maximumDimension = 1 << 24
+  /// The most values pops accepts in one activation or one weight tensor:
+  /// 2^31 (8 GiB of float32). Larger architectures are refused before any
+  /// size arithmetic could overflow.
+  public static let maximumValues = 1 << 31
+
+  /// The product of `sizes`, or nil when it exceeds `maximumValues`.
+  static func boundedProduct(_ sizes: [Int]) -> Int? {
+    var total = 1
+    for n in sizes {
+      let (product, overflow) = total.multipliedReportingOverflow(by: n)
+      guard !overflow, product <= maximumValues else { return nil }
+      total = product
+    }
+    return total
+  }
+
+  /// Checks every layer against its input; the message names the first problem.
   public func validationError() -> String? {
-    if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 }) {
-      return "input_shape \(inputShape) must be non-empty and positive"
+    let limit = Self.maximumDimension
+    if inputShape.isEmpty || inputShape.contains(where: { $0 <= 0 || $0 > limit }) {
+      return "input_shape \(inputShape) must be non-empty with sizes in 1...\(limit)"
+    }
+    guard Self.boundedProduct(inputShape) != nil else {
+      return "input_shape \(inputShape) has more than \(Self.maximumValues) values"
     }
     var shape = inputShape
     for (index, layer) in layers.enumerated() {
       switch layer {
       case .linear(let inputs, let outputs):
-        let width = shape.reduce(1, *)
         if shape.count != 1 { return "layers.\(index) is linear but receives shape \(shape) (flatten first)" }
+        let width = shape[0]
         if inputs != width { return "layers.\(index) expects \(inputs) inputs but receives \(width)" }
-        if outputs <= 0 { return "layers.\(index) has \(outputs) outputs" }
+        if outputs <= 0 || outputs > limit { return "layers.\(index) has \(outputs) outputs (must be in 1...\(limit))" }
+        if Self.boundedProduct([inputs, outputs]) == nil {
+          return "layers.\(index) has \(inputs) x \(outputs) weights, more than \(Self.maximumValues)"
+        }
         shape = [outputs]
       case .conv2d(let c):
         guard shape.count == 3 else { return "layers.\(index) is conv2d but receives shape \(shape) (needs [C, H, W])" }
         if c.inChannels != shape[0] { return "layers.\(index) expects \(c.inChannels) channels but receives \(shape[0])" }
-        if c.outChannels <= 0 || c.kernelHeight <= 0 || c.kernelWidth <= 0 || c.stride <= 0 {
-          return "layers.\(index) has a non-positive size"
+        let sizes = [c.outChannels, c.kernelHeight, c.kernelWidth, c.stride]
+        if sizes.contains(where: { $0 <= 0 || $0 > limit }) {
+          return "layers.\(index) has a size outside 1...\(limit) (out_channels, kernel_size, stride: \(sizes))"
+        }
+        if Self.boundedProduct([c.outChannels, c.inChannels, c.kernelHeight, c.kernelWidth]) == nil {
+          return "layers.\(index) has more than \(Self.maximumValues) weights"
         }
         let g = c.geometry(height: shape[1], width: shape[2])
         if g.height <= 0 || g.width <= 0 { return "layers.\(index) kernel is larger than its \(shape[1])x\(shape[2]) input" }
+        if Self.boundedProduct([c.outChannels, g.height, g.width]) == nil {
+          return "layers.\(index) outputs \(c.outChannels)x\(g.height)x\(g.width), more than \(Self.maximumValues) values"
+        }
         shape = [c.outChannels, g.height, g.width]
       case .flatten:
         shape = [shape.reduce(1, *)]
