@@ -69,7 +69,17 @@ public enum ModelFile {
   public static let formatVersion = 2
 
   /// Writes `model` to `url` atomically (temporary file, then rename).
+  /// Refuses a network with a non-finite weight (a diverged training run):
+  /// pops never writes a model file it would refuse to load.
   public static func save(_ model: Model, to url: URL) throws {
+    for (name, tensor) in zip(model.network.architecture.parameterNames, model.network.parameters) {
+      if let bad = tensor.scalars.firstIndex(where: { !$0.isFinite }) {
+        throw ModelFileError(
+          path: url.path,
+          problem: "not written: tensor \(name) holds a non-finite value (\(tensor.scalars[bad])) at index \(bad); "
+            + "the training diverged (try a smaller learning rate)")
+      }
+    }
     try AtomicFile.write(encode(model), to: url)
   }
 
