@@ -42,6 +42,7 @@ struct Export: ParsableCommand {
   var force = false
 
   func validate() throws {
+    if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a file, got an empty path") }
     if let quantize, quantize != "int8" { throw ValidationError("--quantize must be int8, got '\(quantize)'") }
     if episodes <= 0 { throw ValidationError("--episodes must be positive, got \(episodes)") }
     if format == .onnx && quantize != nil { throw ValidationError("--quantize int8 is for --format c; ONNX models are float32") }

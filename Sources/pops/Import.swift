@@ -36,6 +36,10 @@ struct Import: ParsableCommand {
   @Option(help: "Prefixes of the policy's tensors in forward order, e.g. network.,actor.")
   var policy: String?
 
+  func validate() throws {
+    if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a file, got an empty path") }
+  }
+
   func run() throws {
     let options = ImportOptions(
       format: format, architecture: architecture,

@@ -32,6 +32,7 @@ struct PoPSRunOptions: ParsableArguments {
   var objective = ObjectiveSource.environment
 
   func validate() throws {
+    if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
     if let hidden, parseHidden(hidden) == nil { throw ValidationError("--hidden must be positive integers separated by commas, got '\(hidden)'") }
   }

@@ -42,6 +42,7 @@ struct Train: ParsableCommand {
   var resume = false
 
   func validate() throws {
+    if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
     if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }

@@ -88,6 +88,12 @@ struct CLITests {
     #expect(unknown.status != 0 && unknown.output.contains("--stepz"), "\(unknown.output)")
     let missing = try pops(["inspect", "/nonexistent/model.safetensors"])
     #expect(missing.status != 0 && missing.output.contains("/nonexistent/model.safetensors"), "\(missing.output)")
+    // An empty --out would write a whole run into the current folder (issue 13).
+    for arguments in [["train", "--out", ""], ["run", "--out", ""], ["compress", "--teacher", "t.safetensors", "--out", " "],
+                      ["export", "m.safetensors", "--format", "c", "--out", ""], ["import", "m.zip", "--out", ""]] {
+      let empty = try pops(arguments)
+      #expect(empty.status != 0 && empty.output.contains("--out must name a"), "\(arguments): \(empty.output)")
+    }
   }
 
   @Test func trainEvaluateInspectEndToEnd() throws {
