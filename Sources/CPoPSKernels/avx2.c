@@ -11,9 +11,6 @@
 #define MR 6
 #define NR 16
 #define POPS_PATH avx2
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#include "pack_impl.h"
-#pragma clang attribute pop
 
 TARGET static inline void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows,
                                  long cols) {
@@ -55,16 +52,9 @@ TARGET static inline void kernel(long kb, const float *a, const float *b, float 
     for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * tile[i][j];
 }
 
-TARGET void pops_gemm_panels_avx2(long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha,
-                                  long rows) {
-  for (long j0 = 0; j0 < n; j0 += NR) {
-    long cols = n - j0 < NR ? n - j0 : NR;
-    for (long i0 = 0; i0 < rows; i0 += MR) {
-      long r = rows - i0 < MR ? rows - i0 : MR;
-      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
-    }
-  }
-}
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#include "gemm_impl.h"
+#pragma clang attribute pop
 
 TARGET static inline float sum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -54,9 +54,6 @@ TARGET static long gather32_blocks(const float *src, long stride, long kb, float
 }
 #define POPS_GATHER_NR_FAST gather32_blocks
 #define POPS_PATH avx512
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
-#include "pack_impl.h"
-#pragma clang attribute pop
 
 #define STEP(i)                                                                                                      \
   av = _mm512_set1_ps(a[i]);                                                                                          \
@@ -89,16 +86,9 @@ TARGET static inline void kernel(long kb, const float *a, const float *b, float 
   }
 }
 
-TARGET void pops_gemm_panels_avx512(long kb, const float *a, const float *b, long n, float *c, long ldc,
-                                    float alpha, long rows) {
-  for (long j0 = 0; j0 < n; j0 += NR) {
-    long cols = n - j0 < NR ? n - j0 : NR;
-    for (long i0 = 0; i0 < rows; i0 += MR) {
-      long r = rows - i0 < MR ? rows - i0 : MR;
-      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
-    }
-  }
-}
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
+#include "gemm_impl.h"
+#pragma clang attribute pop
 
 TARGET void pops_gemv_rows_avx512(long n, long k, float alpha, const float *x, const float *b, long ldb,
                                   float *y) {

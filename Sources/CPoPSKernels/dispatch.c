@@ -53,85 +53,68 @@ int pops_isa_supported(int isa) {
   return known;
 }
 
+// One path's entry points, indexed by POPS_ISA_*.
+struct path {
+  int mr, nr;
+  void (*gemm_panels)(long, const float *, const float *, long, float *, long, float, long);
+  void (*gemv_rows)(long, long, float, const float *, const float *, long, float *);
+  void (*gemv_columns)(long, long, float, const float *, const float *, long, float *);
+  void (*pack_a)(int, const float *, long, long, long, long, long, float *);
+  void (*pack_b)(int, const float *, long, long, long, long, long, float *);
+  void (*adam)(long, float *, const float *, float *, float *, float, float, float, float, float);
+  void (*rmsprop)(long, float *, const float *, float *, float, float, float);
+  double (*fma_peak)(long);
+};
+
+#define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
+  {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
+   pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name}
+
+static const struct path paths[3] = {
+  [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
+#if defined(__x86_64__)
+  [POPS_ISA_AVX2] = POPS_PATH_ENTRY(avx2, 6, 16),
+  [POPS_ISA_AVX512] = POPS_PATH_ENTRY(avx512, 8, 32),
+#endif
+};
+
 // A path the CPU cannot run is never executed: every entry point falls back
 // to the portable code (and its tile), so a wrong argument is slow, not SIGILL.
-static int usable(int isa) { return pops_isa_supported(isa) ? isa : POPS_ISA_GENERIC; }
+static const struct path *usable(int isa) { return &paths[pops_isa_supported(isa) ? isa : POPS_ISA_GENERIC]; }
 
-int pops_gemm_mr(int isa) { return usable(isa) == POPS_ISA_AVX512 ? 8 : 6; }
-int pops_gemm_nr(int isa) { return usable(isa) == POPS_ISA_AVX512 ? 32 : 16; }
+int pops_gemm_mr(int isa) { return usable(isa)->mr; }
+int pops_gemm_nr(int isa) { return usable(isa)->nr; }
 
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_gemm_panels_avx512(kb, a, b, n, c, ldc, alpha, rows); return; }
-  if (isa == POPS_ISA_AVX2) { pops_gemm_panels_avx2(kb, a, b, n, c, ldc, alpha, rows); return; }
-#endif
-  pops_gemm_panels_generic(kb, a, b, n, c, ldc, alpha, rows);
+  usable(isa)->gemm_panels(kb, a, b, n, c, ldc, alpha, rows);
 }
 
 void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_gemv_rows_avx512(n, k, alpha, x, b, ldb, y); return; }
-  if (isa == POPS_ISA_AVX2) { pops_gemv_rows_avx2(n, k, alpha, x, b, ldb, y); return; }
-#endif
-  pops_gemv_rows_generic(n, k, alpha, x, b, ldb, y);
+  usable(isa)->gemv_rows(n, k, alpha, x, b, ldb, y);
 }
 
 void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_gemv_columns_avx512(n, k, alpha, x, b, ldb, y); return; }
-  if (isa == POPS_ISA_AVX2) { pops_gemv_columns_avx2(n, k, alpha, x, b, ldb, y); return; }
-#endif
-  pops_gemv_columns_generic(n, k, alpha, x, b, ldb, y);
+  usable(isa)->gemv_columns(n, k, alpha, x, b, ldb, y);
 }
 
-double pops_fma_peak(int isa, long iterations) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) return pops_fma_peak_avx512(iterations);
-  if (isa == POPS_ISA_AVX2) return pops_fma_peak_avx2(iterations);
-#endif
-  return pops_fma_peak_generic(iterations);
-}
+double pops_fma_peak(int isa, long iterations) { return usable(isa)->fma_peak(iterations); }
 
 void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0, long rows, long p0, long kb,
                       float *dst) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_gemm_pack_a_avx512(transposed, a, lda, i0, rows, p0, kb, dst); return; }
-  if (isa == POPS_ISA_AVX2) { pops_gemm_pack_a_avx2(transposed, a, lda, i0, rows, p0, kb, dst); return; }
-#endif
-  pops_gemm_pack_a_generic(transposed, a, lda, i0, rows, p0, kb, dst);
+  usable(isa)->pack_a(transposed, a, lda, i0, rows, p0, kb, dst);
 }
 
 void pops_gemm_pack_b(int isa, int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,
                       float *dst) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_gemm_pack_b_avx512(transposed, b, ldb, p0, kb, j0, n, dst); return; }
-  if (isa == POPS_ISA_AVX2) { pops_gemm_pack_b_avx2(transposed, b, ldb, p0, kb, j0, n, dst); return; }
-#endif
-  pops_gemm_pack_b_generic(transposed, b, ldb, p0, kb, j0, n, dst);
+  usable(isa)->pack_b(transposed, b, ldb, p0, kb, j0, n, dst);
 }
 
 void pops_adam(int isa, long n, float *p, const float *g, float *m, float *v, float step, float b1, float b2,
                float eps, float root_c2) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_adam_avx512(n, p, g, m, v, step, b1, b2, eps, root_c2); return; }
-  if (isa == POPS_ISA_AVX2) { pops_adam_avx2(n, p, g, m, v, step, b1, b2, eps, root_c2); return; }
-#endif
-  pops_adam_generic(n, p, g, m, v, step, b1, b2, eps, root_c2);
+  usable(isa)->adam(n, p, g, m, v, step, b1, b2, eps, root_c2);
 }
 
 void pops_rmsprop(int isa, long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
-  isa = usable(isa);
-#if defined(__x86_64__)
-  if (isa == POPS_ISA_AVX512) { pops_rmsprop_avx512(n, p, g, v, lr, rho, eps); return; }
-  if (isa == POPS_ISA_AVX2) { pops_rmsprop_avx2(n, p, g, v, lr, rho, eps); return; }
-#endif
-  pops_rmsprop_generic(n, p, g, v, lr, rho, eps);
+  usable(isa)->rmsprop(n, p, g, v, lr, rho, eps);
 }

@@ -11,7 +11,6 @@
 #define MR 6
 #define NR 16
 #define POPS_PATH generic
-#include "pack_impl.h"
 
 static void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows, long cols) {
   float acc[MR][NR] = {{0}};
@@ -27,16 +26,7 @@ static void kernel(long kb, const float *a, const float *b, float *c, long ldc, 
     for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * acc[i][j];
 }
 
-void pops_gemm_panels_generic(long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha,
-                              long rows) {
-  for (long j0 = 0; j0 < n; j0 += NR) {
-    long cols = n - j0 < NR ? n - j0 : NR;
-    for (long i0 = 0; i0 < rows; i0 += MR) {
-      long r = rows - i0 < MR ? rows - i0 : MR;
-      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
-    }
-  }
-}
+#include "gemm_impl.h"
 
 void pops_gemv_rows_generic(long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
   for (long j = 0; j < n; j++) {

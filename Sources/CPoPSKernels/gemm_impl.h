@@ -1,7 +1,9 @@
-// Packing of A and B into a path's micro-tile layout, included by each
-// path's file with MR, NR and POPS_PATH defined (and, for the SIMD paths,
-// inside that file's target attribute region), so the compiler vectorises the
-// same loops for each instruction set with the tile sizes as constants.
+// The GEMM code every path shares: packing of A and B into the path's
+// micro-tile layout and the sweep of B panels over packed row blocks of A.
+// Included by each path's file after its `kernel` (the MR x NR micro-kernel),
+// with MR, NR and POPS_PATH defined and, for the SIMD paths, inside that
+// file's target attribute region, so the compiler vectorises the same loops
+// for each instruction set with the tile sizes as constants.
 #define POPS_CAT2(a, b) a##_##b
 #define POPS_CAT(a, b) POPS_CAT2(a, b)
 
@@ -67,5 +69,18 @@ void POPS_CAT(pops_gemm_pack_b, POPS_PATH)(int transposed, const float *b, long 
     }
     else
       POPS_CAT(copy, NR)(b + p0 * ldb + first, ldb, cols, kb, d);
+  }
+}
+
+// Panels are the outer loop, so each B panel stays in L1 while every row
+// block of A (kept in L2) passes over it.
+void POPS_CAT(pops_gemm_panels, POPS_PATH)(long kb, const float *a, const float *b, long n, float *c, long ldc,
+                                            float alpha, long rows) {
+  for (long j0 = 0; j0 < n; j0 += NR) {
+    long cols = n - j0 < NR ? n - j0 : NR;
+    for (long i0 = 0; i0 < rows; i0 += MR) {
+      long r = rows - i0 < MR ? rows - i0 : MR;
+      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
+    }
   }
 }
