@@ -1,4 +1,4 @@
-import Dispatch
+import CPoPSKernels
 import Foundation
 
 /// Process-wide settings for the compute kernels.
@@ -14,16 +14,23 @@ public enum Compute {
     return max(1, ProcessInfo.processInfo.activeProcessorCount)
   }
 
-  /// Runs `body(i)` for `i` in `0..<count`, in parallel when `count > 1`.
-  @inlinable
+  /// Runs `body(i)` for `i` in `0..<count`, in parallel when `count > 1`,
+  /// on the calling thread and up to `count - 1` pool workers
+  /// (`pops_parallel_for` in Sources/CPoPSKernels/pool.c: workers spin
+  /// briefly between jobs, indices are claimed dynamically so a busy core
+  /// never holds the caller up). Nested calls run serially.
   public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 {
       if count == 1 { body(0) }
       return
     }
     withoutActuallyEscaping(body) { body in
-      let box = UncheckedSendable(body)
-      DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+      var task = body
+      withUnsafeMutablePointer(to: &task) { pointer in
+        pops_parallel_for(count, count, { context, index in
+          context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+        }, pointer)
+      }
     }
   }
 }

@@ -57,6 +57,16 @@ void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const 
 /// y[j] += alpha * sum_p x[p] * B[p, j] for j < n, B stored [k, ldb].
 void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
 
+/// A task of a parallel loop: runs index `index` of the job with context `ctx`.
+typedef void (*pops_task_fn)(void *ctx, long index);
+
+/// Runs fn(ctx, i) for every i in 0..<count on the calling thread and up to
+/// threads - 1 pool workers, returning when all have finished. Indices are
+/// claimed dynamically, so a busy or sleeping worker never delays the caller
+/// beyond the index it is running. Nested calls, and calls while another
+/// thread's job is running, run serially on the caller.
+void pops_parallel_for(long count, long threads, pops_task_fn fn, void *ctx);
+
 /// Runs `iterations` rounds of independent register FMAs of `isa` (no
 /// memory traffic) and returns the floating-point operations done: divided by
 /// the elapsed time it gives the path's measured peak (pops-bench peak).
