@@ -4,6 +4,7 @@ import PoPS
 // pops-bench: speed figures recorded in BENCHMARKS.md. Not part of the tests.
 // Usage: pops-bench [all|gemm|forward|dqn|cartpole|lunar|cnn] (the default "all" runs these),
 //        pops-bench teacher [seeds=0,1,2] [key=value ...], pops-bench bridge [GYM_ID],
+//        pops-bench cnnforward (the Nature CNN's batch-1 forward alone),
 //        pops-bench parts THREADS / cnnparts THREADS (forward, backward and Adam timed apart),
 //        pops-bench export (the committed students' batch-1 forward: pops vs their exported C, float and int8),
 //        pops-bench peers OUT_DIR (JSON timings for make bench-peers; see Peers.swift).
@@ -60,13 +61,15 @@ func benchGEMM() {
 }
 
 func benchForward() {
-  Compute.maxThreads = 1
   var rng = SeededGenerator(seed: 2)
   let net = Network(.mlp(inputs: 4, hidden: [256, 256, 128], outputs: 2), using: &rng)
   let x: [Float] = [0.01, -0.02, 0.03, 0.04]
   var sink: Float = 0
-  let t = measure { sink += net.predict(x)[0] }
-  line("forward 4-256-256-128-2 batch 1 (predict)", String(format: "%.2f us", t * 1e6))
+  for threads in [1, 2] {
+    Compute.maxThreads = threads
+    let t = measure { sink += net.predict(x)[0] }
+    line("forward 4-256-256-128-2 batch 1 (predict), threads=\(threads)", String(format: "%.2f us", t * 1e6))
+  }
   let cache = Network.Cache()
   let t2 = measure { sink += net.forward(x, batch: 1, cache: cache)[0] }
   line("forward 4-256-256-128-2 batch 1 (forward+cache)", String(format: "%.2f us", t2 * 1e6))
@@ -234,6 +237,19 @@ func benchCNN() {
   Compute.maxThreads = Compute.defaultThreads
 }
 if which == "all" || which == "cnn" { benchCNN() }
+if which == "cnnforward" {
+  // The batch-1 forward alone, for profiling (`perf record pops-bench cnnforward`).
+  var rng = SeededGenerator(seed: 5)
+  let network = Network(.natureCNN(actions: 3), using: &rng)
+  let frame = (0..<(4 * 84 * 84)).map { _ in rng.nextUnitFloat() }
+  var sink: Float = 0
+  for threads in [1, 2] {
+    Compute.maxThreads = threads
+    let t = measure(seconds: 2) { sink += network.predict(frame)[0] }
+    line("Nature CNN forward batch 1, threads=\(threads)", String(format: "%.1f us", t * 1e6))
+  }
+  if sink == .infinity { print(sink) }
+}
 if which == "cnnparts" {
   Compute.maxThreads = Int(CommandLine.arguments[2]) ?? 2
   var rng = SeededGenerator(seed: 5)

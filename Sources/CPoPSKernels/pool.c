@@ -19,7 +19,7 @@
 #include <time.h>
 
 #define POOL_MAX_WORKERS 63
-#define POOL_SPIN_NS 200000L  // 0.2 ms: longer than the gaps inside an update
+#define POOL_SPIN_NS 50000L  // 50 us: longer than the gaps inside an update
 // The ticket packs the job's generation, its index count and the next index
 // to claim, so a worker can never claim an index of a job that has ended.
 #define COUNT_BITS 20

@@ -12,7 +12,7 @@ import CPoPSKernels
 /// the portable C) with K blocked by 256 and rows split across up to
 /// `Compute.maxThreads` threads; the register-blocked micro-kernels are C
 /// (Sources/CPoPSKernels). Single-row products (batch-1 inference) use the
-/// path's GEMV kernels with no packing and no threads.
+/// path's GEMV kernels with no packing, on several threads only when B is large.
 public enum GEMM {
   static let kc = 256
   /// Row blocks of A packed at a time (128 rows x 256 x 4 bytes = 128 KiB for AVX-512).
@@ -21,6 +21,9 @@ public enum GEMM {
   static let nc = 512
   /// Products smaller than this many multiply-adds run on one thread.
   static let parallelThreshold = 1 << 20
+  /// Single-row products with more weights than this split over threads
+  /// (1 MiB of B: more than half an L2).
+  static let gemvParallelThreshold = 1 << 18
 
   public static func multiply(
     transposeA: Bool = false, transposeB: Bool = false,
@@ -40,10 +43,17 @@ public enum GEMM {
     if k == 0 || alpha == 0 { return }
 
     if m == 1 && !transposeA {
-      if transposeB {
-        pops_gemv_rows(isa.code, n, k, alpha, a, b, ldb, c)
-      } else {
-        pops_gemv_columns(isa.code, n, k, alpha, a, b, ldb, c)
+      // Large single-row products stream B from L3 or memory: split its
+      // rows (or columns) over the threads, 64 at a time.
+      let parts = n * k >= gemvParallelThreshold ? max(1, min(maxThreads, n / 64)) : 1
+      Compute.parallelFor(parts) { part in
+        let j0 = (n / 64) * part / parts * 64
+        let j1 = part == parts - 1 ? n : (n / 64) * (part + 1) / parts * 64
+        if transposeB {
+          pops_gemv_rows(isa.code, j1 - j0, k, alpha, a, b + j0 * ldb, ldb, c + j0)
+        } else {
+          pops_gemv_columns(isa.code, j1 - j0, k, alpha, a, b + j0, ldb, c + j0)
+        }
       }
       return
     }

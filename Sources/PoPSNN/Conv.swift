@@ -30,10 +30,15 @@ enum ConvKernels {
 
   /// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left] (0 outside),
   /// rows `ld` floats apart.
-  static func im2col(_ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>, ld: Int) {
+  /// `channels` limits the work to those input channels' rows (a thread's share).
+  static func im2col(
+    _ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>, ld: Int,
+    channels: Range<Int>? = nil
+  ) {
     let c = g.conv, s = c.stride
-    var row = 0
-    for ch in 0..<c.inChannels {
+    let channels = channels ?? 0..<c.inChannels
+    var row = channels.lowerBound * c.kernelHeight * c.kernelWidth
+    for ch in channels {
       let plane = x + ch * g.inHeight * g.inWidth
       for ki in 0..<c.kernelHeight {
         for kj in 0..<c.kernelWidth {
@@ -128,13 +133,19 @@ enum ConvKernels {
     col: UnsafeMutablePointer<Float>, ld: Int, scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let oc = g.conv.outChannels, n = g.positions, wide = samples * n
-    for r in 0..<samples { im2col(x + r * inWidth, g, into: col + r * n, ld: ld) }
     if samples == 1 {
+      // One sample (inference): its input channels' rows split over the threads.
+      let parts = min(threads, g.conv.inChannels)
+      Compute.parallelFor(parts) { part in
+        let c = g.conv.inChannels
+        im2col(x, g, into: col, ld: ld, channels: c * part / parts..<c * (part + 1) / parts)
+      }
       for o in 0..<oc { (y + o * n).update(repeating: bias[o], count: n) }
       GEMM.multiply(
         m: oc, n: n, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, beta: 1, c: y, ldc: n, maxThreads: threads)
       return
     }
+    for r in 0..<samples { im2col(x + r * inWidth, g, into: col + r * n, ld: ld) }
     GEMM.multiply(
       m: oc, n: wide, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, c: scratch, ldc: wide,
       maxThreads: threads)

@@ -207,9 +207,7 @@ extension Network {
               ConvKernels.forward(
                 current, samples: 1, inWidth: width, outWidth: nextShape.reduce(1, *), g,
                 weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, ld: g.positions, scratch: col,
-                // One thread: a batch-1 conv is ~30 us of work, about what waking a
-                // second vCPU costs (Nature CNN: 0.29-0.32 -> 0.22-0.23 ms, BENCHMARKS.md).
-                threads: 1)
+                threads: Compute.maxThreads)
             }
           }
           swap(&current, &next)
@@ -222,7 +220,7 @@ extension Network {
             parameters[parameterIndex + 1].scalars.withUnsafeBufferPointer { b in
               Kernels.linear(
                 x: current, batch: 1, inputs: inputs, outputs: outputs,
-                weight: w.baseAddress!, bias: b.baseAddress!, y: next, threads: 1)
+                weight: w.baseAddress!, bias: b.baseAddress!, y: next, threads: Compute.maxThreads)
             }
           }
           swap(&current, &next)
