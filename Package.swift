@@ -22,7 +22,7 @@ let package = Package(
     // GEMM micro-kernels and GEMV for AVX-512, AVX2+FMA and portable C.
     .target(name: "CPoPSKernels"),
     .target(name: "PoPSCore", dependencies: ["CPoPSKernels"], swiftSettings: settings),
-    .target(name: "PoPSNN", dependencies: ["PoPSCore"], swiftSettings: settings),
+    .target(name: "PoPSNN", dependencies: ["PoPSCore", "CPoPSKernels"], swiftSettings: settings),
     // C API over the system Box2D (Debian's libbox2d-dev, installed by `make deps`).
     .target(name: "CBox2D", linkerSettings: [.linkedLibrary("box2d")]),
     .target(
@@ -50,7 +50,7 @@ let package = Package(
       dependencies: ["PoPS"],
       path: "Benchmarks/pops-bench",
       swiftSettings: settings),
-    .testTarget(name: "PoPSCoreTests", dependencies: ["PoPSCore"], swiftSettings: settings),
+    .testTarget(name: "PoPSCoreTests", dependencies: ["PoPSCore", "CPoPSKernels"], swiftSettings: settings),
     .testTarget(
       name: "PoPSNNTests", dependencies: ["PoPSNN"], exclude: ["Fixtures"], swiftSettings: settings),
     .testTarget(

@@ -54,6 +54,7 @@ TARGET static inline void kernel(long kb, const float *a, const float *b, float 
 
 #pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
 #include "gemm_impl.h"
+#include "conv_impl.h"
 #pragma clang attribute pop
 
 TARGET static inline float sum8(__m256 v) {

@@ -88,6 +88,7 @@ TARGET static inline void kernel(long kb, const float *a, const float *b, float 
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), apply_to = function)
 #include "gemm_impl.h"
+#include "conv_impl.h"
 #pragma clang attribute pop
 
 TARGET void pops_gemv_rows_avx512(long n, long k, float alpha, const float *x, const float *b, long ldb,

@@ -64,11 +64,14 @@ struct path {
   void (*adam)(long, float *, const float *, float *, float *, float, float, float, float, float);
   void (*rmsprop)(long, float *, const float *, float *, float, float, float);
   double (*fma_peak)(long);
+  void (*im2col)(const float *, const pops_conv_geometry *, long, long, float *, long);
+  void (*col2im)(const float *, const pops_conv_geometry *, long, float *);
 };
 
 #define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
-   pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name}
+   pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
+   pops_im2col_##name, pops_col2im_##name}
 
 static const struct path paths[3] = {
   [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
@@ -117,4 +120,12 @@ void pops_adam(int isa, long n, float *p, const float *g, float *m, float *v, fl
 
 void pops_rmsprop(int isa, long n, float *p, const float *g, float *v, float lr, float rho, float eps) {
   usable(isa)->rmsprop(n, p, g, v, lr, rho, eps);
+}
+
+void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld) {
+  usable(isa)->im2col(x, g, ch0, ch1, col, ld);
+}
+
+void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx) {
+  usable(isa)->col2im(dcol, g, ld, dx);
 }

@@ -27,6 +27,7 @@ static void kernel(long kb, const float *a, const float *b, float *c, long ldc, 
 }
 
 #include "gemm_impl.h"
+#include "conv_impl.h"
 
 void pops_gemv_rows_generic(long n, long k, float alpha, const float *x, const float *b, long ldb, float *y) {
   for (long j = 0; j < n; j++) {

@@ -2,6 +2,8 @@
 #ifndef POPS_KERNELS_INTERNAL_H
 #define POPS_KERNELS_INTERNAL_H
 
+#include "pops_kernels.h"
+
 #define POPS_DECLARE_PATH(name)                                                                          \
   void pops_gemm_panels_##name(long kb, const float *a, const float *b, long n, float *c, long ldc,      \
                                float alpha, long rows);                                                  \
@@ -16,7 +18,9 @@
                         float eps, float root_c2);                                                        \
   void pops_rmsprop_##name(long n, float *p, const float *g, float *v, float lr, float rho, float eps);                                                               \
   void pops_gemm_pack_b_##name(int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,   \
-                               float *dst);
+                               float *dst);                                                               \
+  void pops_im2col_##name(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld); \
+  void pops_col2im_##name(const float *dcol, const pops_conv_geometry *g, long ld, float *dx);
 
 POPS_DECLARE_PATH(generic)
 #if defined(__x86_64__)

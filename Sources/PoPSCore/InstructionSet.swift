@@ -13,7 +13,8 @@ public enum InstructionSet: String, CaseIterable, Sendable, CustomStringConverti
   /// x86-64, NEON on arm64): a 6x16 tile.
   case generic
 
-  @usableFromInline var code: Int32 {
+  /// The path's value in the C kernels' API (`POPS_ISA_*` in pops_kernels.h).
+  public var code: Int32 {
     switch self {
     case .avx512: return Int32(POPS_ISA_AVX512)
     case .avx2: return Int32(POPS_ISA_AVX2)

@@ -1,3 +1,4 @@
+import CPoPSKernels
 import PoPSCore
 
 /// Convolution by im2col + GEMM. A chunk of samples shares one column matrix
@@ -16,6 +17,14 @@ enum ConvKernels {
     /// Columns of the column matrix: output positions.
     var positions: Int { outHeight * outWidth }
 
+    /// The same geometry for the C kernels.
+    var kernelGeometry: pops_conv_geometry {
+      pops_conv_geometry(
+        channels: conv.inChannels, height: inHeight, width: inWidth, kernel_height: conv.kernelHeight,
+        kernel_width: conv.kernelWidth, stride: conv.stride, top: top, left: left, out_height: outHeight,
+        out_width: outWidth)
+    }
+
     init(_ conv: LayerSpec.Conv2D, inputShape: [Int]) {
       self.conv = conv
       inHeight = inputShape[1]
@@ -29,96 +38,22 @@ enum ConvKernels {
   }
 
   /// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left] (0 outside),
-  /// rows `ld` floats apart.
-  /// `channels` limits the work to those input channels' rows (a thread's share).
+  /// rows `ld` floats apart; `channels` limits the work to those input
+  /// channels' rows (a thread's share). In C for the active kernel path
+  /// (`pops_im2col`, Sources/CPoPSKernels/conv_impl.h).
   static func im2col(
     _ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>, ld: Int,
     channels: Range<Int>? = nil
   ) {
-    let c = g.conv, s = c.stride
-    let channels = channels ?? 0..<c.inChannels
-    var row = channels.lowerBound * c.kernelHeight * c.kernelWidth
-    for ch in channels {
-      let plane = x + ch * g.inHeight * g.inWidth
-      for ki in 0..<c.kernelHeight {
-        for kj in 0..<c.kernelWidth {
-          let dst = col + row * ld
-          if g.top == 0 && g.left == 0 && (g.outHeight - 1) * s + ki < g.inHeight && (g.outWidth - 1) * s + kj < g.inWidth {
-            // Every tap is inside the input (always so for valid padding): no bounds checks.
-            // Unchecked arithmetic: every index here is inside the buffers.
-            let rowStep = s &* g.inWidth
-            var src = plane + (ki &* g.inWidth &+ kj)
-            var line = dst
-            for _ in 0..<g.outHeight {
-              var from = src
-              for ox in 0..<g.outWidth {
-                line[ox] = from.pointee
-                from += s
-              }
-              src += rowStep
-              line += g.outWidth
-            }
-            row += 1
-            continue
-          }
-          for oy in 0..<g.outHeight {
-            let iy = oy * s + ki - g.top
-            let line = dst + oy * g.outWidth
-            if iy < 0 || iy >= g.inHeight {
-              line.update(repeating: 0, count: g.outWidth)
-              continue
-            }
-            let src = plane + iy * g.inWidth
-            for ox in 0..<g.outWidth {
-              let ix = ox * s + kj - g.left
-              line[ox] = ix >= 0 && ix < g.inWidth ? src[ix] : 0
-            }
-          }
-          row += 1
-        }
-      }
-    }
+    let channels = channels ?? 0..<g.conv.inChannels
+    var c = g.kernelGeometry
+    pops_im2col(InstructionSet.active.code, x, &c, channels.lowerBound, channels.upperBound, col, ld)
   }
 
   /// The adjoint of im2col: dx[c, iy, ix] += dcol[...] (dx must start at zero).
   static func col2im(_ dcol: UnsafePointer<Float>, _ g: Geometry, ld: Int, into dx: UnsafeMutablePointer<Float>) {
-    let c = g.conv, s = c.stride
-    var row = 0
-    for ch in 0..<c.inChannels {
-      let plane = dx + ch * g.inHeight * g.inWidth
-      for ki in 0..<c.kernelHeight {
-        for kj in 0..<c.kernelWidth {
-          let src = dcol + row * ld
-          if g.top == 0 && g.left == 0 && (g.outHeight - 1) * s + ki < g.inHeight && (g.outWidth - 1) * s + kj < g.inWidth {
-            // Every tap inside the input (valid padding): unchecked, as in im2col.
-            let rowStep = s &* g.inWidth
-            var target = plane + (ki &* g.inWidth &+ kj)
-            var line = src
-            for _ in 0..<g.outHeight {
-              var to = target
-              for ox in 0..<g.outWidth {
-                to.pointee += line[ox]
-                to += s
-              }
-              target += rowStep
-              line += g.outWidth
-            }
-            row += 1
-            continue
-          }
-          for oy in 0..<g.outHeight {
-            let iy = oy * s + ki - g.top
-            if iy < 0 || iy >= g.inHeight { continue }
-            let line = plane + iy * g.inWidth
-            for ox in 0..<g.outWidth {
-              let ix = ox * s + kj - g.left
-              if ix >= 0 && ix < g.inWidth { line[ix] += src[oy * g.outWidth + ox] }
-            }
-          }
-          row += 1
-        }
-      }
-    }
+    var c = g.kernelGeometry
+    pops_col2im(InstructionSet.active.code, dcol, &c, ld, dx)
   }
 
   /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose

@@ -57,6 +57,21 @@ void pops_gemv_rows(int isa, long n, long k, float alpha, const float *x, const 
 /// y[j] += alpha * sum_p x[p] * B[p, j] for j < n, B stored [k, ldb].
 void pops_gemv_columns(int isa, long n, long k, float alpha, const float *x, const float *b, long ldb, float *y);
 
+/// A convolution's geometry: input [channels, height, width], kernel, stride,
+/// the padding above (top) and left of the input, and the output size.
+typedef struct {
+  long channels, height, width;
+  long kernel_height, kernel_width, stride, top, left;
+  long out_height, out_width;
+} pops_conv_geometry;
+
+/// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left]
+/// (0 outside the input) for input channels ch0..<ch1, rows `ld` apart.
+void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld);
+
+/// The adjoint of im2col over all channels: dx[c, iy, ix] += dcol[...].
+void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx);
+
 /// A task of a parallel loop: runs index `index` of the job with context `ctx`.
 typedef void (*pops_task_fn)(void *ctx, long index);
 
