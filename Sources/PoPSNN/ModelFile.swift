@@ -144,6 +144,9 @@ public enum ModelFile {
     guard let version = Int(versionText), version == 1 || version == formatVersion else {
       throw fail("pops_format_version \(versionText) is not supported (this pops reads versions 1 and \(formatVersion))")
     }
+    for (field, text) in metadata.sorted(by: { $0.key < $1.key }) where ["architecture", "provenance", "input"].contains(field) {
+      if let key = StrictJSON.duplicateKey(in: Data(text.utf8)) { throw fail("__metadata__.\(field) names \"\(key)\" twice") }
+    }
     guard let architectureText = metadata["architecture"],
       let architecture = try? JSONDecoder().decode(Architecture.self, from: Data(architectureText.utf8))
     else { throw fail("__metadata__.architecture is missing or not a valid architecture") }
@@ -161,6 +164,10 @@ public enum ModelFile {
         decoded.scale.isFinite, decoded.scale > 0
       else { throw fail("__metadata__.input is missing or not a valid observation encoding (dtype float32 or uint8, a positive scale)") }
       input = decoded
+    }
+    let expected = Set(architecture.parameterNames)
+    if let extra = file.tensorNames.first(where: { !expected.contains($0) }) {
+      throw fail("tensor \(extra) is not a parameter of the architecture (it has \(architecture.parameterNames.joined(separator: ", ")))")
     }
     let parameters = try zip(architecture.parameterNames, architecture.parameterShapes).map { name, shape in
       try file.tensor(name, shape: shape)
@@ -189,10 +196,44 @@ public struct SafetensorsFile {
     guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
       throw fail("the safetensors header is not a JSON object")
     }
+    if let key = StrictJSON.duplicateKey(in: headerData) {
+      throw fail("the safetensors header names \"\(key)\" twice")
+    }
     self.path = path
     self.header = header
     self.data = data
     dataStart = 8 + Int(headerSize)
+    try checkLayout(payload: data.count - dataStart)
+  }
+
+  /// The safetensors rule: the tensors' byte ranges tile the data exactly,
+  /// with no overlap, no gap and nothing after the last one.
+  private func checkLayout(payload: Int) throws {
+    func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
+    var ranges: [(name: String, begin: Int, end: Int)] = []
+    for (name, value) in header where name != "__metadata__" {
+      guard let entry = value as? [String: Any] else { throw fail("header entry \(name) is not an object") }
+      guard let offsets = entry["data_offsets"] as? [Int], offsets.count == 2, offsets[0] >= 0, offsets[1] >= offsets[0]
+      else { throw fail("tensor \(name) has bad data_offsets \(entry["data_offsets"] ?? "none")") }
+      ranges.append((name, offsets[0], offsets[1]))
+    }
+    ranges.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+    var covered = 0
+    var previous: String?
+    for range in ranges {
+      if range.begin < covered, let previous {
+        throw fail("tensors \(previous) and \(range.name) overlap (\(range.name) starts at byte \(range.begin), before \(covered))")
+      }
+      if range.begin > covered {
+        throw fail("\(range.begin - covered) bytes before tensor \(range.name) belong to no tensor")
+      }
+      covered = range.end
+      previous = range.name
+    }
+    if covered > payload {
+      throw fail("truncated: tensor \(previous ?? "") ends at byte \(covered) of data, the file has \(payload)")
+    }
+    if covered < payload { throw fail("\(payload - covered) trailing bytes after the last tensor") }
   }
 
   /// The tensor names, in the order of their data in the file.

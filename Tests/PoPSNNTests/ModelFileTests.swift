@@ -135,9 +135,52 @@ struct ModelFileTests {
   }
 
   @Test func missingTensorAndForeignFiles() throws {
-    expectError(try editedHeader { $0["layers.4.bias"] = nil }, containing: "layers.4.bias is missing")
+    // The last tensor dropped, header entry and bytes.
+    expectError(Data(try editedHeader { $0["layers.4.bias"] = nil }.dropLast(8)), containing: "layers.4.bias is missing")
     expectError(try editedHeader { $0["__metadata__"] = nil }, containing: "not a pops model")
     expectError(Data(repeating: 0x41, count: 64), containing: "truncated")
+  }
+
+  /// What safetensors forbids and JSONSerialization would let through
+  /// (issue 13 case 7): every one is refused, naming the tensor or key.
+  @Test func overlapsGapsTrailingBytesExtraTensorsAndDuplicateKeysAreRefused() throws {
+    func offsets(_ name: String, _ begin: Int, _ end: Int) -> (inout [String: Any]) -> Void {
+      { header in
+        var entry = header[name] as! [String: Any]
+        entry["data_offsets"] = [begin, end]
+        header[name] = entry
+      }
+    }
+    // layers.0.weight is [16, 4]: bytes 0..<256; layers.0.bias 256..<320.
+    expectError(try editedHeader(offsets("layers.0.bias", 0, 64)), containing: "overlap")
+    expectError(try editedHeader(offsets("layers.0.weight", 4, 260)), containing: "4 bytes before tensor layers.0.weight belong to no tensor")
+    expectError(try ModelFile.encode(sampleModel()) + Data(count: 8), containing: "8 trailing bytes after the last tensor")
+    let valid = try ModelFile.encode(sampleModel())
+    let payload = valid.count - 8 - safetensorsHeaderSize(valid)
+    var extra = try editedHeader { $0["layers.9.weight"] = ["dtype": "F32", "shape": [1], "data_offsets": [payload, payload + 4]] }
+    extra.append(Data(count: 4))
+    expectError(extra, containing: "tensor layers.9.weight is not a parameter of the architecture")
+
+    // The same key twice: in the header and inside the architecture's JSON.
+    func replacingInHeader(_ old: String, _ new: String) throws -> Data {
+      let data = try ModelFile.encode(sampleModel())
+      let size = safetensorsHeaderSize(data)
+      var json = String(decoding: data.subdata(in: 8..<(8 + size)), as: UTF8.self)
+      #expect(json.contains(old), "fixture: \(old) not in the header")
+      json = json.replacingOccurrences(of: old, with: new)
+      while json.utf8.count % 8 != 0 { json += " " }
+      var out = Data()
+      withUnsafeBytes(of: UInt64(json.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+      out.append(Data(json.utf8))
+      out.append(data.suffix(from: 8 + size))
+      return out
+    }
+    expectError(
+      try replacingInHeader("\"layers.0.bias\":{", "\"layers.0.bias\":{\"dtype\":\"F64\",\"shape\":[2]},\"layers.0.\\u0062ias\":{"),
+      containing: "names \"layers.0.bias\" twice")
+    expectError(
+      try replacingInHeader("\\\"in_features\\\":4", "\\\"in_features\\\":400,\\\"in_features\\\":4"),
+      containing: "__metadata__.architecture names \"in_features\" twice")
   }
 
   @Test func nonFiniteValues() throws {
