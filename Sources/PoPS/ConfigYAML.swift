@@ -225,6 +225,9 @@ extension PoPSConfig {
         result[key] = try merge(nested, override, path: field, source: source, kinds: kinds)
       } else {
         if value is [String: Any] { throw ConfigError("\(source): field '\(field)' must be a value, not a mapping") }
+        if Self.holdsNonFinite(value) {
+          throw ConfigError("\(source): field '\(field)' must be a finite number, got '\(value)'")
+        }
         if let kind = kinds[field], !kind.matches(value) {
           throw ConfigError("\(source): field '\(field)' must be \(kind.phrase), got '\(value)'")
         }
@@ -232,6 +235,14 @@ extension PoPSConfig {
       }
     }
     return result
+  }
+
+  /// Whether `value` is, or (in a list) holds, NaN or an infinity: YAML's
+  /// .nan and .inf, which no field accepts.
+  private static func holdsNonFinite(_ value: Any) -> Bool {
+    if let number = value as? Double { return !number.isFinite }
+    if let list = value as? [Any] { return list.contains(where: holdsNonFinite) }
+    return false
   }
 
   private static func path(_ keys: [CodingKey]) -> String {

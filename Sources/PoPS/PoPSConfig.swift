@@ -159,9 +159,10 @@ public struct PoPSConfig: Codable, Sendable, Equatable {
     if teacher.steps <= 0 { return "teacher.steps must be positive, got \(teacher.steps)" }
     if experience.refillSteps <= 0 { return "experience.refill_steps must be positive, got \(experience.refillSteps)" }
     if experience.capacity < experience.refillSteps { return "experience.capacity must be at least refill_steps" }
+    if experience.capacity > 1 << 40 { return "experience.capacity must be at most 2^40, got \(experience.capacity)" }
     if !(0...1).contains(experience.exploration) { return "experience.exploration must be in [0, 1]" }
     let d = distillation
-    if d.batchSize <= 0 { return "distillation.batch_size must be positive, got \(d.batchSize)" }
+    if d.batchSize <= 0 || d.batchSize > 1 << 24 { return "distillation.batch_size must be in 1...2^24, got \(d.batchSize)" }
     if !(d.temperature > 0) { return "distillation.temperature must be positive, got \(d.temperature)" }
     if !(d.epsilon >= 0) { return "distillation.epsilon must be non-negative" }
     if !(0..<1).contains(d.rho) { return "distillation.rho must be in [0, 1), got \(d.rho)" }

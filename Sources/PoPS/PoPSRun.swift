@@ -49,6 +49,14 @@ public struct PoPSRun {
       record = old
     }
     previousSeconds = record.wallSeconds
+    // The stages' buffers must fit this machine: checked on the environment's
+    // spaces (the teacher's, which must fit them) before any teacher is trained.
+    let probe = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
+    if let problem = Resources.distillationProblem(
+      config, observations: probe.observationSpace.low.count, actions: probe.actionSpace.count)
+    {
+      throw ConfigError("config: \(problem)")
+    }
     // A teacher to train is trained before the run's environments start (a
     // bridge's workers would idle for hours); a given one is checked against them.
     let teacherURL = out.appendingPathComponent(Self.teacherFile)

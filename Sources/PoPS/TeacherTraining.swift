@@ -117,9 +117,12 @@ public func trainTeacher(
   var firstEnvironment: (any Environment)? = try Environments.make(
     options.environment, seed: seeds.teacherEnvironment(0, for: algorithm))
   var evalEnv = try Environments.make(options.environment, seed: seeds.evaluationEnvironment)
-  try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
   let space = firstEnvironment!.observationSpace
   let actionCount = firstEnvironment!.actionSpace.count
+  if let problem = Resources.teacherProblem(options.teacher, observationSpace: space, actionCount: actionCount) {
+    throw EnvironmentError(description: "\(options.environment): \(problem)")
+  }
+  try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)
   var agent = try makeTeacherAgent(
     options.teacher, observationSpace: space, actionCount: actionCount, seed: seeds.run, resumingFrom: resumeFrom)
   var best: EvaluationResult? = nil

@@ -64,9 +64,9 @@ public struct DQNConfig: Codable, Sendable, Equatable {
     }
     if !(learningRate > 0) { return "learningRate must be positive, got \(learningRate)" }
     if !(gamma >= 0 && gamma <= 1) { return "gamma must be in [0, 1], got \(gamma)" }
-    if bufferSize <= 0 { return "bufferSize must be positive, got \(bufferSize)" }
+    if bufferSize <= 0 || bufferSize > 1 << 40 { return "bufferSize must be in 1...2^40, got \(bufferSize)" }
     if frameStack < 0 { return "frameStack must be non-negative, got \(frameStack)" }
-    if batchSize <= 0 { return "batchSize must be positive, got \(batchSize)" }
+    if batchSize <= 0 || batchSize > 1 << 24 { return "batchSize must be in 1...2^24, got \(batchSize)" }
     if learningStarts < 0 { return "learningStarts must be non-negative, got \(learningStarts)" }
     if trainFrequency <= 0 { return "trainFrequency must be positive, got \(trainFrequency)" }
     if gradientSteps <= 0 { return "gradientSteps must be positive, got \(gradientSteps)" }

@@ -44,7 +44,11 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     if !(gaeLambda >= 0 && gaeLambda <= 1) { return "gaeLambda must be in [0, 1], got \(gaeLambda)" }
     if environments <= 0 || rolloutSteps <= 0 { return "environments and rolloutSteps must be positive" }
     if epochs <= 0 || batchSize <= 0 { return "epochs and batchSize must be positive" }
-    if batchSize > environments * rolloutSteps { return "batchSize must not exceed environments * rolloutSteps" }
+    let (rollout, overflow) = environments.multipliedReportingOverflow(by: rolloutSteps)
+    if overflow || rollout > 1 << 31 {
+      return "environments x rolloutSteps must be at most 2^31, got \(environments) x \(rolloutSteps)"
+    }
+    if batchSize > rollout { return "batchSize must not exceed environments * rolloutSteps" }
     if !(clipRange > 0) { return "clipRange must be positive, got \(clipRange)" }
     if !(entropyCoefficient >= 0) { return "entropyCoefficient must be non-negative" }
     if !(maxGradientNorm >= 0) { return "maxGradientNorm must be non-negative" }

@@ -187,6 +187,26 @@ public struct Architecture: Equatable, Sendable, Codable {
     convNet(inputShape: [4, 84, 84], convolutions: natureConvolutions, hidden: [512], outputs: actions)
   }
 
+  /// Why `convNet` cannot be built on `inputShape` (not [C, H, W], a bad
+  /// triple, a kernel larger than what reaches it), or nil.
+  public static func convNetProblem(inputShape: [Int], convolutions: [[Int]]) -> String? {
+    guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
+      return "convolutions need a [channels, height, width] input, got \(inputShape)"
+    }
+    var height = inputShape[1], width = inputShape[2]
+    for (index, c) in convolutions.enumerated() {
+      guard c.count == 3, c.allSatisfy({ $0 > 0 }) else {
+        return "convolution \(index) must be [out_channels, kernel, stride] with positive values, got \(c)"
+      }
+      guard c[1] <= height && c[1] <= width else {
+        return "convolution \(index) has a \(c[1])x\(c[1]) kernel but its input is \(height)x\(width)"
+      }
+      height = (height - c[1]) / c[2] + 1
+      width = (width - c[1]) / c[2] + 1
+    }
+    return nil
+  }
+
   public static func convNet(inputShape: [Int], convolutions: [[Int]], hidden: [Int], outputs: Int) -> Architecture {
     if convolutions.isEmpty {
       return .mlp(inputs: inputShape.reduce(1, *), hidden: hidden, outputs: outputs)
