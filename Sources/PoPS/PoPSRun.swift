@@ -24,6 +24,8 @@ public struct PoPSRun {
   /// results.json as of now.
   public var record: PoPSRecord
   let events: (PoPSEvent) -> Void
+  /// The output folder's lock, held as long as this run is open.
+  let lock: RunLock
   private let started = Date()
   private let previousSeconds: Double
 
@@ -32,6 +34,11 @@ public struct PoPSRun {
   public init(_ options: PoPSOptions, events: @escaping (PoPSEvent) -> Void = { _ in }) throws {
     let config = options.config
     if let problem = config.validationError() { throw ConfigError("config: \(problem)") }
+    // One run per folder; a start that fails leaves no folder it made.
+    let lock = try RunLock(folder: options.output)
+    var started = false
+    defer { if !started { lock.abandon() } }
+    self.lock = lock
     self.options = options
     self.config = config
     self.events = events
@@ -93,6 +100,7 @@ public struct PoPSRun {
       self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
       try save()
     }
+    started = true
   }
 
   /// The teacher's file name inside the output folder.
@@ -105,10 +113,21 @@ public struct PoPSRun {
   ) throws -> Model {
     let config = options.config
     let teacherURL = options.output.appendingPathComponent(teacherFile)
-    if FileManager.default.fileExists(atPath: teacherURL.path) { return try ModelFile.load(from: teacherURL) }
-    guard let given = options.teacher else { throw ConfigError("no teacher: give one or let the run train it") }
+    let held = FileManager.default.fileExists(atPath: teacherURL.path) ? try ModelFile.load(from: teacherURL) : nil
+    guard let given = options.teacher else {
+      guard let held else { throw ConfigError("no teacher: give one or let the run train it") }
+      return held
+    }
     // Any importable file (pops, Stable-Baselines3, torch.save, safetensors, TF1), imported in memory.
     let (loaded, source) = try TeacherImport.load(given, options: ImportOptions(environment: config.environment))
+    if let held {
+      // The folder's run belongs to its teacher: another one is refused, not ignored.
+      guard held.network.architecture == loaded.network.architecture, held.network.parameters == loaded.network.parameters else {
+        throw ConfigError(
+          "\(options.output.path) holds a run of another teacher than \(given.path) (sha256 \(source.sha256.prefix(12))...): its \(teacherFile) differs; choose another output folder or delete it")
+      }
+      return held
+    }
     try loaded.network.checkFits(environment, id: config.environment)
     if source.format != .pops { record.teacherSource = source }
     // Saved into the output folder once it fits and meets the objective: a refused run writes nothing.

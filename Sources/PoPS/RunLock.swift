@@ -1,0 +1,80 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One run per output folder: an exclusive `flock` on `FOLDER/.pops.lock`,
+/// held while the run is open and released by the kernel when the process
+/// ends, however it ends (so a killed run never leaves a stale lock). The
+/// file holds the owner's pid for the message a second run gets.
+public final class RunLock {
+  public static let fileName = ".pops.lock"
+  public let folder: URL
+  private let descriptor: Int32
+  /// Whether this lock made the folder (a failed start then removes it).
+  private let createdFolder: Bool
+
+  /// Takes the folder's lock, creating the folder if needed.
+  public init(folder: URL) throws {
+    self.folder = folder
+    var isDirectory: ObjCBool = false
+    let existed = FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory)
+    if existed && !isDirectory.boolValue { throw ConfigError("\(folder.path) is a file, not a folder") }
+    do {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    } catch {
+      throw ConfigError("cannot create the output folder \(folder.path): \(FileErrors.reason(error))")
+    }
+    createdFolder = !existed
+    let path = folder.appendingPathComponent(Self.fileName).path
+    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw ConfigError("cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      var buffer = [UInt8](repeating: 0, count: 32)
+      let count = pread(fd, &buffer, 31, 0)
+      close(fd)
+      let owner = count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+      throw ConfigError(
+        "\(folder.path) is in use by another pops run (pid \(owner)); wait for it, stop it, or choose another output folder")
+    }
+    let pid = "\(getpid())\n"
+    _ = ftruncate(fd, 0)
+    _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+    descriptor = fd
+  }
+
+  deinit { close(descriptor) }
+
+  /// For a start that failed: removes the lock file, and the folder too if
+  /// this lock created it and nothing else was written there.
+  public func abandon() {
+    try? FileManager.default.removeItem(at: folder.appendingPathComponent(Self.fileName))
+    if createdFolder, let left = try? FileManager.default.contentsOfDirectory(atPath: folder.path), left.isEmpty {
+      try? FileManager.default.removeItem(at: folder)
+    }
+  }
+}
+
+/// Human text for a file-system error (no NSCocoaError dump).
+enum FileErrors {
+  static func reason(_ error: Error) -> String {
+    let nsError = error as NSError
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(underlying.code)))
+    }
+    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
+    switch CocoaError.Code(rawValue: nsError.code) {
+    case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or folder"
+    case .fileWriteNoPermission, .fileReadNoPermission: return "permission denied"
+    case .fileWriteFileExists: return "a file of that name exists"
+    case .fileWriteOutOfSpace: return "no space left on the device"
+    case .fileWriteVolumeReadOnly: return "read-only file system"
+    default: return nsError.localizedDescription
+    }
+  }
+}
