@@ -36,9 +36,12 @@ public struct GymEnvironment: Environment {
   /// missing, or the spaces are unsupported.
   ///
   /// - Parameter python: the interpreter to use instead of the search above.
-  public init(id: String, python: URL? = nil) throws {
+  /// - Parameter stepTimeout: seconds the worker has to answer a step (a
+  ///   reset gets five times it); nil: `POPS_BRIDGE_TIMEOUT_S` or 60.
+  public init(id: String, python: URL? = nil, stepTimeout: Double? = nil) throws {
     self.id = id
     worker = try GymWorker(id: id, python: python)
+    if let stepTimeout, stepTimeout > 0 { worker.stepTimeout = stepTimeout }
     let info = worker.info
     let count = info.obsShape.reduce(1, *)
     // Byte observations (Atari frames) arrive scaled to [0, 1], as the
@@ -54,11 +57,21 @@ public struct GymEnvironment: Environment {
   }
 
   public mutating func reset(seed: UInt64?) -> [Float] {
-    do { return try tryReset(seed: seed) } catch { fatalError("\(error)") }
+    do { return try tryReset(seed: seed) } catch { Self.stop(error) }
   }
 
   public mutating func step(taking action: Int) -> Step {
-    do { return try tryStep(taking: action) } catch { fatalError("\(error)") }
+    do { return try tryStep(taking: action) } catch { Self.stop(error) }
+  }
+
+  /// The `Environment` protocol's reset and step cannot throw: a worker that
+  /// died or went silent there ends the process with the error and exit
+  /// status 1 (a clear message, not a trap; output files are written
+  /// atomically and runs resume from their checkpoints). Code that can
+  /// handle it calls `tryReset`/`tryStep`.
+  static func stop(_ error: Error) -> Never {
+    FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+    exit(1)
   }
 
   /// `reset` that reports a dead worker as an error instead of stopping.
@@ -67,7 +80,7 @@ public struct GymEnvironment: Environment {
     request.append(seed == nil ? 0 : 1)
     withUnsafeBytes(of: (seed ?? 0).littleEndian) { request.append(contentsOf: $0) }
     try worker.send(request)
-    return try worker.readObservation()
+    return try worker.readObservation(within: worker.resetTimeout, doing: "a reset")
   }
 
   /// `step` that reports a dead worker as an error instead of stopping.
@@ -88,7 +101,7 @@ public struct GymEnvironment: Environment {
   /// The second half of a step: waits for the worker's reply.
   public func receiveStep() throws -> Step {
     // The observation and its 10-byte tail arrive in one write: one read.
-    let observation = try worker.readObservation(tail: 10)
+    let observation = try worker.readObservation(tail: 10, within: worker.stepTimeout, doing: "a step")
     let tail = UnsafeRawPointer(worker.observationBuffer!.baseAddress! + worker.observationBytes)
     let reward = Double(bitPattern: UInt64(littleEndian: tail.loadUnaligned(as: UInt64.self)))
     let flags = tail.load(fromByteOffset: 8, as: UInt16.self)
@@ -98,6 +111,8 @@ public struct GymEnvironment: Environment {
 
   /// The worker's process id (for tests of failure handling).
   public var workerProcessIdentifier: Int32 { worker.process.processIdentifier }
+  /// Whether the worker process is still running.
+  public var isWorkerRunning: Bool { worker.process.isRunning }
 }
 
 /// The worker process and its pipes.
@@ -193,7 +208,9 @@ final class GymWorker: @unchecked Sendable {
   /// Reads exactly `count` bytes with plain read(2) calls; EOF means the worker died.
   func read(_ count: Int) throws -> Data {
     var data = Data(count: count)
-    try data.withUnsafeMutableBytes { raw in try readExactly(into: raw.baseAddress!, count: count) }
+    try data.withUnsafeMutableBytes { raw in
+      try readExactly(into: raw.baseAddress!, count: count, within: 5 * Self.defaultStepTimeout, doing: "start-up")
+    }
     return data
   }
 
@@ -202,12 +219,24 @@ final class GymWorker: @unchecked Sendable {
     return try read(n)
   }
 
+  /// Seconds the worker has to answer a step (`POPS_BRIDGE_TIMEOUT_S`,
+  /// default 60) and a reset or start-up (five times that: Atari resets and
+  /// imports are slow). A worker that misses it is stopped and the request
+  /// fails with an error naming the environment, instead of hanging.
+  static let defaultStepTimeout: Double = {
+    if let text = ProcessInfo.processInfo.environment["POPS_BRIDGE_TIMEOUT_S"], let s = Double(text), s > 0, s.isFinite { return s }
+    return 60
+  }()
+  /// This worker's limit for a step (the default unless the environment was made with another).
+  var stepTimeout = GymWorker.defaultStepTimeout
+  var resetTimeout: Double { 5 * stepTimeout }
+
   /// Reads one observation and `tail` more bytes, which stay in
   /// `observationBuffer` after the observation.
-  func readObservation(tail: Int = 0) throws -> [Float] {
+  func readObservation(tail: Int = 0, within seconds: Double, doing request: String) throws -> [Float] {
     let buffer = observationBuffer!
     let raw = UnsafeRawBufferPointer(buffer)
-    try readExactly(into: buffer.baseAddress!, count: observationBytes + tail)
+    try readExactly(into: buffer.baseAddress!, count: observationBytes + tail, within: seconds, doing: request)
     let uint8 = info.obsDtype == .uint8
     let count = uint8 ? observationBytes : observationBytes / 4
     return [Float](unsafeUninitializedCapacity: count) { out, initialized in
@@ -232,24 +261,40 @@ final class GymWorker: @unchecked Sendable {
     return 3_000_000
   }()
 
-  /// Returns once `fd` has data (or EOF/error), spinning first.
-  private func awaitReadable(_ fd: Int32) {
+  /// Returns once `fd` has data (or EOF/error), spinning first; false when
+  /// nothing came by `deadline` (uptime nanoseconds).
+  private func awaitReadable(_ fd: Int32, deadline: UInt64) -> Bool {
     var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
+    let spinEnd = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
     while poll(&pfd, 1, 0) == 0 {
-      sched_yield()  // a worker waiting for this core goes first
-      if DispatchTime.now().uptimeNanoseconds > deadline {
-        _ = poll(&pfd, 1, -1)
-        return
+      let now = DispatchTime.now().uptimeNanoseconds
+      if now > spinEnd {
+        // Sleep in the kernel until data or the deadline (in slices, so EINTR is harmless).
+        while true {
+          let current = DispatchTime.now().uptimeNanoseconds
+          if current >= deadline { return false }
+          if poll(&pfd, 1, Int32(clamping: min((deadline - current) / 1_000_000 + 1, 1000))) > 0 { return true }
+        }
       }
+      sched_yield()  // a worker waiting for this core goes first
     }
+    return true
   }
 
-  private func readExactly(into base: UnsafeMutableRawPointer, count: Int) throws {
+  private func readExactly(
+    into base: UnsafeMutableRawPointer, count: Int, within seconds: Double, doing request: String
+  ) throws {
     let fd = output.fileDescriptor
+    let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
     var offset = 0
     while offset < count {
-      if Self.spinNanoseconds > 0 { awaitReadable(fd) }
+      guard awaitReadable(fd, deadline: deadline) else {
+        // Alive but silent (stopped, stuck): stop it, so nothing waits on it again.
+        let pid = process.processIdentifier
+        if process.isRunning { kill(pid, SIGKILL) }
+        throw GymBridgeError(
+          "gym:\(id): the worker (pid \(pid)) did not answer \(request) within \(String(format: "%g", seconds)) s and was stopped; POPS_BRIDGE_TIMEOUT_S sets the limit for a step (a reset gets 5 times it)")
+      }
       let n = Glibc.read(fd, base + offset, count - offset)
       if n < 0 && errno == EINTR { continue }
       guard n > 0 else { throw died() }

@@ -90,6 +90,23 @@ struct GymBridgeTests {
     #expect(lander.step(taking: 0).observation.count == 8)
   }
 
+  /// A worker that is alive but silent (SIGSTOP) is a thrown error within
+  /// the timeout, naming the environment, and the worker is stopped for good.
+  @Test func aSilentWorkerTimesOutAndIsStopped() throws {
+    let env = try GymEnvironment(id: "CartPole-v1", stepTimeout: 1)
+    _ = try env.tryReset(seed: 1)
+    let pid = env.workerProcessIdentifier
+    kill(pid, SIGSTOP)
+    let started = Date()
+    expectBridgeError("gym:CartPole-v1: the worker (pid \(pid)) did not answer a step within 1 s and was stopped") {
+      _ = try env.tryStep(taking: 0)
+    }
+    #expect(Date().timeIntervalSince(started) < 30, "the timeout did not end the wait")
+    usleep(200_000)
+    #expect(kill(pid, 0) != 0 || !env.isWorkerRunning, "the silent worker was left running")
+    expectBridgeError("the worker exited") { _ = try env.tryStep(taking: 0) }
+  }
+
   /// Four workers stepped as one vector give exactly what four environments
   /// stepped one by one give, with the same seeds and actions; so does a
   /// vector of native environments.
