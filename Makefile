@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEB_PACKAGES ?= libbox2d-dev gcc
 DEMO_OUT ?= runs/demo
 
-.PHONY: deps build demo test bench bench-peers clean
+.PHONY: deps build demo test fuzz bench bench-peers clean
 
 deps:
 	@bash scripts/deps.sh $(DEB_PACKAGES)
@@ -23,6 +23,13 @@ demo: build
 test: deps deps-gym
 	$(SWIFT) test -c release
 	SWIFT=$(SWIFT) bash scripts/check_consumer.sh
+
+# The model and config loaders under a longer seeded fuzz than make test's
+# (Tests/PoPSTests/FuzzTests.swift; docs/reliability.md records the runs).
+FUZZ_ITERATIONS ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: deps
+	POPS_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) POPS_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test -c release --filter FuzzTests
 
 bench: deps
 	$(SWIFT) build -c release --product pops-bench
