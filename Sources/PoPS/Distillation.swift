@@ -79,6 +79,18 @@ public struct StudentResult: Sendable {
 }
 
 extension PoPSRun {
+  /// Starts a stage (an IPP stage or a student's distillation) from a
+  /// buffer that depends on nothing but the run's seed, the step and the
+  /// stage: emptied, then filled to capacity by the teacher's play. A run
+  /// resumed at a stage boundary then continues exactly as the uninterrupted
+  /// run (issue 13: a buffer carried over from earlier stages made them differ).
+  mutating func startStage(_ stage: Seeds.Stage, step: Int) {
+    buffer.removeAll()
+    var rng = seeds.generator(.experience, step: step &* 8 &+ Int(stage.rawValue))
+    let refills = (config.experience.capacity + config.experience.refillSteps - 1) / config.experience.refillSteps
+    for _ in 0..<refills { refillBuffer(using: &rng) }
+  }
+
   /// The teacher plays `experience.refill_steps` steps into the buffer.
   mutating func refillBuffer(using rng: inout SeededGenerator) {
     buffer.refill(
@@ -94,6 +106,7 @@ extension PoPSRun {
   /// `PoPSConfig.accepts`). The learning rate follows the size rule.
   public mutating func distil(_ architecture: Architecture, step: Int) -> StudentResult {
     let d = config.distillation
+    startStage(.distillation, step: step)
     var rng = seeds.generator(.distillation, step: step)
     var initRNG = rng.split()
     let fraction = Double(architecture.weightCount) / Double(teacherWeights)

@@ -23,6 +23,12 @@ public struct ExperienceBuffer: Sendable {
     actions = [Int32](repeating: 0, count: capacity)
   }
 
+  /// Forgets every entry (the storage is kept).
+  public mutating func removeAll() {
+    count = 0
+    position = 0
+  }
+
   public mutating func add(state: [Float], teacherOutput: [Float], action: Int) {
     states.replaceSubrange((position * observationCount)..<((position + 1) * observationCount), with: state)
     outputs.replaceSubrange((position * actionCount)..<((position + 1) * actionCount), with: teacherOutput)

@@ -161,6 +161,7 @@ extension PoPSRun {
   public mutating func prune(_ start: Network, step: Int) -> PruningResult {
     let p = config.pruning
     let schedule = PruningSchedule(p)
+    startStage(.pruning, step: step)
     var rng = seeds.generator(.pruning, step: step)
     let learningRate = config.learningRate(sizeFraction: Double(start.weightCount) / Double(teacherWeights), epoch: 0)
     var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)

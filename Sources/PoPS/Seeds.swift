@@ -43,12 +43,14 @@ public struct Seeds: Sendable, Equatable {
     case distillation = 2
     /// Draws of the dormant-unit check and re-initialisation in distillation.
     case recycling = 3
+    /// The teacher's play that fills the experience buffer when a stage starts.
+    case experience = 4
   }
 
   /// The generator of `stage` in PoPS step `step` (1-based): independent of
   /// what earlier stages drew, so a stage's draws do not depend on whether
-  /// the run was resumed before it (its experience buffer still does: the
-  /// buffer is not saved and starts empty in a resumed run).
+  /// the run was resumed before it. Its experience buffer does not either:
+  /// every stage starts from a buffer filled afresh (`Stage.experience`).
   public func generator(_ stage: Stage, step: Int) -> SeededGenerator {
     SeededGenerator(seed: run &* 0x9E37_79B9 &+ UInt64(step) &* 1_000 &+ stage.rawValue)
   }

@@ -79,3 +79,58 @@ struct OutputFolderTests {
     #expect(right.status == 0, "\(right.output)")
   }
 }
+
+/// A run killed at a stage boundary and restarted ends with the same files
+/// as the uninterrupted run (issue 13 case 5: the experience buffer carried
+/// between stages used to make them differ).
+struct ResumeEquivalenceTests {
+  @Test func aRunKilledAfterAnAcceptedStepResumesToTheSameModels() throws {
+    let fixtures = try OutputFolderTests().fixtures()
+    defer { try? FileManager.default.removeItem(atPath: fixtures) }
+    let config = OutputFolderTests.tinyConfig.replacingOccurrences(of: "shrinking: {max_steps: 1}", with: "shrinking: {max_steps: 3}")
+    try config.write(toFile: "\(fixtures)/tiny.yaml", atomically: true, encoding: .utf8)
+    func arguments(_ out: String) -> [String] {
+      ["compress", "--teacher", "\(fixtures)/a.safetensors", "--env", "CartPole-v0", "--out", "\(fixtures)/\(out)",
+       "--config", "\(fixtures)/tiny.yaml"]
+    }
+    let whole = try pops(arguments("whole"))
+    #expect(whole.status == 0, "\(whole.output)")
+
+    // The same run, killed as soon as step 1's student is accepted, then run again.
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
+      url.deleteLastPathComponent()
+    }
+    let log = URL(fileURLWithPath: "\(fixtures)/killed.log")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    let process = Process()
+    process.executableURL = url.appendingPathComponent("pops")
+    process.arguments = arguments("killed")
+    let handle = try FileHandle(forWritingTo: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    var killed = false
+    while process.isRunning {
+      if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("step 1: accepted") {
+        kill(process.processIdentifier, SIGKILL)
+        killed = true
+        break
+      }
+      usleep(2_000)
+    }
+    process.waitUntilExit()
+    let first = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    #expect(killed && !first.contains("done:"), "the kill did not land before the end:\n\(first)")
+    let resumed = try pops(arguments("killed"))
+    #expect(resumed.status == 0, "\(resumed.output)")
+
+    let names = try FileManager.default.contentsOfDirectory(atPath: "\(fixtures)/whole").filter { $0.hasSuffix(".safetensors") }
+    #expect(names.count >= 3)
+    for name in names {
+      let a = FileManager.default.contents(atPath: "\(fixtures)/whole/\(name)")
+      let b = FileManager.default.contents(atPath: "\(fixtures)/killed/\(name)")
+      #expect(a != nil && a == b, "\(name) differs after the resume")
+    }
+  }
+}
