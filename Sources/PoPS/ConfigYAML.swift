@@ -87,7 +87,10 @@ extension PoPSConfig {
       let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2, !parts[0].isEmpty else { throw ConfigError("override '\(assignment)': expected FIELD=VALUE") }
       var yaml = ""
-      let keys = parts[0].split(separator: ".").map(String.init)
+      let keys = parts[0].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+      if let empty = keys.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        throw ConfigError("override '\(assignment)': field name part \(empty + 1) of '\(parts[0])' is empty")
+      }
       for (depth, key) in keys.enumerated() {
         yaml += String(repeating: "  ", count: depth) + key + ":" + (depth == keys.count - 1 ? " \(parts[1])" : "") + "\n"
       }

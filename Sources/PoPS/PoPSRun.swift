@@ -49,8 +49,9 @@ public struct PoPSRun {
     if FileManager.default.fileExists(atPath: recordURL.path) {
       let old = try PoPSRecord.read(from: recordURL)
       guard old.mode == record.mode, old.environment == record.environment, old.seed == record.seed, old.config == config else {
+        let differs = old.config == config ? "" : Self.firstDifference(old.config, config).map { "; \($0)" } ?? ""
         throw ConfigError(
-          "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)); choose another output folder or delete it")
+          "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)\(differs)); choose another output folder or delete it")
       }
       events(old.status.isFinished ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
       record = old
@@ -101,6 +102,29 @@ public struct PoPSRun {
       try save()
     }
     started = true
+  }
+
+  /// The first field (snake_case path) whose value differs between two
+  /// configurations, as "FIELD is OLD there, NEW here".
+  static func firstDifference(_ old: PoPSConfig, _ new: PoPSConfig) -> String? {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    guard let a = try? JSONSerialization.jsonObject(with: encoder.encode(old)),
+      let b = try? JSONSerialization.jsonObject(with: encoder.encode(new))
+    else { return nil }
+    func walk(_ a: Any, _ b: Any, _ path: String) -> String? {
+      if let x = a as? [String: Any], let y = b as? [String: Any] {
+        for key in Set(x.keys).union(y.keys).sorted() {
+          let field = path.isEmpty ? key : "\(path).\(key)"
+          guard let u = x[key], let v = y[key] else { return "\(field) is set in only one of them" }
+          if let found = walk(u, v, field) { return found }
+        }
+        return nil
+      }
+      let left = (a as? NSObject)?.description ?? "\(a)", right = (b as? NSObject)?.description ?? "\(b)"
+      return (a as? NSObject) == (b as? NSObject) ? nil : "\(path) is \(left) there, \(right) here"
+    }
+    return walk(a, b, "")
   }
 
   /// The teacher's file name inside the output folder.

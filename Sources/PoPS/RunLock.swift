@@ -60,21 +60,3 @@ public final class RunLock {
   }
 }
 
-/// Human text for a file-system error (no NSCocoaError dump).
-enum FileErrors {
-  static func reason(_ error: Error) -> String {
-    let nsError = error as NSError
-    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-      return String(cString: strerror(Int32(underlying.code)))
-    }
-    if nsError.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(nsError.code))) }
-    switch CocoaError.Code(rawValue: nsError.code) {
-    case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or folder"
-    case .fileWriteNoPermission, .fileReadNoPermission: return "permission denied"
-    case .fileWriteFileExists: return "a file of that name exists"
-    case .fileWriteOutOfSpace: return "no space left on the device"
-    case .fileWriteVolumeReadOnly: return "read-only file system"
-    default: return nsError.localizedDescription
-    }
-  }
-}

@@ -43,7 +43,19 @@ def main():
     if len(sys.argv) < 2:
         fail("usage: gym_worker.py ENV_ID [JSON_KWARGS]")
     env_id, _, query = sys.argv[1].partition("?")
-    options = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+    options = {}
+    for pair in query.split("&") if query else []:
+        key, equals, value = pair.partition("=")
+        if not equals or key not in ("actions", "atari"):
+            fail(f"unknown option '{pair}' in '{sys.argv[1]}': the options are actions=a,b,... and atari=0|1")
+        options[key] = value
+    if "actions" in options:
+        try:
+            [int(a) for a in options["actions"].split(",")]
+        except ValueError:
+            fail(f"actions={options['actions']} must be integers separated by commas, e.g. actions=1,2,3")
+    if options.get("atari", "1") not in ("0", "1"):
+        fail(f"atari={options['atari']} must be 0 or 1")
     kwargs = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     try:
         import numpy as np

@@ -103,11 +103,12 @@ public struct TensorArchive: Sendable {
   /// Reads an archive; throws `ModelFileError` naming the file and the problem.
   public static func read(from url: URL) throws -> TensorArchive {
     func fail(_ problem: String) -> ModelFileError { ModelFileError(path: url.path, problem: problem) }
+    if let problem = FileErrors.notARegularFile(url.path) { throw fail(problem) }
     let data: Data
     do {
       data = try Data(contentsOf: url, options: .alwaysMapped)
     } catch {
-      throw fail("cannot read the file (\(error.localizedDescription))")
+      throw fail("cannot read the file (\(FileErrors.reason(error)))")
     }
     guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, too short for a safetensors header") }
     let headerSize = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }

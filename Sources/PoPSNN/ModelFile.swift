@@ -122,11 +122,12 @@ public enum ModelFile {
 
   /// Reads a model; throws `ModelFileError` naming `url` and the problem.
   public static func load(from url: URL) throws -> Model {
+    if let problem = FileErrors.notARegularFile(url.path) { throw ModelFileError(path: url.path, problem: problem) }
     let data: Data
     do {
       data = try Data(contentsOf: url)
     } catch {
-      throw ModelFileError(path: url.path, problem: "cannot read the file (\(error.localizedDescription))")
+      throw ModelFileError(path: url.path, problem: "cannot read the file (\(FileErrors.reason(error)))")
     }
     return try decode(data, path: url.path)
   }

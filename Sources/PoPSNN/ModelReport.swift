@@ -40,12 +40,18 @@ public struct ModelReport: Codable, Sendable {
   }
 
   public var text: String {
+    // Provenance comes from the file: control characters (terminal escapes) are shown, not sent.
+    func safe(_ text: String) -> String {
+      String(text.unicodeScalars.map { scalar -> String in
+        scalar.properties.generalCategory == .control ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+      }.joined())
+    }
     var lines = ["architecture \(architecture)"]
-    if let env = provenance.environment { lines.append("environment  \(env)") }
-    if let role = provenance.role { lines.append("role         \(role)") }
-    lines.append("written by   pops \(provenance.popsVersion)")
+    if let env = provenance.environment { lines.append("environment  \(safe(env))") }
+    if let role = provenance.role { lines.append("role         \(safe(role))") }
+    lines.append("written by   pops \(safe(provenance.popsVersion))")
     for (key, value) in provenance.summary.sorted(by: { $0.key < $1.key }) {
-      lines.append("  \(key): \(value)")
+      lines.append("  \(safe(key)): \(safe(value))")
     }
     lines.append("")
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

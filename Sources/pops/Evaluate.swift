@@ -12,10 +12,10 @@ struct Evaluate: ParsableCommand {
   @Option(help: "Environment id; defaults to the one recorded in the model.")
   var env: String?
 
-  @Option(help: "Number of episodes.")
+  @Option(parsing: .unconditional, help: "Number of episodes.")
   var episodes = 100
 
-  @Option(help: "Seed of the first episode (episode i uses seed + i).")
+  @Option(parsing: .unconditional, help: "Seed of the first episode (episode i uses seed + i).")
   var seed: UInt64 = 0
 
   @Flag(help: "Print JSON.")

@@ -35,7 +35,7 @@ struct Export: ParsableCommand {
   @Option(help: "The environment to check an int8 policy in (default: the one recorded in the model).")
   var env: String?
 
-  @Option(help: "Episodes of the int8 check.")
+  @Option(parsing: .unconditional, help: "Episodes of the int8 check.")
   var episodes = 100
 
   @Flag(help: "Write an int8 policy even when its return falls under the objective.")

@@ -13,7 +13,7 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "Output folder; re-running with the same folder resumes the run.")
   var out: String
 
-  @Option(help: "Random seed.")
+  @Option(parsing: .unconditional, help: "Random seed.")
   var seed: UInt64 = 0
 
   @Option(help: "YAML file overriding fields of the environment's preset (see `pops config show ENV`).")
@@ -34,6 +34,9 @@ struct PoPSRunOptions: ParsableArguments {
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
+    if hidden != nil && mode != .distillOnly {
+      throw ValidationError("--hidden sets the student of --mode distill-only; \(mode.rawValue) finds the architectures itself")
+    }
     if let hidden, parseHidden(hidden) == nil { throw ValidationError("--hidden must be positive integers separated by commas, got '\(hidden)'") }
   }
 

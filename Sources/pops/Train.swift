@@ -17,13 +17,13 @@ struct Train: ParsableCommand {
   @Option(help: "Output folder.")
   var out: String
 
-  @Option(help: "Random seed (same seed, same run).")
+  @Option(parsing: .unconditional, help: "Random seed (same seed, same run).")
   var seed: UInt64 = 0
 
-  @Option(help: "Environment-step budget (default: the preset's teacher.steps).")
+  @Option(parsing: .unconditional, help: "Environment-step budget (default: the preset's teacher.steps).")
   var steps: Int?
 
-  @Option(help: "Episodes per greedy evaluation (default: the preset's).")
+  @Option(parsing: .unconditional, help: "Episodes per greedy evaluation (default: the preset's).")
   var evalEpisodes: Int?
 
   @Flag(help: "Keep training after reaching the reward threshold.")
@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("set"), help: "Override one field, e.g. --set teacher.dqn.learning_rate=0.0001 (repeatable).")
   var overrides: [String] = []
 
-  @Option(help: "Environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
+  @Option(parsing: .unconditional, help: "Environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
   var checkpointEvery = 100_000
 
   @Flag(help: "Continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
@@ -43,7 +43,7 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
-    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+    if let steps, steps <= 0 || steps > 1 << 40 { throw ValidationError("--steps must be in 1...2^40, got \(steps)") }
     if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
     if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }

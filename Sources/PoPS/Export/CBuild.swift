@@ -1,4 +1,5 @@
 import Foundation
+import PoPSCore
 
 /// Writing the generated C, and compiling it with the system compiler to
 /// measure it (or, in tests, to load and run it).
@@ -11,14 +12,14 @@ extension CExport {
     do {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     } catch {
-      throw ExportError("cannot create the output folder \(folder.path) (\(error.localizedDescription))")
+      throw ExportError("cannot create the output folder \(folder.path) (\(FileErrors.reason(error)))")
     }
     let headerURL = folder.appendingPathComponent("\(name).h"), codeURL = folder.appendingPathComponent("\(name).c")
     do {
       try AtomicFile.write(Data(code.utf8), to: codeURL)
       try AtomicFile.write(Data(header.utf8), to: headerURL)
     } catch {
-      throw ExportError("cannot write \(codeURL.path) (\(error.localizedDescription))")
+      throw ExportError("cannot write \(codeURL.path) (\(FileErrors.reason(error)))")
     }
     return (headerURL, codeURL)
   }

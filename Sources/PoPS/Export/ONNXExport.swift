@@ -1,4 +1,5 @@
 import Foundation
+import PoPSCore
 import ONNXProto
 
 /// A model as one ONNX file (opset 13): the observation as the environment
@@ -111,7 +112,7 @@ public enum ONNXExport {
     do {
       try AtomicFile.write(bytes, to: url)
     } catch {
-      throw ExportError("cannot write \(url.path) (\(error.localizedDescription))")
+      throw ExportError("cannot write \(url.path) (\(FileErrors.reason(error)))")
     }
   }
 

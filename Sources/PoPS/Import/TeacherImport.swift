@@ -1,4 +1,5 @@
 import Foundation
+import PoPSCore
 
 /// The kinds of file `pops import` reads.
 public enum ImportFormat: String, Codable, Sendable, CaseIterable {
@@ -92,11 +93,12 @@ public enum TeacherImport {
     let url = !FileManager.default.fileExists(atPath: given.path) && FileManager.default.fileExists(atPath: indexURL.path)
       ? indexURL : given
     let path = url.path
+    if let problem = FileErrors.notARegularFile(path) { throw ModelFileError(path: path, problem: problem) }
     let data: Data
     do {
       data = try Data(contentsOf: url)
     } catch {
-      throw ModelFileError(path: path, problem: "cannot read the file (\(error.localizedDescription))")
+      throw ModelFileError(path: path, problem: "cannot read the file (\(FileErrors.reason(error)))")
     }
     var format = options.format
     if format == .auto {
