@@ -147,6 +147,9 @@ public func trainTeacher(
   let bestURL = options.output.appendingPathComponent("best.safetensors")
   let finalURL = options.output.appendingPathComponent("final.safetensors")
   var saveError: Error? = nil
+  // Set when a loss or a weight stops being finite: training stops there.
+  var diverged: (step: Int, what: String)? = nil
+  var lastReportedStep = 0
   // The gate's acceptance evaluations play in their own environment.
   var gateEnvironment: (any Environment)? = options.acceptance == nil
     ? nil : try Environments.make(options.environment, seed: seeds.evaluationEnvironment)
@@ -164,6 +167,11 @@ public func trainTeacher(
   }
 
   func handle(_ report: TrainingProgress) -> Bool {
+    lastReportedStep = report.step
+    if !report.loss.isFinite {
+      diverged = (report.step, "the loss is \(report.loss)")
+      return false
+    }
     metrics.append(
       [String(report.step), String(report.episodes), String(format: "%.3f", report.meanReturn),
        String(format: "%.4f", report.epsilon ?? 0), String(format: "%.5g", report.loss), String(report.updates),
@@ -200,6 +208,13 @@ public func trainTeacher(
   }
 
   func saveCheckpoint(_ checkpoint: TensorArchive) -> Bool {
+    // A diverged agent never replaces the last finite checkpoint.
+    for (name, array) in checkpoint.arrays.sorted(by: { $0.key < $1.key }) {
+      if case .float(let values) = array, let bad = values.firstIndex(where: { !$0.isFinite }) {
+        diverged = (lastReportedStep, "\(name)[\(bad)] is \(values[bad]) in the checkpoint after it")
+        return false
+      }
+    }
     var archive = checkpoint
     archive.metadata["environment"] = options.environment
     archive.metadata["seed"] = String(options.seed)
@@ -231,6 +246,11 @@ public func trainTeacher(
   let policy = agent.policy
   let (steps, updates, seconds) = (agent.steps, agent.updates, agent.trainingSeconds)
   if let saveError { throw saveError }
+  if let diverged {
+    let kept = [checkpointURL, bestURL].filter { FileManager.default.fileExists(atPath: $0.path) }.map(\.lastPathComponent)
+    throw EnvironmentError(
+      description: "training diverged at step \(diverged.step): \(diverged.what); nothing non-finite was written\(kept.isEmpty ? "" : " (kept: \(kept.joined(separator: ", ")), from before)"); lower teacher.\(algorithm.rawValue).learning_rate, or clip gradients with teacher.\(algorithm.rawValue).max_gradient_norm")
+  }
   try ModelFile.save(
     Model(
       network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates),
