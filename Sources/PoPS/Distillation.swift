@@ -84,16 +84,16 @@ extension PoPSRun {
   /// stage: emptied, then filled to capacity by the teacher's play. A run
   /// resumed at a stage boundary then continues exactly as the uninterrupted
   /// run (issue 13: a buffer carried over from earlier stages made them differ).
-  mutating func startStage(_ stage: Seeds.Stage, step: Int) {
+  mutating func startStage(_ stage: Seeds.Stage, step: Int) throws {
     buffer.removeAll()
     var rng = seeds.generator(.experience, step: step &* 8 &+ Int(stage.rawValue))
     let refills = (config.experience.capacity + config.experience.refillSteps - 1) / config.experience.refillSteps
-    for _ in 0..<refills { refillBuffer(using: &rng) }
+    for _ in 0..<refills { try refillBuffer(using: &rng) }
   }
 
   /// The teacher plays `experience.refill_steps` steps into the buffer.
-  mutating func refillBuffer(using rng: inout SeededGenerator) {
-    buffer.refill(
+  mutating func refillBuffer(using rng: inout SeededGenerator) throws {
+    try buffer.refill(
       from: teacher, in: &environment, steps: config.experience.refillSteps,
       exploration: config.experience.exploration, using: &rng)
   }
@@ -104,9 +104,9 @@ extension PoPSRun {
   /// once an evaluation meets the objective an acceptance evaluation on
   /// `acceptance_episodes` episodes that must clear `acceptance_score` (see
   /// `PoPSConfig.accepts`). The learning rate follows the size rule.
-  public mutating func distil(_ architecture: Architecture, step: Int) -> StudentResult {
+  public mutating func distil(_ architecture: Architecture, step: Int) throws -> StudentResult {
     let d = config.distillation
-    startStage(.distillation, step: step)
+    try startStage(.distillation, step: step)
     var rng = seeds.generator(.distillation, step: step)
     var initRNG = rng.split()
     let fraction = Double(architecture.weightCount) / Double(teacherWeights)
@@ -130,14 +130,14 @@ extension PoPSRun {
         startEpoch = epoch
       }
       distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: epoch - startEpoch)
-      refillBuffer(using: &rng)
+      try refillBuffer(using: &rng)
       if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
       for _ in 0..<d.minibatchesPerEpoch {
         lossSum += Double(distiller.step(on: buffer, using: &rng))
         minibatches += 1
         guard minibatches % d.evaluationInterval == 0 else { continue }
         if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
-        let score = evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: evaluationSeed)
+        let score = try evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: evaluationSeed)
         evaluationSeed &+= UInt64(d.evaluationEpisodes)
         let evaluation = StudentEvaluation(
           epoch: epoch, start: start, minibatch: minibatches, learningRate: distiller.optimizer.learningRate,
@@ -147,7 +147,7 @@ extension PoPSRun {
         evaluations.append(evaluation)
         events(.student(step: step, evaluation))
         if score.mean >= config.objective {
-          let acceptance = acceptanceEvaluation(distiller.student)
+          let acceptance = try acceptanceEvaluation(distiller.student)
           if config.accepts(acceptance) {
             return StudentResult(
               accepted: distiller.student, acceptance: acceptance, evaluations: evaluations,

@@ -43,15 +43,15 @@ public struct ExperienceBuffer: Sendable {
   public mutating func refill(
     from teacher: Network, in environment: inout any Environment, steps: Int, exploration: Double,
     using rng: inout SeededGenerator
-  ) {
-    var observation = environment.reset(seed: rng.next())
+  ) throws {
+    var observation = try environment.checkedReset(seed: rng.next())
     for _ in 0..<steps {
       let output = teacher.predict(observation)
       let greedy = argmax(output)
       add(state: observation, teacherOutput: output, action: greedy)
       let action = rng.nextUnitDouble() < exploration ? rng.index(below: actionCount) : greedy
-      let step = environment.step(taking: action)
-      observation = step.isLast ? environment.reset(seed: rng.next()) : step.observation
+      let step = try environment.checkedStep(taking: action)
+      observation = step.isLast ? try environment.checkedReset(seed: rng.next()) : step.observation
     }
   }
 

@@ -158,10 +158,10 @@ extension PoPSRun {
   /// Iterative policy pruning of PoPS step `step`: distil `start` from the
   /// teacher while its weight matrices are pruned on the cubic schedule
   /// (docs/algorithm.md section 4). Reports every evaluation as an event.
-  public mutating func prune(_ start: Network, step: Int) -> PruningResult {
+  public mutating func prune(_ start: Network, step: Int) throws -> PruningResult {
     let p = config.pruning
     let schedule = PruningSchedule(p)
-    startStage(.pruning, step: step)
+    try startStage(.pruning, step: step)
     var rng = seeds.generator(.pruning, step: step)
     let learningRate = config.learningRate(sizeFraction: Double(start.weightCount) / Double(teacherWeights), epoch: 0)
     var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)
@@ -177,7 +177,7 @@ extension PoPSRun {
     var iterations = 0
     for iteration in 0..<p.maxIterations {
       iterations = iteration + 1
-      refillBuffer(using: &rng)
+      try refillBuffer(using: &rng)
       controller.startIteration()
       var lastScore = config.objective
       for _ in 0..<p.minibatchesPerIteration {
@@ -188,7 +188,7 @@ extension PoPSRun {
         minibatches += 1
         if !controller.paused { t += 1 }
         if minibatches % p.evaluationInterval == 0 {
-          let score = evaluate(distiller.student, episodes: p.evaluationEpisodes, seed: evaluationSeed)
+          let score = try evaluate(distiller.student, episodes: p.evaluationEpisodes, seed: evaluationSeed)
           evaluationSeed &+= UInt64(p.evaluationEpisodes)
           lastScore = score.mean
           let decision = controller.observe(score: score.mean)

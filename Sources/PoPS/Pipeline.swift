@@ -123,7 +123,7 @@ extension PoPSRun {
         let started = Date()
         var start = current
         start.removeMasks()
-        let result = prune(start, step: stepNumber)
+        let result = try prune(start, step: stepNumber)
         let input = NetworkRecord(current, teacherWeights: teacherWeights, score: nil, model: nil)
         step = StepRecord(index: stepNumber, input: input, pruning: result, seconds: Date().timeIntervalSince(started))
         guard let best = result.best else {
@@ -149,7 +149,7 @@ extension PoPSRun {
       }
       events(.distillationStarted(step: stepNumber, architecture: shrunk.summary, redundancy: step.redundancy))
       let started = Date()
-      let result = distil(shrunk, step: stepNumber)
+      let result = try distil(shrunk, step: stepNumber)
       guard let accepted = try recordStudent(result, of: shrunk, startedAt: started, in: &step), let acceptance = result.acceptance
       else {
         record.stopReason = .studentNeverPassed(
@@ -204,12 +204,12 @@ extension PoPSRun {
   mutating func pruneOnly() throws -> Network {
     events(.pruningStarted(step: 1, architecture: teacher.architecture.summary, sizePercent: 100, baseline: true))
     let started = Date()
-    let result = prune(teacher, step: 1)
+    let result = try prune(teacher, step: 1)
     var step = StepRecord(
       index: 1, input: record.teacher!, pruning: result, seconds: Date().timeIntervalSince(started))
     var current = teacher
     if let best = result.best {
-      let acceptance = acceptanceEvaluation(best)
+      let acceptance = try acceptanceEvaluation(best)
       let name = "step-1-pruned.safetensors"
       try save(best, as: name, role: "pops-pruned", score: acceptance)
       step.record(pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: acceptance, model: name))
@@ -227,7 +227,7 @@ extension PoPSRun {
       inputs: teacher.architecture.inputCount, hidden: hidden, outputs: teacher.architecture.outputCount)
     events(.distillationStarted(step: 1, architecture: architecture.summary, redundancy: []))
     let started = Date()
-    let result = distil(architecture, step: 1)
+    let result = try distil(architecture, step: 1)
     var step = StepRecord(index: 1, input: record.teacher!, pruning: nil, seconds: 0)
     let current = try recordStudent(result, of: architecture, startedAt: started, in: &step) ?? teacher
     record.stopReason = result.accepted != nil
@@ -239,7 +239,7 @@ extension PoPSRun {
   /// Evaluates the result on fresh episodes and writes final.safetensors,
   /// results.json (done), results.csv, the plots and report.html.
   mutating func finish(with result: Network) throws {
-    let score = evaluate(result, episodes: config.acceptanceEpisodes, seed: Seeds.finalEpisodes)
+    let score = try evaluate(result, episodes: config.acceptanceEpisodes, seed: Seeds.finalEpisodes)
     record.final = NetworkRecord(result, teacherWeights: teacherWeights, score: score, model: PoPSRecord.finalFile)
     try save(result, as: PoPSRecord.finalFile, role: "pops-final", score: score)
     // A run whose method should end with a dense student but accepted none says so.

@@ -81,7 +81,7 @@ public struct PoPSRun {
       actionCount: teacher.architecture.outputCount)
     self.record = record
     let fresh = record.teacher == nil
-    let score = fresh ? acceptanceEvaluation(teacher) : nil
+    let score = fresh ? try acceptanceEvaluation(teacher) : nil
     let mean = score?.mean ?? record.teacher?.scoreMean ?? 0, std = score?.std ?? record.teacher?.scoreStd ?? 0
     let episodes = score?.episodes ?? record.teacher?.scoreEpisodes ?? 1
     // A teacher under the objective cannot have accepted students: refuse it
@@ -194,13 +194,13 @@ public struct PoPSRun {
   }
 
   /// Greedy episodes of `network` in the evaluation environment.
-  public mutating func evaluate(_ network: Network, episodes: Int, seed: UInt64) -> EvaluationResult {
-    PoPSAgents.evaluate(network, in: &evaluationEnvironment, episodes: episodes, seed: seed)
+  public mutating func evaluate(_ network: Network, episodes: Int, seed: UInt64) throws -> EvaluationResult {
+    try PoPSAgents.evaluate(network, in: &evaluationEnvironment, episodes: episodes, seed: seed)
   }
 
   /// The acceptance evaluation every student and the teacher face.
-  public mutating func acceptanceEvaluation(_ network: Network) -> EvaluationResult {
-    evaluate(network, episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes)
+  public mutating func acceptanceEvaluation(_ network: Network) throws -> EvaluationResult {
+    try evaluate(network, episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes)
   }
 
   /// The dense architecture a pruned network's redundancy calls for

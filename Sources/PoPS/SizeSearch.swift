@@ -18,7 +18,7 @@ extension PoPSRun {
         step: stepNumber, attempt: attempt, architecture: middle.summary, accepted: current.architecture.summary,
         failed: failed.summary))
       let started = Date()
-      let result = distil(middle, step: stepNumber)
+      let result = try distil(middle, step: stepNumber)
       var step = StepRecord(
         index: stepNumber, input: NetworkRecord(current, teacherWeights: teacherWeights, score: nil, model: nil),
         pruning: nil, seconds: 0)

@@ -195,7 +195,13 @@ public func trainTeacher(
     guard options.stopAtThreshold, let e = report.evaluation, e.mean >= spec.rewardThreshold else { return true }
     guard let gate = options.acceptance else { return false }
     // The gate: stop only once the network also passes the acceptance evaluation.
-    let score = evaluate(report.network, in: &gateEnvironment!, episodes: gate.episodes, seed: gate.seed)
+    let score: EvaluationResult
+    do {
+      score = try evaluate(report.network, in: &gateEnvironment!, episodes: gate.episodes, seed: gate.seed)
+    } catch {
+      saveError = error
+      return false
+    }
     guard gate.accepts(score) else { return true }
     do {
       let about = provenance("\(algorithm.rawValue)-teacher-accepted", score, steps: report.step, updates: report.updates)
@@ -257,7 +263,7 @@ public func trainTeacher(
       input: space.encoding), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
-    best = evaluate(policy, in: &evalEnv, episodes: agent.evaluationEpisodes, seed: Seeds.teacherEvaluations)
+    best = try evaluate(policy, in: &evalEnv, episodes: agent.evaluationEpisodes, seed: Seeds.teacherEvaluations)
     try ModelFile.save(
       Model(
         network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates),

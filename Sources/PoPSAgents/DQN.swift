@@ -76,7 +76,7 @@ public struct DQN: TeacherAgent {
     onCheckpoint: (TensorArchive) -> Bool
   ) throws {
     var environment = try makeEnvironment(0)
-    learn(
+    try learn(
       in: &environment, totalSteps: totalSteps, evaluationEnvironment: &evaluationEnvironment,
       evaluationSeed: evaluationSeed, checkpointInterval: checkpointInterval, callback: callback,
       onCheckpoint: { onCheckpoint($0.checkpoint()) })
@@ -103,7 +103,7 @@ public struct DQN: TeacherAgent {
     reportInterval: Int = 1_000, checkpointInterval: Int = 0,
     callback: (TrainingProgress) -> Bool = { _ in true },
     onCheckpoint: (DQN) -> Bool = { _ in true }
-  ) {
+  ) throws {
     precondition(checkpointInterval >= 0, "DQN.learn: checkpointInterval must be >= 0, got \(checkpointInterval)")
     precondition(totalSteps > 0, "DQN.learn: totalSteps must be positive, got \(totalSteps)")
     let obsCount = online.architecture.inputCount
@@ -121,7 +121,7 @@ public struct DQN: TeacherAgent {
     let startUpdates = updates
     // A new episode: the replay must not chain it to the last call's.
     frameReplay?.endEpisode()
-    var observation = environment.reset(seed: rng.next())
+    var observation = try environment.checkedReset(seed: rng.next())
 
     func progress(_ evaluation: EvaluationResult?) -> TrainingProgress {
       let elapsed = max(Date().timeIntervalSince(start), 1e-9)
@@ -138,7 +138,7 @@ public struct DQN: TeacherAgent {
     for _ in 0..<totalSteps {
       let action = rng.nextUnitDouble() < epsilon(at: steps)
         ? rng.index(below: actionCount) : online.greedyAction(for: observation)
-      let result = environment.step(taking: action)
+      let result = try environment.checkedStep(taking: action)
       vectorReplay?.add(
         observation: observation, action: action, reward: Float(result.reward),
         nextObservation: result.observation, terminated: result.terminated)
@@ -152,7 +152,7 @@ public struct DQN: TeacherAgent {
         if recentReturns.count > 100 { recentReturns.removeFirst() }
         episodes += 1
         episodeReturn = 0
-        observation = environment.reset(seed: nil)
+        observation = try environment.checkedReset(seed: nil)
       } else {
         observation = result.observation
       }
@@ -173,7 +173,7 @@ public struct DQN: TeacherAgent {
 
       var evaluation: EvaluationResult? = nil
       if config.evaluationInterval > 0 && steps % config.evaluationInterval == 0 && steps > config.learningStarts {
-        evaluation = evaluate(online, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
+        evaluation = try evaluate(online, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
       }
       if evaluation != nil || steps % reportInterval == 0 {
         if !callback(progress(evaluation)) { return }

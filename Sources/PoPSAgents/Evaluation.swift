@@ -41,18 +41,20 @@ public struct EvaluationResult: Codable, Sendable, Equatable {
 
 /// Plays `episodes` episodes of `policy`; episode `i` starts from
 /// `reset(seed: seed + i)`, so the same seed gives the same result.
+/// A failing environment (a Gymnasium worker that died or went silent) is
+/// a thrown error.
 public func evaluate(
   _ policy: some Policy, in environment: inout any Environment, episodes: Int, seed: UInt64
-) -> EvaluationResult {
+) throws -> EvaluationResult {
   precondition(episodes > 0, "evaluate: episodes must be positive, got \(episodes)")
   var returns: [Double] = []
   var lengths: [Int] = []
   for episode in 0..<episodes {
-    var observation = environment.reset(seed: seed &+ UInt64(episode))
+    var observation = try environment.checkedReset(seed: seed &+ UInt64(episode))
     var total = 0.0
     var length = 0
     while true {
-      let step = environment.step(taking: policy.action(for: observation))
+      let step = try environment.checkedStep(taking: policy.action(for: observation))
       total += step.reward
       length += 1
       observation = step.observation
@@ -67,5 +69,5 @@ public func evaluate(
 /// Evaluates on a fresh environment made from `id`.
 public func evaluate(_ policy: some Policy, environment id: String, episodes: Int, seed: UInt64) throws -> EvaluationResult {
   var env = try Environments.make(id, seed: seed)
-  return evaluate(policy, in: &env, episodes: episodes, seed: seed)
+  return try evaluate(policy, in: &env, episodes: episodes, seed: seed)
 }

@@ -151,7 +151,7 @@ public struct PPO: TeacherAgent {
       var evaluation: EvaluationResult? = nil
       if config.evaluationInterval > 0 && steps >= nextEvaluation {
         nextEvaluation += config.evaluationInterval
-        evaluation = evaluate(actor, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
+        evaluation = try evaluate(actor, in: &evaluationEnvironment, episodes: config.evaluationEpisodes, seed: evaluationSeed)
       }
       let elapsed = max(Date().timeIntervalSince(start), 1e-9)
       trainingSeconds = secondsBefore + elapsed

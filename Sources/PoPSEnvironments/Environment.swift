@@ -89,11 +89,19 @@ public protocol Environment {
   mutating func reset(seed: UInt64?) -> [Float]
   /// Advances the episode by one action.
   mutating func step(taking action: Int) -> Step
+  /// `reset` for environments that can fail (a Gymnasium worker that died
+  /// or stopped answering): the failure is thrown. Native environments
+  /// never throw (the default calls `reset`).
+  mutating func checkedReset(seed: UInt64?) throws -> [Float]
+  /// `step` that throws instead of ending the process when the environment fails.
+  mutating func checkedStep(taking action: Int) throws -> Step
 }
 
 extension Environment {
   /// Starts a new episode, continuing the current random stream.
   public mutating func reset() -> [Float] { reset(seed: nil) }
+  public mutating func checkedReset(seed: UInt64?) throws -> [Float] { reset(seed: seed) }
+  public mutating func checkedStep(taking action: Int) throws -> Step { step(taking: action) }
 }
 
 /// Ends episodes after `maxEpisodeSteps` steps with `truncated = true`
@@ -119,6 +127,18 @@ public struct TimeLimit<Base: Environment>: Environment {
 
   public mutating func step(taking action: Int) -> Step {
     var result = base.step(taking: action)
+    elapsedSteps += 1
+    if elapsedSteps >= maxEpisodeSteps { result.truncated = true }
+    return result
+  }
+
+  public mutating func checkedReset(seed: UInt64?) throws -> [Float] {
+    elapsedSteps = 0
+    return try base.checkedReset(seed: seed)
+  }
+
+  public mutating func checkedStep(taking action: Int) throws -> Step {
+    var result = try base.checkedStep(taking: action)
     elapsedSteps += 1
     if elapsedSteps >= maxEpisodeSteps { result.truncated = true }
     return result

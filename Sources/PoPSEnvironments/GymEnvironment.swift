@@ -64,11 +64,15 @@ public struct GymEnvironment: Environment {
     do { return try tryStep(taking: action) } catch { Self.stop(error) }
   }
 
+  public mutating func checkedReset(seed: UInt64?) throws -> [Float] { try tryReset(seed: seed) }
+  public mutating func checkedStep(taking action: Int) throws -> Step { try tryStep(taking: action) }
+
   /// The `Environment` protocol's reset and step cannot throw: a worker that
   /// died or went silent there ends the process with the error and exit
   /// status 1 (a clear message, not a trap; output files are written
   /// atomically and runs resume from their checkpoints). Code that can
-  /// handle it calls `tryReset`/`tryStep`.
+  /// handle it calls `checkedReset`/`checkedStep` (as evaluations and the
+  /// experience refills do).
   static func stop(_ error: Error) -> Never {
     FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
     exit(1)

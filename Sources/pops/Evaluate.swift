@@ -37,7 +37,7 @@ struct Evaluate: ParsableCommand {
     } catch {
       throw ValidationError("\(model): \(error)")
     }
-    let result = evaluate(net, in: &environment, episodes: episodes, seed: seed)
+    let result = try evaluate(net, in: &environment, episodes: episodes, seed: seed)
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]

@@ -57,7 +57,7 @@ struct DQNLearningTests {
     var env = try Environments.make("CartPole-v0", seed: 3)
     var evalEnv = try Environments.make("CartPole-v0", seed: 4)
     var best = 0.0
-    agent.learn(in: &env, totalSteps: 12_000, evaluationEnvironment: &evalEnv) { report in
+    try agent.learn(in: &env, totalSteps: 12_000, evaluationEnvironment: &evalEnv) { report in
       if let e = report.evaluation { best = max(best, e.mean) }
       return best < 195
     }
@@ -75,7 +75,7 @@ struct DQNLearningTests {
       var agent = DQN(config: config, observationCount: 4, actionCount: 2, seed: 5)
       var env = try Environments.make("CartPole-v0", seed: 5)
       var evalEnv = try Environments.make("CartPole-v0", seed: 6)
-      agent.learn(in: &env, totalSteps: 600, evaluationEnvironment: &evalEnv)
+      try agent.learn(in: &env, totalSteps: 600, evaluationEnvironment: &evalEnv)
       return agent.online
     }
     #expect(try train() == train())
@@ -124,14 +124,14 @@ struct PPOTests {
     config.evaluationInterval = 0
     var agent = PPO(config: config, observationCount: 8, actionCount: 4, seed: 1)
     var evalEnv = try Environments.make("LunarLander-v3", seed: 9)
-    let before = evaluate(agent.actor, in: &evalEnv, episodes: 10, seed: 5).mean
+    let before = try evaluate(agent.actor, in: &evalEnv, episodes: 10, seed: 5).mean
     var lastMean = -1000.0
     try agent.learn(makeEnvironment: { try Environments.make("LunarLander-v3", seed: UInt64($0)) },
                     totalSteps: 60_000, evaluationEnvironment: &evalEnv) { progress in
       lastMean = progress.meanReturn
       return true
     }
-    let after = evaluate(agent.actor, in: &evalEnv, episodes: 10, seed: 5).mean
+    let after = try evaluate(agent.actor, in: &evalEnv, episodes: 10, seed: 5).mean
     #expect(after > before + 50, "greedy return \(before) -> \(after), training mean \(lastMean)")
   }
 }
@@ -210,7 +210,7 @@ struct PixelDQNTests {
     var env = try Environments.make("Catch-v0", seed: 2)
     var evalEnv = try Environments.make("Catch-v0", seed: 3)
     var best = -1.0
-    agent.learn(in: &env, totalSteps: 8_000, evaluationEnvironment: &evalEnv) { report in
+    try agent.learn(in: &env, totalSteps: 8_000, evaluationEnvironment: &evalEnv) { report in
       if let e = report.evaluation { best = max(best, e.mean) }
       return best < 0.9
     }

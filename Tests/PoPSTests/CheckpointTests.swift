@@ -36,7 +36,7 @@ struct CheckpointTests {
         observationHigh: frames ? 1 : 255)
       var env = try Environments.make(id, seed: 1)
       var evalEnv = try Environments.make(id, seed: 2)
-      agent.learn(in: &env, totalSteps: 400, evaluationEnvironment: &evalEnv)
+      try agent.learn(in: &env, totalSteps: 400, evaluationEnvironment: &evalEnv)
       let url = temporaryRunFolder().appendingPathComponent("checkpoint.safetensors")
       defer { try? FileManager.default.removeItem(at: url.deletingLastPathComponent()) }
       try agent.checkpoint().write(to: url)
@@ -47,8 +47,8 @@ struct CheckpointTests {
       #expect(restored.checkpoint().arrays == agent.checkpoint().arrays, "frames \(frames)")
       #expect(restored.steps == 400 && restored.updates == agent.updates && restored.episodes == agent.episodes)
       var envA = try Environments.make(id, seed: 5), envB = try Environments.make(id, seed: 5)
-      agent.learn(in: &envA, totalSteps: 200, evaluationEnvironment: &evalEnv)
-      restored.learn(in: &envB, totalSteps: 200, evaluationEnvironment: &evalEnv)
+      try agent.learn(in: &envA, totalSteps: 200, evaluationEnvironment: &evalEnv)
+      try restored.learn(in: &envB, totalSteps: 200, evaluationEnvironment: &evalEnv)
       #expect(restored.online == agent.online, "the same updates after the restore (frames \(frames))")
     }
   }

@@ -29,7 +29,7 @@ struct ExperienceBufferTests {
     var env = try Environments.make("CartPole-v0", seed: 1)
     var buffer = ExperienceBuffer(capacity: 1_000, observationCount: 4, actionCount: 2)
     var rng = SeededGenerator(seed: 2)
-    buffer.refill(from: teacher, in: &env, steps: 300, exploration: 0, using: &rng)
+    try buffer.refill(from: teacher, in: &env, steps: 300, exploration: 0, using: &rng)
     #expect(buffer.count == 300)
     var states: [Float] = [], outputs: [Float] = []
     buffer.sample(50, states: &states, teacherOutputs: &outputs, using: &rng)
@@ -116,7 +116,7 @@ struct IPPLoopTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     // No policy scores 1000 on CartPole-v0: the first evaluation pauses pruning for good.
     var popsRun = try run(objective: 2_000, lowerBound: 1_000, folder: folder)
-    let result = popsRun.prune(popsRun.teacher, step: 1)
+    let result = try popsRun.prune(popsRun.teacher, step: 1)
     let evaluations = result.evaluations
     #expect(evaluations.count >= 4)
     #expect(evaluations.allSatisfy(\.paused) && !evaluations.contains(where: \.saved))
@@ -132,7 +132,7 @@ struct IPPLoopTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     // Every score meets an objective of -1: pruning never pauses, every evaluation is saved.
     var popsRun = try run(objective: -1, lowerBound: -2, folder: folder)
-    let result = popsRun.prune(popsRun.teacher, step: 1)
+    let result = try popsRun.prune(popsRun.teacher, step: 1)
     let evaluations = result.evaluations
     #expect(evaluations.allSatisfy { !$0.paused && $0.saved && $0.scheduleStep == $0.minibatch })
     let sparsest = try #require(evaluations.map(\.sparsity).max())

@@ -137,7 +137,7 @@ struct StudentTrainingTests {
       $0.distillation.restartEpochs = 1
       $0.objective = 999  // no evaluation reaches it: never accepted
     }, folder: folder)
-    let result = run.distil(.mlp(inputs: 4, hidden: [2], outputs: 2), step: 1)
+    let result = try run.distil(.mlp(inputs: 4, hidden: [2], outputs: 2), step: 1)
     #expect(result.accepted == nil && result.epochs == 3)
     #expect(result.evaluations.map(\.start) == [1, 1, 2, 2, 3, 3])
     #expect(result.evaluations.allSatisfy { $0.loss != nil && $0.recycledUnits != nil })

@@ -118,8 +118,8 @@ public struct QuantizationCheck: Sendable {
         observation = step.observation
       }
     }
-    let floatScore = evaluate(model.network, in: &environment, episodes: episodes, seed: seed)
-    let int8Score = evaluate(quantized, in: &environment, episodes: episodes, seed: seed)
+    let floatScore = try evaluate(model.network, in: &environment, episodes: episodes, seed: seed)
+    let int8Score = try evaluate(quantized, in: &environment, episodes: episodes, seed: seed)
     return QuantizationCheck(agreeing: agreeing, observations: observations, floatScore: floatScore, int8Score: int8Score)
   }
 }
