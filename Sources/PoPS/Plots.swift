@@ -8,6 +8,8 @@ public struct SVGPlot {
     public var points: [(x: Double, y: Double)]
     public var color: String
     public var lines: Bool = true
+    /// Vertical bars (e.g. mean +- std over seeds), drawn with caps.
+    public var errorBars: [(x: Double, low: Double, high: Double)] = []
   }
 
   public var title: String
@@ -33,7 +35,8 @@ public struct SVGPlot {
     let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
     let tx: (Double) -> Double = { logX ? log10($0) : $0 }
     var xs = all.map { tx($0.x) }
-    var ys = all.map(\.y) + horizontalLines.map(\.y)
+    let bars = series.flatMap(\.errorBars).filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logX || $0.x > 0) }
+    var ys = all.map(\.y) + horizontalLines.map(\.y) + bars.flatMap { [$0.low, $0.high] }
     if xs.isEmpty { xs = [0, 1] }
     if ys.isEmpty { ys = [0, 1] }
     var x0 = xs.min()!, x1 = xs.max()!, y0 = ys.min()!, y1 = ys.max()!
@@ -79,6 +82,10 @@ public struct SVGPlot {
       }
       for p in points {
         s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(series.color)\"/>"
+      }
+      for bar in series.errorBars where bar.x.isFinite && bar.low.isFinite && bar.high.isFinite && (!logX || bar.x > 0) {
+        let x = f(px(bar.x)), l = f(px(bar.x) - 4), r = f(px(bar.x) + 4), lo = f(py(bar.low)), hi = f(py(bar.high))
+        s += "<path d=\"M\(x) \(lo) V\(hi) M\(l) \(lo) H\(r) M\(l) \(hi) H\(r)\" stroke=\"\(series.color)\" fill=\"none\"/>"
       }
       let ly = top + 14 * Double(k) + 8
       s += "\n<rect x=\"\(f(left + plotW + 10))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(series.color)\"/>"

@@ -8,7 +8,7 @@ struct Pops: ParsableCommand {
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
     version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
-    subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self])
+    subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self, Sweep.self])
 
   /// Refuses a `POPS_ISA` this CPU cannot run before any command starts.
   static func main() {

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import PoPS
+
+struct Sweep: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a study: environments x seeds x modes, one pops run per cell, and summarise it.",
+    discussion: """
+      STUDY.yaml (docs/sweep.md):
+        environments: [CartPole-v0, LunarLander-v3]
+        seeds: [0, 1, 2]
+        modes: [full, prune-only, distill-only]
+        teacher: shared
+        set: ["pruning.end_step=20000"]
+      Each cell writes DIR/cells/ENV__MODE__SEED/; a rerun skips finished cells and resumes killed ones.
+      DIR/summary.csv, summary.json and summary.html hold the results.
+
+      Examples:
+        pops sweep study.yaml --out runs/study --workers 2
+        pops sweep study.yaml --out /shared/study --engine slurm --workers 20 && /shared/study/slurm/submit.sh
+        pops sweep study.yaml --out /shared/study --collect
+      """)
+
+  enum Engine: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+
+  @Argument(help: "The study file (YAML).")
+  var study: String
+
+  @Option(help: "Output folder of the study.")
+  var out: String
+
+  @Option(help: "local: run the cells here; slurm: write job-array scripts into DIR/slurm.")
+  var engine = Engine.local
+
+  @Option(parsing: .unconditional, help: "Cells at once (local: default cores / 1 thread each; slurm: the array's % limit, default 16).")
+  var workers: Int?
+
+  @Option(parsing: .unconditional, help: "Threads per cell (POPS_THREADS of each run; default cores / workers).")
+  var threads: Int?
+
+  @Flag(help: "Only write the summary of the cells there are (after a Slurm array).")
+  var collect = false
+
+  @Flag(help: "List the cells with their index and state, and exit.")
+  var list = false
+
+  @Option(parsing: .unconditional, help: "Run only cell number N of --list (what a Slurm array task does).")
+  var cell: Int?
+
+  func validate() throws {
+    if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
+    if let workers, workers <= 0 || workers > 4096 { throw ValidationError("--workers must be in 1...4096, got \(workers)") }
+    if let threads, threads <= 0 || threads > 1024 { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
+    if let cell, cell < 0 { throw ValidationError("--cell must be >= 0, got \(cell)") }
+  }
+
+  func run() throws {
+    let text: String
+    do {
+      text = try String(contentsOfFile: study, encoding: .utf8)
+    } catch {
+      throw ValidationError("cannot read the study \(study): \(FileErrors.reason(error))")
+    }
+    let plan = SweepPlan(study: try Study(yaml: text, source: study), folder: URL(fileURLWithPath: out))
+    let cells = plan.study.cells
+    let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    if list {
+      for (index, cell) in cells.enumerated() {
+        let state = plan.record(of: cell)?.status.rawValue ?? "not run"
+        print("\(index)\t\(cell.name)\t\(state)")
+      }
+      return
+    }
+    if let index = cell {
+      guard index < cells.count else { throw ValidationError("--cell \(index): the study has cells 0...\(cells.count - 1)") }
+      try runOne(cells[index], plan: plan)
+      return
+    }
+    if collect {
+      try writeSummary(plan, failed: [])
+      return
+    }
+    switch engine {
+    case .slurm:
+      let workers = self.workers ?? 16
+      let script = SlurmScript(
+        plan: plan, studyPath: URL(fileURLWithPath: study).path, executable: Self.executable.path,
+        concurrency: workers, threadsPerRun: threads ?? 1)
+      let submit = try script.write()
+      for (name, indices) in script.arrays {
+        print("\(name).sbatch: array of \(indices.count) cells (\(indices.lowerBound)...\(indices.upperBound - 1)), at most \(workers) at once")
+      }
+      print("submit with \(submit.path); then: pops sweep \(study) --out \(out) --collect")
+    case .local:
+      let workers = self.workers ?? max(1, cores / (threads ?? 1))
+      let threads = self.threads ?? max(1, cores / workers)
+      let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: workers, threadsPerRun: threads)
+      let line = ProgressLine()
+      print("pops sweep: \(cells.count) cells (\(plan.study.environments.count) environments x \(plan.study.seeds.count) seeds x \(plan.study.modes.count) modes), \(workers) at once, \(threads) thread(s) each -> \(out)")
+      let failures = try sweep.run { progress in
+        let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
+        let running = progress.running.map(\.name).joined(separator: ", ")
+        line.update(
+          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.running.count) running, \(progress.failed) failed\(eta)\(running.isEmpty ? "" : " | \(running)")",
+          permanent: progress.running.isEmpty && progress.done + progress.failed == progress.total)
+      }
+      line.finish()
+      for failure in failures {
+        print("failed: \(failure.cell.name): \(failure.reason)")
+        if !failure.logTail.isEmpty {
+          print(failure.logTail.split(separator: "\n").map { "  | \($0)" }.joined(separator: "\n"))
+        }
+      }
+      try writeSummary(plan, failed: Set(failures.map(\.cell.name)))
+      if !failures.isEmpty { throw ExitCode(1) }
+    }
+  }
+
+  func runOne(_ cell: SweepCell, plan: SweepPlan) throws {
+    if plan.isFinished(cell) {
+      print("\(cell.name): finished already")
+      return
+    }
+    if let dependency = plan.dependency(of: cell), !plan.isFinished(dependency) {
+      throw ValidationError("\(cell.name) needs \(dependency.name) finished first (its teacher and architecture)")
+    }
+    let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: 1, threadsPerRun: threads ?? Compute.defaultThreads)
+    let process = try sweep.launch(cell)
+    process.waitUntilExit()
+    guard plan.isFinished(cell) else {
+      print("\(cell.name) did not finish (status \(process.terminationStatus)); see \(plan.log(of: cell).path)")
+      throw ExitCode(1)
+    }
+    print("\(cell.name): \(plan.record(of: cell)?.status.rawValue ?? "")")
+  }
+
+  func writeSummary(_ plan: SweepPlan, failed: Set<String>) throws {
+    let summary = SweepSummary(plan: plan, failed: failed)
+    try summary.write(to: plan.folder, title: "pops sweep: \(URL(fileURLWithPath: study).lastPathComponent)")
+    print("summary: \(plan.folder.appendingPathComponent("summary.html").path) (and summary.csv, summary.json)")
+  }
+
+  /// This pops executable (the cells run it).
+  static var executable: URL {
+    // /proc/self/exe: argv[0] may be a bare name found on PATH.
+    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      return URL(fileURLWithPath: path)
+    }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().standardizedFileURL.absoluteURL
+  }
+}
