@@ -20,7 +20,7 @@ demo: build
 
 # Tests run on the release build: the training smoke tests need optimised code.
 # Then a package that depends on pops by URL and version must build and run.
-test: deps deps-gym
+test: deps deps-gym deps-ray
 	$(SWIFT) test -c release
 	SWIFT=$(SWIFT) bash scripts/check_consumer.sh
 
@@ -56,6 +56,12 @@ clean:
 # plus onnx and onnxruntime, which the tests use to check exported ONNX models.
 GYM_VENV ?= .venv-gym
 GYM_PACKAGES ?= gymnasium==1.4.0 numpy ale-py opencv-python-headless box2d==2.3.10 pygame onnx onnxruntime
+
+# Ray for `pops sweep --engine ray` (the driver runs in the bridge's venv).
+.PHONY: deps-ray
+deps-ray: deps-gym
+	@$(GYM_VENV)/bin/python -c "import ray" 2>/dev/null || $(GYM_VENV)/bin/pip install -q ray || { echo "deps-ray: error: pip install ray failed"; exit 1; }
+	@echo "deps-ray: $(GYM_VENV) has ray"
 
 .PHONY: deps-gym deps-gym-atari
 deps-gym:

@@ -37,7 +37,7 @@ let package = Package(
     .target(
       name: "PoPS",
       dependencies: ["PoPSCore", "PoPSNN", "PoPSEnvironments", "PoPSAgents", "Yams", "ONNXProto"],
-      swiftSettings: settings),
+      resources: [.copy("Sweep/ray_driver.py")], swiftSettings: settings),
     .executableTarget(
       name: "pops",
       dependencies: [

@@ -113,6 +113,10 @@ public struct GymEnvironment: Environment {
       observation: observation, reward: reward, terminated: flags & 0xFF != 0, truncated: flags >> 8 != 0)
   }
 
+  /// The Python the bridge runs: POPS_PYTHON, a `.venv-gym` beside the
+  /// working folder or the executable, else python3 on PATH.
+  public static func python() throws -> URL { try GymWorker.python() }
+
   /// The worker's process id (for tests of failure handling).
   public var workerProcessIdentifier: Int32 { worker.process.processIdentifier }
   /// Whether the worker process is still running.

@@ -19,9 +19,10 @@ struct Sweep: ParsableCommand {
         pops sweep study.yaml --out runs/study --workers 2
         pops sweep study.yaml --out /shared/study --engine slurm --workers 20 && /shared/study/slurm/submit.sh
         pops sweep study.yaml --out /shared/study --collect
+        pops sweep study.yaml --out /shared/study --engine ray --address head-node:6379
       """)
 
-  enum Engine: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+  enum Engine: String, ExpressibleByArgument, CaseIterable { case local, slurm, ray }
 
   @Argument(help: "The study file (YAML).")
   var study: String
@@ -29,8 +30,11 @@ struct Sweep: ParsableCommand {
   @Option(help: "Output folder of the study.")
   var out: String
 
-  @Option(help: "local: run the cells here; slurm: write job-array scripts into DIR/slurm.")
+  @Option(help: "local: run the cells here; slurm: write job-array scripts into DIR/slurm; ray: run them as tasks on a Ray cluster (--address).")
   var engine = Engine.local
+
+  @Option(help: "The Ray cluster's head, HOST:PORT (--engine ray; 'auto' finds a local one).")
+  var address: String?
 
   @Option(parsing: .unconditional, help: "Cells at once (local: default cores / 1 thread each; slurm: the array's % limit, default 16).")
   var workers: Int?
@@ -52,6 +56,9 @@ struct Sweep: ParsableCommand {
     if let workers, workers <= 0 || workers > 4096 { throw ValidationError("--workers must be in 1...4096, got \(workers)") }
     if let threads, threads <= 0 || threads > 1024 { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
     if let cell, cell < 0 { throw ValidationError("--cell must be >= 0, got \(cell)") }
+    if engine == .ray && address == nil && !collect && !list && cell == nil {
+      throw ValidationError("--engine ray needs --address HOST:PORT of the Ray head (or auto)")
+    }
   }
 
   func run() throws {
@@ -91,6 +98,19 @@ struct Sweep: ParsableCommand {
         print("\(name).sbatch: array of \(indices.count) cells (\(indices.lowerBound)...\(indices.upperBound - 1)), at most \(workers) at once")
       }
       print("submit with \(submit.path); then: pops sweep \(study) --out \(out) --collect")
+    case .ray:
+      let sweep = RaySweep(
+        plan: plan, studyPath: URL(fileURLWithPath: study).path, executable: Self.executable, address: address ?? "auto",
+        threadsPerRun: threads ?? 1)
+      print("pops sweep: \(cells.count) cells on the Ray cluster at \(address ?? "auto"), \(threads ?? 1) thread(s) each -> \(out)")
+      let line = ProgressLine()
+      let failures = try sweep.run { progress in
+        line.update(
+          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.failed) failed",
+          permanent: progress.done + progress.failed == progress.total)
+      }
+      line.finish()
+      try finish(plan, failures: failures)
     case .local:
       let workers = self.workers ?? max(1, cores / (threads ?? 1))
       let threads = self.threads ?? max(1, cores / workers)
@@ -105,15 +125,21 @@ struct Sweep: ParsableCommand {
           permanent: progress.running.isEmpty && progress.done + progress.failed == progress.total)
       }
       line.finish()
-      for failure in failures {
-        print("failed: \(failure.cell.name): \(failure.reason)")
-        if !failure.logTail.isEmpty {
-          print(failure.logTail.split(separator: "\n").map { "  | \($0)" }.joined(separator: "\n"))
-        }
-      }
-      try writeSummary(plan, failed: Set(failures.map(\.cell.name)))
-      if !failures.isEmpty { throw ExitCode(1) }
+      try finish(plan, failures: failures)
     }
+  }
+
+  /// Reports the failures with their logs' tails, writes the summary, and
+  /// exits 1 if any cell failed.
+  func finish(_ plan: SweepPlan, failures: [SweepFailure]) throws {
+    for failure in failures {
+      print("failed: \(failure.cell.name): \(failure.reason)")
+      if !failure.logTail.isEmpty {
+        print(failure.logTail.split(separator: "\n").map { "  | \($0)" }.joined(separator: "\n"))
+      }
+    }
+    try writeSummary(plan, failed: Set(failures.map(\.cell.name)))
+    if !failures.isEmpty { throw ExitCode(1) }
   }
 
   func runOne(_ cell: SweepCell, plan: SweepPlan) throws {
