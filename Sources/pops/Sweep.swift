@@ -105,8 +105,9 @@ struct Sweep: ParsableCommand {
       print("pops sweep: \(cells.count) cells on the Ray cluster at \(address ?? "auto"), \(threads ?? 1) thread(s) each -> \(out)")
       let line = ProgressLine()
       let failures = try sweep.run { progress in
+        let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
         line.update(
-          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.failed) failed",
+          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.failed) failed\(eta)",
           permanent: progress.done + progress.failed == progress.total)
       }
       line.finish()

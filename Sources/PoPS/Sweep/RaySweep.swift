@@ -36,12 +36,17 @@ public struct RaySweep {
     let open = cells.indices.filter { !plan.isFinished(cells[$0]) }
     let phases = [open.filter { cells[$0].mode == .full }, open.filter { cells[$0].mode != .full }].filter { !$0.isEmpty }
     var done = cells.count - open.count
+    let doneBefore = done
     var failures: [SweepFailure] = []
     let started = Date()
     func report(_ running: Int) {
+      // The cluster runs cells side by side: the rate so far, over what is left.
+      let elapsed = Date().timeIntervalSince(started)
+      let ended = done - doneBefore + failures.count
+      let left = cells.count - done - failures.count
       progress(SweepProgress(
-        total: cells.count, done: done, running: [], failed: failures.count,
-        elapsed: Date().timeIntervalSince(started), remaining: nil))
+        total: cells.count, done: done, running: [], failed: failures.count, elapsed: elapsed,
+        remaining: ended > 0 ? elapsed / Double(ended) * Double(left) : nil))
     }
     report(0)
     if phases.isEmpty { return [] }
