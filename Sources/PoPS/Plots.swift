@@ -39,34 +39,24 @@ public struct SVGPlot {
     var ys = all.map(\.y) + horizontalLines.map(\.y) + bars.flatMap { [$0.low, $0.high] }
     if xs.isEmpty { xs = [0, 1] }
     if ys.isEmpty { ys = [0, 1] }
-    var x0 = xs.min()!, x1 = xs.max()!, y0 = ys.min()!, y1 = ys.max()!
-    if x1 - x0 < 1e-12 { x0 -= 0.5; x1 += 0.5 }
-    if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
-    let padY = (y1 - y0) * 0.05
-    y0 -= padY
-    y1 += padY
+    // Both axes run between nice ticks that cover the data (Ticks.swift).
+    let xTicks = logX ? Ticks.logarithmic(pow(10, xs.min()!), pow(10, xs.max()!)) : Ticks.linear(xs.min()!, xs.max()!)
+    let yTicks = Ticks.linear(ys.min()!, ys.max()!)
+    let x0 = tx(xTicks.lower), x1 = tx(xTicks.upper), y0 = yTicks.lower, y1 = yTicks.upper
     func px(_ x: Double) -> Double { left + (tx(x) - x0) / (x1 - x0) * plotW }
     func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * plotH }
     func f(_ v: Double) -> String { String(format: "%.1f", v) }
-    func label(_ v: Double) -> String {
-      let a = abs(v)
-      if a >= 1e6 { return String(format: "%.3gM", v / 1e6) }
-      if a >= 1e4 { return String(format: "%.3gk", v / 1e3) }
-      if a >= 1000 || (a < 0.01 && a > 0) { return String(format: "%.3g", v) }
-      return String(format: a >= 100 ? "%.0f" : "%.2f", v)
-    }
     var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
     s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     s += "<text x=\"\(f(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">\(escapeXML(title))</text>\n"
     s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#444\"/>\n"
-    for i in 0...4 {
-      let v = y0 + (y1 - y0) * Double(i) / 4
+    for v in yTicks.values {
       s += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(v)))\" y2=\"\(f(py(v)))\" stroke=\"#eee\"/>"
-      s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(label(v))</text>\n"
-      let xv = x0 + (x1 - x0) * Double(i) / 4
-      let shown = logX ? pow(10, xv) : xv
-      let xpos = left + plotW * Double(i) / 4
-      s += "<text x=\"\(f(xpos))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(label(shown))</text>\n"
+      s += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(yTicks.label(v))</text>\n"
+    }
+    for v in xTicks.values {
+      s += "<line x1=\"\(f(px(v)))\" x2=\"\(f(px(v)))\" y1=\"\(f(top))\" y2=\"\(f(top + plotH))\" stroke=\"#f4f4f4\"/>"
+      s += "<text x=\"\(f(px(v)))\" y=\"\(f(top + plotH + 16))\" text-anchor=\"middle\">\(xTicks.label(v))</text>\n"
     }
     s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
     s += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
