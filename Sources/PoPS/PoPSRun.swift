@@ -56,6 +56,7 @@ public struct PoPSRun {
       events(old.status.isFinished ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
       record = old
     }
+    record.reproducibility = Reproducibility.current(config: config, seed: options.seed)
     previousSeconds = record.wallSeconds
     // The stages' buffers must fit this machine: checked on the environment's
     // spaces (the teacher's, which must fit them) before any teacher is trained.

@@ -136,6 +136,9 @@ public struct PoPSRecord: Codable, Sendable {
   public var status = RunStatus.running
   public var stopReason: StopReason?
   public var wallSeconds: Double = 0
+  /// How to rerun it: the command, versions, CPU, kernels, threads, config
+  /// hash, as of the latest start or resume (nil in records before session 5).
+  public var reproducibility: Reproducibility?
 
   /// The final model's file name inside the output folder.
   public static let finalFile = "final.safetensors"

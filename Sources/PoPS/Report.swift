@@ -82,6 +82,7 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)]) -> String {
     \(rows)</table>
     <h2>Plots</h2>
     \(figures)
+    \(reproducibilityBlock(record))
     <h2>Files</h2>
     <p><code>results.json</code> (every step and evaluation), <code>results.csv</code>, <code>final.safetensors</code>,
     the plots as SVG, and each step's pruned and student models.</p>
@@ -89,4 +90,16 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)]) -> String {
     </body></html>
 
     """
+}
+
+/// The report's "Reproducibility" section (nil-safe for old records).
+func reproducibilityBlock(_ record: PoPSRecord) -> String {
+  guard let r = record.reproducibility else { return "" }
+  let rows: [(String, String)] = [
+    ("command", r.command), ("pops", r.popsVersion + (r.gitCommit.map { " (commit \($0))" } ?? "")), ("started", r.date),
+    ("CPU", r.cpu), ("kernels", r.kernels), ("threads", "\(r.threads) (results depend on it)"), ("Swift", r.swiftVersion),
+    ("seed", "\(r.seed)"), ("config sha256", r.configSha256 + " (the resolved config is in results.json)"),
+  ]
+  let body = rows.map { "<tr><th>\($0.0)</th><td><code>\(escapeXML($0.1))</code></td></tr>" }.joined()
+  return "<h2>Reproducibility</h2><table>\(body)</table>"
 }

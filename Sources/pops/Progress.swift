@@ -5,7 +5,10 @@ import Foundation
 final class ProgressLine {
   private let interactive = isatty(STDOUT_FILENO) != 0
   private var lastPrint = Date.distantPast
+  private var lastLogged = Date.distantPast
   private var active = false
+  /// Where the lines are also appended (a run's run.log), once its folder exists.
+  var log: URL?
 
   func update(_ text: String, permanent: Bool = false) {
     if interactive {
@@ -16,6 +19,20 @@ final class ProgressLine {
       lastPrint = Date()
     }
     fflush(nil)  // all C streams: stdout is block-buffered when not a terminal
+    if permanent || Date().timeIntervalSince(lastLogged) >= 5 {
+      append(text)
+      lastLogged = Date()
+    }
+  }
+
+  /// Appends a line to `log` if its folder exists (a run creates it when it starts).
+  func append(_ text: String) {
+    guard let log, FileManager.default.fileExists(atPath: log.deletingLastPathComponent().path) else { return }
+    if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+    guard let handle = try? FileHandle(forWritingTo: log) else { return }
+    handle.seekToEndOfFile()
+    handle.write(Data((text + "\n").utf8))
+    try? handle.close()
   }
 
   func finish() {

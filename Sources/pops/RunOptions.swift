@@ -58,8 +58,15 @@ struct PoPSRunOptions: ParsableArguments {
     options.studentHidden = hidden.flatMap(parseHidden)
     print("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     let line = ProgressLine()
+    // The console's lines also go to OUT/run.log (appended across resumes).
+    line.log = URL(fileURLWithPath: out).appendingPathComponent("run.log")
+    var logged = false
     let start = Date()
     let record = try runPoPS(options) { event in
+      if !logged, FileManager.default.fileExists(atPath: out) {
+        logged = true
+        line.append("--- \(ISO8601DateFormatter().string(from: Date())): pops \(CommandLine.arguments.dropFirst().joined(separator: " "))")
+      }
       let clock = formatDuration(Date().timeIntervalSince(start))
       switch event {
       case .teacherTraining(let p):
@@ -82,13 +89,17 @@ struct PoPSRunOptions: ParsableArguments {
       }
     }
     line.finish()
+    func say(_ text: String) {
+      print(text)
+      line.append(text)
+    }
     if let final = record.final {
-      print(String(
+      say(String(
         format: "done: %@ with %d weights (%.3f%% of the teacher), mean return %.2f over %d episodes",
         final.architecture, final.nonZeroPerLayer.reduce(0, +), final.sizePercent, final.scoreMean ?? 0, final.scoreEpisodes ?? 0))
     }
-    print("stopped: \(record.stopReason?.description ?? "-")")
-    print("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+    say("stopped: \(record.stopReason?.description ?? "-")")
+    say("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
     if record.status == .noStudent {
       print("no student was accepted: the result is the teacher itself (status no-student)")
       throw ExitCode(3)

@@ -57,6 +57,23 @@ struct OutputFolderTests {
     #expect(run.status == 0, "\(run.output)")
   }
 
+  /// results.json and the report say how to rerun the run; the console's
+  /// lines are kept in run.log (issue 15).
+  @Test func aRunRecordsHowToRerunItAndKeepsItsLog() throws {
+    let folder = try fixtures()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let run = try compress(folder, teacher: "a")
+    #expect(run.status == 0, "\(run.output)")
+    let record = try PoPSRecord.read(from: URL(fileURLWithPath: "\(folder)/out/results.json"))
+    let r = try #require(record.reproducibility)
+    #expect(r.command.contains("compress --teacher") && r.command.contains("--config"), "\(r.command)")
+    #expect(r.configSha256.count == 64 && r.threads >= 1 && r.seed == 0 && !r.cpu.isEmpty && !r.kernels.isEmpty)
+    let report = try String(contentsOfFile: "\(folder)/out/report.html", encoding: .utf8)
+    #expect(report.contains("<h2>Reproducibility</h2>") && report.contains(r.configSha256))
+    let log = try String(contentsOfFile: "\(folder)/out/run.log", encoding: .utf8)
+    #expect(log.hasPrefix("--- ") && log.contains("step 1: accepted") && log.contains("done: "), "\(log)")
+  }
+
   @Test func anotherTeacherIsRefusedNotIgnored() throws {
     let folder = try fixtures()
     defer { try? FileManager.default.removeItem(atPath: folder) }
