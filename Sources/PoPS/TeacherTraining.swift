@@ -277,6 +277,7 @@ public func trainTeacher(
     acceptedModel: accepted == nil ? nil : acceptedURL.path)
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+  encoder.keyEncodingStrategy = .convertToSnakeCase  // as results.json
   try AtomicFile.write(try encoder.encode(result), to: options.output.appendingPathComponent("training.json"))
   try AtomicFile.write(Data(try trainingCurve(folder: options.output).utf8), to: curveURL)
   return result

@@ -9,7 +9,7 @@ struct Config: ParsableCommand {
   struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the preset (and overrides) as YAML.")
 
-    @Argument(help: "Environment id.")
+    @Argument(help: "Environment id, e.g. CartPole-v0, LunarLander-v3 or gym:ID for any Gymnasium environment.")
     var env: String
 
     @Option(help: "A YAML file of overrides to apply first.")

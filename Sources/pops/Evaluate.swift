@@ -9,7 +9,7 @@ struct Evaluate: ParsableCommand {
   @Argument(help: "A model: a pops model, or any file `pops import` reads (imported in memory).")
   var model: String
 
-  @Option(help: "Environment id; defaults to the one recorded in the model.")
+  @Option(help: "Environment id (gym:ID for any Gymnasium environment); defaults to the one recorded in the model.")
   var env: String?
 
   @Option(parsing: .unconditional, help: "Number of episodes.")

@@ -7,7 +7,7 @@ extension ObjectiveSource: ExpressibleByArgument {}
 
 /// Options shared by `pops run` and `pops compress`.
 struct PoPSRunOptions: ParsableArguments {
-  @Option(help: "Environment id (run: default CartPole-v0; compress: default the one recorded in the teacher).")
+  @Option(help: "Environment id, or gym:ID for any Gymnasium environment (run: default CartPole-v0; compress: default the one recorded in the teacher).")
   var env: String?
 
   @Option(help: "Output folder; re-running with the same folder resumes the run.")

@@ -11,7 +11,7 @@ struct Train: ParsableCommand {
       evaluation reaches the environment's reward threshold.
       """)
 
-  @Option(help: "Environment id (\(Environments.specs.map(\.id).joined(separator: ", "))).")
+  @Option(help: "Environment id (\(Environments.specs.map(\.id).joined(separator: ", ")), or gym:ID for any Gymnasium environment).")
   var env = "CartPole-v0"
 
   @Option(help: "Output folder.")

@@ -137,6 +137,8 @@ struct CheckpointTests {
     let summary = try JSONSerialization.jsonObject(
       with: Data(contentsOf: folder.appendingPathComponent("teacher/training.json"))) as? [String: Any]
     #expect(summary?["steps"] as? Int == 1_000)
+    // snake_case keys, as results.json (issue 15).
+    #expect(summary?["best_model"] != nil && summary?["bestModel"] == nil, "\(summary ?? [:])")
     let rows = try String(contentsOf: folder.appendingPathComponent("teacher/metrics.csv"), encoding: .utf8)
       .split(separator: "\n").dropFirst().map { Int($0.prefix { $0 != "," })! }
     #expect(rows == [500, 1_000], "\(rows)")
