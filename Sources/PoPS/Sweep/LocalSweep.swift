@@ -49,7 +49,12 @@ public struct LocalSweep {
     var failedNames: Set<String> = []
     var finishedSeconds: [Double] = []
     let started = Date()
+    var lastState = ""
     func report() {
+      // Only changes are reported (a rerun of a finished study prints one line).
+      let state = "\(done) \(failures.count) \(running.map(\.cell.name))"
+      if state == lastState { return }
+      lastState = state
       let left = pending.count + running.count
       let mean = finishedSeconds.isEmpty ? nil : finishedSeconds.reduce(0, +) / Double(finishedSeconds.count)
       progress(SweepProgress(
