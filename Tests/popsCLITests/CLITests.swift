@@ -148,17 +148,7 @@ struct PipelineCLITests {
     var rng = SeededGenerator(seed: 3)
     let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
     try ModelFile.save(Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")), to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
-    let config = """
-      objective: 9
-      lower_bound: 5
-      acceptance_score: 9
-      acceptance_episodes: 5
-      experience: {refill_steps: 300, capacity: 600}
-      pruning: {end_step: 300, minibatches_per_iteration: 100, evaluation_interval: 50, evaluation_episodes: 3, max_iterations: 3}
-      distillation: {minibatches_per_epoch: 100, evaluation_interval: 50, evaluation_episodes: 3, max_epochs: 2}
-      shrinking: {max_steps: 1}
-      """
-    try config.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
+    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
     let r = try pops(["compress", "--teacher", "\(folder)/t.safetensors", "--env", "CartPole-v0", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml"])
     #expect(r.status == 0, "\(r.output)")
     #expect(r.output.contains("report: "))

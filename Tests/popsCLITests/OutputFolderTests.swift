@@ -10,6 +10,8 @@ import Glibc
 /// refused naming the owner, another teacher is refused rather than ignored,
 /// and a start that fails leaves no folder behind.
 struct OutputFolderTests {
+  /// Budgets small enough for a random CartPole teacher (objective 9) to
+  /// finish a run in a fraction of a second; shared by the CLI tests.
   static let tinyConfig = """
     objective: 9
     lower_bound: 5
