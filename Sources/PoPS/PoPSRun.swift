@@ -53,7 +53,8 @@ public struct PoPSRun {
         throw ConfigError(
           "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)\(differs)); choose another output folder or delete it")
       }
-      events(old.status.isFinished ? .alreadyComplete(folder: out) : .resuming(folder: out, recordedSteps: old.steps.count))
+      // "Already complete" is said once the folder's teacher is known to be the given one (end of init).
+      if !old.status.isFinished { events(.resuming(folder: out, recordedSteps: old.steps.count)) }
       record = old
     }
     record.reproducibility = Reproducibility.current(config: config, seed: options.seed)
@@ -102,6 +103,7 @@ public struct PoPSRun {
       self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
       try save()
     }
+    if record.status.isFinished { events(.alreadyComplete(folder: out)) }
     started = true
   }
 
