@@ -41,6 +41,15 @@ public struct Reproducibility: Codable, Sendable, Equatable {
       : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
+  /// This process' executable: /proc/self/exe where there is one (argv[0]
+  /// may be a bare name found on PATH), else argv[0] resolved.
+  public static var currentExecutable: URL {
+    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+      return URL(fileURLWithPath: path)
+    }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().standardizedFileURL.absoluteURL
+  }
+
   /// The Swift compiler that built pops.
   static var swiftVersion: String {
     #if compiler(>=6.3)
@@ -67,8 +76,7 @@ public struct Reproducibility: Codable, Sendable, Equatable {
   /// by walking up from the executable to a `.git`, read when the run starts:
   /// a later checkout without a rebuild would show its own commit), or nil.
   static func gitCommit() -> String? {
-    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+    var folder = currentExecutable.deletingLastPathComponent()
     for _ in 0..<8 {
       let git = folder.appendingPathComponent(".git")
       if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {

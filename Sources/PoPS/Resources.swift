@@ -26,11 +26,9 @@ public enum Resources {
     return gib >= 1 ? String(format: "%.1f GiB", gib) : String(format: "%.1f MiB", Double(bytes) / Double(1 << 20))
   }
 
-  /// The first problem of the teacher's settings for observations of
-  /// `space` and `actionCount` actions, or nil.
+  /// The first problem of the teacher's settings for observations of `space`, or nil.
   public static func teacherProblem(
-    _ teacher: PoPSConfig.TeacherConfig, observationSpace space: BoxSpace, actionCount: Int,
-    memory: Int = physicalMemory
+    _ teacher: PoPSConfig.TeacherConfig, observationSpace space: BoxSpace, memory: Int = physicalMemory
   ) -> String? {
     let observations = space.low.count
     switch teacher.algorithm {

@@ -119,7 +119,7 @@ public func trainTeacher(
   var evalEnv = try Environments.make(options.environment, seed: seeds.evaluationEnvironment)
   let space = firstEnvironment!.observationSpace
   let actionCount = firstEnvironment!.actionSpace.count
-  if let problem = Resources.teacherProblem(options.teacher, observationSpace: space, actionCount: actionCount) {
+  if let problem = Resources.teacherProblem(options.teacher, observationSpace: space) {
     throw EnvironmentError(description: "\(options.environment): \(problem)")
   }
   try FileManager.default.createDirectory(at: options.output, withIntermediateDirectories: true)

@@ -168,11 +168,5 @@ struct Sweep: ParsableCommand {
   }
 
   /// This pops executable (the cells run it).
-  static var executable: URL {
-    // /proc/self/exe: argv[0] may be a bare name found on PATH.
-    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-      return URL(fileURLWithPath: path)
-    }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().standardizedFileURL.absoluteURL
-  }
+  static var executable: URL { Reproducibility.currentExecutable }
 }

@@ -39,7 +39,7 @@ public struct RaySweep {
     let doneBefore = done
     var failures: [SweepFailure] = []
     let started = Date()
-    func report(_ running: Int) {
+    func report() {
       // The cluster runs cells side by side: the rate so far, over what is left.
       let elapsed = Date().timeIntervalSince(started)
       let ended = done - doneBefore + failures.count
@@ -48,7 +48,7 @@ public struct RaySweep {
         total: cells.count, done: done, running: [], failed: failures.count, elapsed: elapsed,
         remaining: ended > 0 ? elapsed / Double(ended) * Double(left) : nil))
     }
-    report(0)
+    report()
     if phases.isEmpty { return [] }
     let process = Process()
     process.executableURL = try GymEnvironment.python()
@@ -79,7 +79,7 @@ public struct RaySweep {
         last = SweepFailure(cell: cells[index], reason: "exited with status \(parts.count > 2 ? String(parts[2]) : "?") on the cluster", logTail: "")
         failures.append(last!)
       }
-      report(0)
+      report()
     }
     while true {
       let chunk = pipe.fileHandleForReading.availableData
