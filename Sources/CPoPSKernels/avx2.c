@@ -12,7 +12,7 @@
 #define NR 16
 #define POPS_PATH avx2
 
-TARGET static inline void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows,
+TARGET static inline void kernel(long kb, const float *a, const float *b, long ldb, float *c, long ldc, float alpha, long rows,
                                  long cols) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -31,7 +31,7 @@ TARGET static inline void kernel(long kb, const float *a, const float *b, float 
     av = _mm256_broadcast_ss(a + 5);
     c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
     a += MR;
-    b += NR;
+    b += ldb;
   }
   __m256 al = _mm256_set1_ps(alpha);
   __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};

@@ -29,17 +29,56 @@ static inline int POPS_CAT(inside, POPS_PATH)(const pops_conv_geometry *g, long 
          (g->out_width - 1) * g->stride + kj < g->width;
 }
 
-void POPS_CAT(pops_im2col, POPS_PATH)(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col,
+// Input planes at most this large (floats) are split into their stride
+// phases on the stack first (64 KiB).
+#define POPS_PHASE_FLOATS 16384
+
+// A plane split by column phase: p[q][iy][j] = plane[iy][j * s + q] (rows of
+// (w + s - 1) / s floats, zero past the plane's right edge). A tap (ki, kj)
+// of a strided convolution then reads contiguous rows: x[oy * s + ki][ox * s
+// + kj] = p[kj % s][oy * s + ki][kj / s + ox].
+static inline __attribute__((always_inline)) void POPS_CAT(split_phases, POPS_PATH)(
+  const float *plane, long h, long w, long s, float *p) {
+  const long wq = (w + s - 1) / s;
+  for (long q = 0; q < s; q++) {
+    float *dst = p + q * h * wq;
+    for (long iy = 0; iy < h; iy++) {
+      const float *row = plane + iy * w + q;
+      const long taken = (w - q + s - 1) / s;
+      for (long j = 0; j < taken; j++) dst[iy * wq + j] = row[j * s];
+      for (long j = taken; j < wq; j++) dst[iy * wq + j] = 0;
+    }
+  }
+}
+
+// (no_builtin: the row copies stay inline vector moves, not memcpy calls.)
+__attribute__((no_builtin("memcpy"))) void POPS_CAT(pops_im2col, POPS_PATH)(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col,
                                       long ld) {
   const long kh = g->kernel_height, kw = g->kernel_width, s = g->stride, oh = g->out_height, ow = g->out_width;
-  const long h = g->height, w = g->width;
+  const long h = g->height, w = g->width, wq = (w + s - 1) / s;
+  float phases[POPS_PHASE_FLOATS];
+  const int split = s > 1 && s * h * wq <= POPS_PHASE_FLOATS;
   long row = ch0 * kh * kw;
   for (long ch = ch0; ch < ch1; ch++) {
     const float *plane = x + ch * h * w;
+    if (split) {
+      switch (s) {
+      case 2: POPS_CAT(split_phases, POPS_PATH)(plane, h, w, 2, phases); break;
+      case 4: POPS_CAT(split_phases, POPS_PATH)(plane, h, w, 4, phases); break;
+      default: POPS_CAT(split_phases, POPS_PATH)(plane, h, w, s, phases);
+      }
+    }
     for (long ki = 0; ki < kh; ki++) {
       for (long kj = 0; kj < kw; kj++, row++) {
         float *dst = col + row * ld;
         if (POPS_CAT(inside, POPS_PATH)(g, ki, kj)) {
+          if (split) {
+            // Contiguous copies of ow floats from the tap's phase.
+            const float *src = phases + (kj % s) * h * wq + ki * wq + kj / s;
+            for (long oy = 0; oy < oh; oy++, dst += ow, src += s * wq)
+              for (long ox = 0; ox < ow; ox++) dst[ox] = src[ox];
+            continue;
+          }
           const float *src = plane + ki * w + kj;
           switch (s) {
           case 1: POPS_CAT(gather_taps, POPS_PATH)(src, dst, oh, ow, w, 1); break;
@@ -96,6 +135,18 @@ void POPS_CAT(pops_col2im, POPS_PATH)(const float *dcol, const pops_conv_geometr
           }
         }
       }
+    }
+  }
+}
+
+
+void POPS_CAT(pops_conv_multiply, POPS_PATH)(const float *wpack, long oc, long k, const float *col, long ldcol,
+                                             long n, float *y, long panel0, long panel1) {
+  for (long pn = panel0; pn < panel1; pn++) {
+    long p0 = pn * NR, cols = n - p0 < NR ? n - p0 : NR;
+    for (long i0 = 0; i0 < oc; i0 += MR) {
+      long rows = oc - i0 < MR ? oc - i0 : MR;
+      kernel(k, wpack + i0 * k, col + p0, ldcol, y + i0 * n + p0, n, 1.0f, rows, cols);
     }
   }
 }

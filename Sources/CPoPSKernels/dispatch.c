@@ -66,12 +66,13 @@ struct path {
   double (*fma_peak)(long);
   void (*im2col)(const float *, const pops_conv_geometry *, long, long, float *, long);
   void (*col2im)(const float *, const pops_conv_geometry *, long, float *);
+  void (*conv_multiply)(const float *, long, long, const float *, long, long, float *, long, long);
 };
 
 #define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
    pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
-   pops_im2col_##name, pops_col2im_##name}
+   pops_im2col_##name, pops_col2im_##name, pops_conv_multiply_##name}
 
 static const struct path paths[3] = {
   [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
@@ -128,4 +129,14 @@ void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0,
 
 void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx) {
   usable(isa)->col2im(dcol, g, ld, dx);
+}
+
+void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst) {
+  const struct path *p = usable(isa);
+  for (long i0 = 0; i0 < oc; i0 += p->mr) p->pack_a(0, w, k, i0, oc - i0 < p->mr ? oc - i0 : p->mr, 0, k, dst + i0 * k);
+}
+
+void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,
+                        long panel0, long panel1) {
+  usable(isa)->conv_multiply(wpack, oc, k, col, ldcol, n, y, panel0, panel1);
 }

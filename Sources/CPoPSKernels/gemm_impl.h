@@ -80,7 +80,7 @@ void POPS_CAT(pops_gemm_panels, POPS_PATH)(long kb, const float *a, const float 
     long cols = n - j0 < NR ? n - j0 : NR;
     for (long i0 = 0; i0 < rows; i0 += MR) {
       long r = rows - i0 < MR ? rows - i0 : MR;
-      kernel(kb, a + i0 * kb, b + j0 * kb, c + i0 * ldc + j0, ldc, alpha, r, cols);
+      kernel(kb, a + i0 * kb, b + j0 * kb, NR, c + i0 * ldc + j0, ldc, alpha, r, cols);
     }
   }
 }

@@ -12,7 +12,7 @@
 #define NR 16
 #define POPS_PATH generic
 
-static void kernel(long kb, const float *a, const float *b, float *c, long ldc, float alpha, long rows, long cols) {
+static inline void kernel(long kb, const float *a, const float *b, long ldb, float *c, long ldc, float alpha, long rows, long cols) {
   float acc[MR][NR] = {{0}};
   for (long p = 0; p < kb; p++) {
     for (int i = 0; i < MR; i++) {
@@ -20,7 +20,7 @@ static void kernel(long kb, const float *a, const float *b, float *c, long ldc, 
       for (int j = 0; j < NR; j++) acc[i][j] += av * b[j];
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
   for (long i = 0; i < rows; i++)
     for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * acc[i][j];

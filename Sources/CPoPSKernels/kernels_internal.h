@@ -20,7 +20,9 @@
   void pops_gemm_pack_b_##name(int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,   \
                                float *dst);                                                               \
   void pops_im2col_##name(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld); \
-  void pops_col2im_##name(const float *dcol, const pops_conv_geometry *g, long ld, float *dx);
+  void pops_col2im_##name(const float *dcol, const pops_conv_geometry *g, long ld, float *dx);                \
+  void pops_conv_multiply_##name(const float *wpack, long oc, long k, const float *col, long ldcol, long n,    \
+                                 float *y, long panel0, long panel1);
 
 POPS_DECLARE_PATH(generic)
 #if defined(__x86_64__)

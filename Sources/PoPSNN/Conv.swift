@@ -56,110 +56,105 @@ enum ConvKernels {
     pops_col2im(InstructionSet.active.code, dcol, &c, ld, dx)
   }
 
+  /// The active path's GEMM tile: rows and columns.
+  static var tile: (rows: Int, columns: Int) {
+    let isa = InstructionSet.active.code
+    return (Int(pops_gemm_mr(isa)), Int(pops_gemm_nr(isa)))
+  }
+
+  /// Floats of scratch `forward` needs: the packed weights and one
+  /// sample's column matrix (plus a tile's width it may read past the end).
+  static func forwardScratch(_ g: Geometry) -> Int {
+    let (mr, nr) = tile
+    return (g.conv.outChannels + mr - 1) / mr * mr * g.patch + g.patch * g.positions + nr
+  }
+
+  /// Floats of scratch `backward` needs: one sample's column matrix and its gradient.
+  static func backwardScratch(_ g: Geometry) -> Int { 2 * g.patch * g.positions }
+
   /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose
   /// inputs are `inWidth` floats apart and outputs `outWidth` apart.
   ///
-  /// `col` receives the chunk's column matrix (rows `ld` apart, ld >=
-  /// samples * positions) and is kept for backward; `scratch` holds
-  /// oc * samples * positions floats (unused for one sample).
+  /// One sample at a time: its column matrix (a few hundred KB) stays in L2
+  /// and the micro-kernel reads it in place, with the weights packed once per
+  /// call (`pops_conv_multiply`): no packing of the column matrix and no
+  /// batch-sized buffer. One sample's im2col (by input channel) and product
+  /// (by panel of positions) are split over `threads`; `scratch` holds
+  /// `forwardScratch(g)` floats.
   static func forward(
     _ x: UnsafePointer<Float>, samples: Int, inWidth: Int, outWidth: Int, _ g: Geometry,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-    col: UnsafeMutablePointer<Float>, ld: Int, scratch: UnsafeMutablePointer<Float>, threads: Int
+    scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
-    let oc = g.conv.outChannels, n = g.positions, wide = samples * n
-    if samples == 1 {
-      // One sample (inference): its input channels' rows split over the threads.
-      let parts = min(threads, g.conv.inChannels)
-      Compute.parallelFor(parts) { part in
-        let c = g.conv.inChannels
-        im2col(x, g, into: col, ld: ld, channels: c * part / parts..<c * (part + 1) / parts)
-      }
-      for o in 0..<oc { (y + o * n).update(repeating: bias[o], count: n) }
-      GEMM.multiply(
-        m: oc, n: n, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, beta: 1, c: y, ldc: n, maxThreads: threads)
-      return
-    }
-    for r in 0..<samples { im2col(x + r * inWidth, g, into: col + r * n, ld: ld) }
-    GEMM.multiply(
-      m: oc, n: wide, k: g.patch, a: weight, lda: g.patch, b: col, ldb: ld, c: scratch, ldc: wide,
-      maxThreads: threads)
-    // [oc, samples * N] -> [samples, oc, N], adding the bias.
+    let oc = g.conv.outChannels, n = g.positions, k = g.patch
+    let (mr, nr) = tile
+    let isa = InstructionSet.active.code
+    pops_conv_pack_weights(isa, weight, oc, k, scratch)
+    let wpack = UnsafePointer(scratch)
+    let col = scratch + (oc + mr - 1) / mr * mr * k
+    (col + k * n).update(repeating: 0, count: nr)
+    let panelCount = (n + nr - 1) / nr
+    let parts = max(1, min(threads, panelCount)), channelParts = max(1, min(threads, g.conv.inChannels))
     for r in 0..<samples {
-      for o in 0..<oc {
-        let src = scratch + o * wide + r * n
-        let dst = y + r * outWidth + o * n
-        let b = bias[o]
-        for j in 0..<n { dst[j] = src[j] + b }
+      let out = y + r * outWidth, input = x + r * inWidth
+      for o in 0..<oc { (out + o * n).update(repeating: bias[o], count: n) }
+      Compute.parallelFor(channelParts) { part in
+        let c = g.conv.inChannels
+        im2col(input, g, into: col, ld: n, channels: c * part / channelParts..<c * (part + 1) / channelParts)
+      }
+      Compute.parallelFor(parts) { part in
+        pops_conv_multiply(
+          isa, wpack, oc, k, col, n, n, out, panelCount * part / parts, panelCount * (part + 1) / parts)
       }
     }
   }
 
   /// Writes dW and db for a chunk of samples and, if `dx` is given, dx.
-  /// `col` holds the chunk's column matrix from forward (rows `ld` apart);
-  /// `scratch` holds (oc + patch) * samples * positions floats.
+  /// Each sample's column matrix is made again from its input `x` (cheaper
+  /// than keeping a batch's in memory); `scratch` holds `backwardScratch(g)` floats.
   static func backward(
-    _ g: Geometry, samples: Int, inWidth: Int, outWidth: Int, weight: UnsafePointer<Float>,
-    dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
-    dx: UnsafeMutablePointer<Float>?, col: UnsafePointer<Float>, ld: Int,
-    scratch: UnsafeMutablePointer<Float>, threads: Int
+    _ g: Geometry, samples: Int, x: UnsafePointer<Float>, inWidth: Int, outWidth: Int,
+    weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+    dBias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
+    threads: Int
   ) {
-    let oc = g.conv.outChannels, n = g.positions, k = g.patch, wide = samples * n
-    // dOut [samples, oc, N] -> d [oc, samples * N]
-    let d = scratch
+    let oc = g.conv.outChannels, n = g.positions, k = g.patch
+    let col = scratch, dcol = scratch + k * n
+    for o in 0..<oc { dBias[o] = 0 }
     for r in 0..<samples {
+      let d = dOut + r * outWidth
+      im2col(x + r * inWidth, g, into: col, ld: n)
+      // dW[oc, K] += d[oc, N] * col[K, N]^T
+      GEMM.multiply(
+        transposeB: true, m: oc, n: k, k: n, a: d, lda: n, b: col, ldb: n, beta: r == 0 ? 0 : 1, c: dWeight,
+        ldc: k, maxThreads: threads)
       for o in 0..<oc {
-        (d + o * wide + r * n).update(from: dOut + r * outWidth + o * n, count: n)
+        var total: Float = 0
+        let row = d + o * n
+        for j in 0..<n { total += row[j] }
+        dBias[o] += total
       }
-    }
-    // dW[oc, K] = d[oc, wide] * col[K, wide]^T
-    GEMM.multiply(
-      transposeB: true, m: oc, n: k, k: wide, a: d, lda: wide, b: col, ldb: ld, c: dWeight, ldc: k,
-      maxThreads: threads)
-    for o in 0..<oc {
-      var total: Float = 0
-      let row = d + o * wide
-      for j in 0..<wide { total += row[j] }
-      dBias[o] = total
-    }
-    guard let dx else { return }
-    // dcol[K, wide] = W[oc, K]^T * d[oc, wide]
-    let dcol = scratch + oc * wide
-    GEMM.multiply(
-      transposeA: true, m: k, n: wide, k: oc, a: weight, lda: k, b: d, ldb: wide, c: dcol, ldc: wide,
-      maxThreads: threads)
-    for r in 0..<samples {
+      guard let dx else { continue }
+      // dcol[K, N] = W[oc, K]^T * d[oc, N]
+      GEMM.multiply(
+        transposeA: true, m: k, n: n, k: oc, a: weight, lda: k, b: d, ldb: n, c: dcol, ldc: n, maxThreads: threads)
       let target = dx + r * inWidth
       target.update(repeating: 0, count: g.conv.inChannels * g.inHeight * g.inWidth)
-      col2im(dcol + r * n, g, ld: wide, into: target)
+      col2im(dcol, g, ld: n, into: target)
     }
   }
 }
 
 extension Architecture {
-  /// Floats of per-sample scratch the batched convolution kernels need: the
-  /// largest (outChannels + patch) * positions of any convolution.
+  /// Floats of scratch one thread's share of a batch needs in the
+  /// convolution kernels (forward or backward).
   var convolutionScratch: Int {
     var shape = inputShape
     var largest = 0
     for (layer, next) in zip(layers, outputShapes) {
       if case .conv2d(let c) = layer {
         let g = ConvKernels.Geometry(c, inputShape: shape)
-        largest = max(largest, (c.outChannels + g.patch) * g.positions)
-      }
-      shape = next
-    }
-    return largest
-  }
-
-  /// The largest im2col matrix of any convolution (0 without convolutions).
-  var largestColumnMatrix: Int {
-    var shape = inputShape
-    var largest = 0
-    for (layer, next) in zip(layers, outputShapes) {
-      if case .conv2d(let c) = layer {
-        let g = ConvKernels.Geometry(c, inputShape: shape)
-        largest = max(largest, g.patch * g.positions)
+        largest = max(largest, ConvKernels.forwardScratch(g), ConvKernels.backwardScratch(g))
       }
       shape = next
     }

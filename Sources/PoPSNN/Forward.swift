@@ -15,18 +15,13 @@ extension Network {
     var gradientB = Buffer(0)
     /// Per-chunk partial parameter gradients (chunks after the first).
     var partials: [[Buffer]] = []
-    /// Per-chunk scratch for the convolutions (regrouped outputs and
-    /// gradients, the input-gradient column matrix).
+    /// Per-chunk scratch for the convolutions (packed weights and column
+    /// panels forward; one sample's column matrix and its gradient backward).
     var scratch: [Buffer] = []
     var scratchSize = 0
-    /// Each convolution's im2col matrix for the whole batch,
-    /// [patch, batch * positions], kept from forward for backward (by layer).
-    var columns: [Int: Buffer] = [:]
 
     /// Whether this cache serves forward passes only (a target network, a
-    /// policy being evaluated). Such a cache keeps no im2col matrices, so
-    /// each convolution works through a small column matrix that stays in
-    /// cache; `backward` refuses it.
+    /// policy being evaluated); `backward` refuses it.
     public let inferenceOnly: Bool
     /// Large dense layers' weights packed once per pass and shared by the
     /// batch chunks (by layer; W^T for forward, W for the input gradient).
@@ -49,24 +44,13 @@ extension Network {
       partials = []
       scratch = []
       scratchSize = 0
-      columns = [:]
-      var shape = architecture.inputShape
-      for (index, (layer, next)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
-        if case .conv2d(let c) = layer, !inferenceOnly {
-          let g = ConvKernels.Geometry(c, inputShape: shape)
-          columns[index] = Buffer(batch * g.patch * g.positions)
-        }
-        shape = next
-      }
     }
 
-    /// Makes sure every one of `chunks` threads has its own scratch, large
-    /// enough for its share of the batch.
+    /// Makes sure every one of `chunks` threads has its own convolution scratch.
     func ensureScratch(_ chunks: Int) {
       guard let architecture else { return }
-      let perSample = architecture.convolutionScratch
-      let size = perSample * ((batch + chunks - 1) / chunks)
-      if perSample == 0 { return }
+      let size = architecture.convolutionScratch
+      if size == 0 { return }
       if size > scratchSize {
         scratch = []
         scratchSize = size
@@ -138,23 +122,9 @@ extension Network {
         let g = ConvKernels.Geometry(c, inputShape: shape)
         let outWidth = shapes[index].reduce(1, *)
         let y = cache.outputs[index].base + rows.lowerBound * outWidth
-        if cache.inferenceOnly {
-          // One sample at a time through a column matrix that stays in L2.
-          for r in 0..<rows.count {
-            ConvKernels.forward(
-              x + r * width, samples: 1, inWidth: width, outWidth: outWidth, g,
-              weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y + r * outWidth,
-              col: scratch!, ld: g.positions, scratch: scratch!, threads: threads)
-          }
-          width = outWidth
-          parameterIndex += 2
-          continue
-        }
-        let ld = cache.batch * g.positions
         ConvKernels.forward(
           x, samples: rows.count, inWidth: width, outWidth: outWidth, g,
-          weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y,
-          col: cache.columns[index]!.base + rows.lowerBound * g.positions, ld: ld, scratch: scratch!,
+          weight: parameters[parameterIndex], bias: parameters[parameterIndex + 1], y: y, scratch: scratch!,
           threads: threads)
         width = outWidth
         parameterIndex += 2
@@ -188,7 +158,7 @@ extension Network {
       observation.count == architecture.inputCount,
       "predict: expected \(architecture.inputCount) values, got \(observation.count)")
     let widest = max(architecture.inputCount, architecture.outputWidths.max() ?? 0)
-    let columnSize = architecture.largestColumnMatrix
+    let columnSize = architecture.convolutionScratch
     return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest + columnSize) { scratch in
       var current = scratch.baseAddress!
       var next = current + widest
@@ -206,8 +176,7 @@ extension Network {
             parameters[parameterIndex + 1].scalars.withUnsafeBufferPointer { b in
               ConvKernels.forward(
                 current, samples: 1, inWidth: width, outWidth: nextShape.reduce(1, *), g,
-                weight: w.baseAddress!, bias: b.baseAddress!, y: next, col: col, ld: g.positions, scratch: col,
-                threads: Compute.maxThreads)
+                weight: w.baseAddress!, bias: b.baseAddress!, y: next, scratch: col, threads: Compute.maxThreads)
             }
           }
           swap(&current, &next)
@@ -319,11 +288,11 @@ extension Network {
         let inputShape = index == 0 ? architecture.inputShape : shapes[index - 1]
         let inWidth = inputShape.reduce(1, *), outWidth = widths[index]
         let geo = ConvKernels.Geometry(c, inputShape: inputShape)
+        let source = index == 0 ? cache.input : cache.outputs[index - 1]
         ConvKernels.backward(
-          geo, samples: n, inWidth: inWidth, outWidth: outWidth, weight: weights[parameterIndex], dOut: g,
-          dWeight: gradients[parameterIndex], dBias: gradients[parameterIndex + 1], dx: index > 0 ? gx : nil,
-          col: cache.columns[index]!.base + rows.lowerBound * geo.positions, ld: cache.batch * geo.positions,
-          scratch: scratch!, threads: threads)
+          geo, samples: n, x: source.base + rows.lowerBound * inWidth, inWidth: inWidth, outWidth: outWidth,
+          weight: weights[parameterIndex], dOut: g, dWeight: gradients[parameterIndex],
+          dBias: gradients[parameterIndex + 1], dx: index > 0 ? gx : nil, scratch: scratch!, threads: threads)
         if index > 0 { swap(&g, &gx) }
       case .flatten:
         break

@@ -72,6 +72,21 @@ void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0,
 /// The adjoint of im2col over all channels: dx[c, iy, ix] += dcol[...].
 void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx);
 
+/// W [oc, k] (a convolution's weights, k = channels * kernel height * width)
+/// packed for pops_conv_multiply: ceil(oc / mr) row blocks of [k][mr], zero
+/// padded (dst holds ceil(oc / mr) * mr * k floats).
+void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst);
+
+/// One sample's convolution y[oc, n] += W[oc, k] * col[k, n] over the
+/// output positions of panels panel0..<panel1 (nr positions each, the last
+/// one short), with W packed (pops_conv_pack_weights, same isa) and the
+/// column matrix (pops_im2col) read in place by the micro-kernel, not
+/// packed: its rows are `ldcol` floats apart and must be readable for nr
+/// floats past position n - 1 (what is read there is never stored). y
+/// starts with the bias (or zero).
+void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,
+                        long panel0, long panel1);
+
 /// A task of a parallel loop: runs index `index` of the job with context `ctx`.
 typedef void (*pops_task_fn)(void *ctx, long index);
 
