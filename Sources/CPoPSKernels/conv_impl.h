@@ -146,7 +146,7 @@ void POPS_CAT(pops_conv_multiply, POPS_PATH)(const float *wpack, long oc, long k
     long p0 = pn * NR, cols = n - p0 < NR ? n - p0 : NR;
     for (long i0 = 0; i0 < oc; i0 += MR) {
       long rows = oc - i0 < MR ? oc - i0 : MR;
-      kernel(k, wpack + i0 * k, col + p0, ldcol, y + i0 * n + p0, n, 1.0f, rows, cols);
+      kernel(k, wpack + i0 * k, 1, MR, col + p0, ldcol, y + i0 * n + p0, n, 1.0f, rows, cols);
     }
   }
 }

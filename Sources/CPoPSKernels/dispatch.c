@@ -66,13 +66,14 @@ struct path {
   double (*fma_peak)(long);
   void (*im2col)(const float *, const pops_conv_geometry *, long, long, float *, long);
   void (*col2im)(const float *, const pops_conv_geometry *, long, float *);
+  void (*gemm_rows)(long, const float *, long, const float *, long, float *, long, float, long);
   void (*conv_multiply)(const float *, long, long, const float *, long, long, float *, long, long);
 };
 
 #define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
    pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
-   pops_im2col_##name, pops_col2im_##name, pops_conv_multiply_##name}
+   pops_im2col_##name, pops_col2im_##name, pops_gemm_rows_##name, pops_conv_multiply_##name}
 
 static const struct path paths[3] = {
   [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
@@ -134,6 +135,11 @@ void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long l
 void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst) {
   const struct path *p = usable(isa);
   for (long i0 = 0; i0 < oc; i0 += p->mr) p->pack_a(0, w, k, i0, oc - i0 < p->mr ? oc - i0 : p->mr, 0, k, dst + i0 * k);
+}
+
+void pops_gemm_rows(int isa, long kb, const float *a, long lda, const float *b, long n, float *c, long ldc, float alpha,
+                    long rows) {
+  usable(isa)->gemm_rows(kb, a, lda, b, n, c, ldc, alpha, rows);
 }
 
 void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,

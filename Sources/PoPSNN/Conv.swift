@@ -69,8 +69,15 @@ enum ConvKernels {
     return (g.conv.outChannels + mr - 1) / mr * mr * g.patch + g.patch * g.positions + nr
   }
 
-  /// Floats of scratch `backward` needs: one sample's column matrix and its gradient.
-  static func backwardScratch(_ g: Geometry) -> Int { 2 * g.patch * g.positions }
+  /// Floats of scratch `backward` needs: one sample's column matrix and its
+  /// gradient, the chunk's dW^T, and the packed operands.
+  static func backwardScratch(_ g: Geometry) -> Int {
+    let (mr, nr) = tile
+    let oc = g.conv.outChannels, k = g.patch, n = g.positions
+    let columns = 2 * k * n + k * oc
+    let packs = n * ((oc + nr - 1) / nr * nr) + (k + mr - 1) / mr * mr * oc + oc * ((n + nr - 1) / nr * nr)
+    return columns + packs
+  }
 
   /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose
   /// inputs are `inWidth` floats apart and outputs `outWidth` apart.
@@ -111,7 +118,10 @@ enum ConvKernels {
 
   /// Writes dW and db for a chunk of samples and, if `dx` is given, dx.
   /// Each sample's column matrix is made again from its input `x` (cheaper
-  /// than keeping a batch's in memory); `scratch` holds `backwardScratch(g)` floats.
+  /// than keeping a batch's in memory) and read in place by the
+  /// micro-kernel for dW^T = col * d^T, summed over the chunk and transposed
+  /// once; dcol = W^T * d uses W^T packed once per chunk. `scratch` holds
+  /// `backwardScratch(g)` floats.
   static func backward(
     _ g: Geometry, samples: Int, x: UnsafePointer<Float>, inWidth: Int, outWidth: Int,
     weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
@@ -119,15 +129,32 @@ enum ConvKernels {
     threads: Int
   ) {
     let oc = g.conv.outChannels, n = g.positions, k = g.patch
-    let col = scratch, dcol = scratch + k * n
+    let (mr, nr) = tile
+    let isa = InstructionSet.active.code
+    let col = scratch, dcol = col + k * n, dwt = dcol + k * n
+    let dT = dwt + k * oc
+    let wt = dT + n * ((oc + nr - 1) / nr * nr)
+    let dPack = wt + (k + mr - 1) / mr * mr * oc
+    let full = k / mr * mr
+    dwt.update(repeating: 0, count: k * oc)
     for o in 0..<oc { dBias[o] = 0 }
+    if dx != nil {
+      // W^T [K, oc] packed as row blocks of A.
+      for rb in stride(from: 0, to: k, by: mr) {
+        pops_gemm_pack_a(isa, 1, weight, k, rb, min(mr, k - rb), 0, oc, wt + rb * oc)
+      }
+    }
     for r in 0..<samples {
       let d = dOut + r * outWidth
       im2col(x + r * inWidth, g, into: col, ld: n)
-      // dW[oc, K] += d[oc, N] * col[K, N]^T
-      GEMM.multiply(
-        transposeB: true, m: oc, n: k, k: n, a: d, lda: n, b: col, ldb: n, beta: r == 0 ? 0 : 1, c: dWeight,
-        ldc: k, maxThreads: threads)
+      // dW^T[K, oc] += col[K, N] * d[oc, N]^T, col read in place.
+      pops_gemm_pack_b(isa, 1, d, n, 0, n, 0, oc, dT)
+      pops_gemm_rows(isa, n, col, n, dT, oc, dwt, oc, 1, full)
+      if full < k {
+        GEMM.multiply(
+          transposeB: true, m: k - full, n: oc, k: n, a: col + full * n, lda: n, b: d, ldb: n, beta: 1,
+          c: dwt + full * oc, ldc: oc, maxThreads: 1)
+      }
       for o in 0..<oc {
         var total: Float = 0
         let row = d + o * n
@@ -135,13 +162,18 @@ enum ConvKernels {
         dBias[o] += total
       }
       guard let dx else { continue }
-      // dcol[K, N] = W[oc, K]^T * d[oc, N]
-      GEMM.multiply(
-        transposeA: true, m: k, n: n, k: oc, a: weight, lda: k, b: d, ldb: n, c: dcol, ldc: n, maxThreads: threads)
+      // dcol[K, N] = W^T[K, oc] * d[oc, N]
+      pops_gemm_pack_b(isa, 0, d, n, 0, oc, 0, n, dPack)
+      dcol.update(repeating: 0, count: k * n)
+      pops_gemm_panels(isa, oc, wt, dPack, n, dcol, n, 1, k)
       let target = dx + r * inWidth
       target.update(repeating: 0, count: g.conv.inChannels * g.inHeight * g.inWidth)
       col2im(dcol, g, ld: n, into: target)
     }
+    for o in 0..<oc {
+      for kk in 0..<k { dWeight[o * k + kk] = dwt[kk * oc + o] }
+    }
+    _ = threads
   }
 }
 

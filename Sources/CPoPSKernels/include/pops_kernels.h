@@ -33,6 +33,12 @@ int pops_gemm_nr(int isa);
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows);
 
+/// pops_gemm_panels with A read in place, not packed: C[0..<rows, 0..<n]
+/// += alpha * A * Bpack for A [rows, kb] with rows `lda` floats apart; rows
+/// must be a multiple of mr (the caller does the rest another way).
+void pops_gemm_rows(int isa, long kb, const float *a, long lda, const float *b, long n, float *c, long ldc, float alpha,
+                    long rows);
+
 /// Packs rows i0..<i0+rows (< mr: zero padded) and columns p0..<p0+kb of
 /// op(A) (A stored with leading dimension lda; transposed: A^T) as [kb][mr].
 void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0, long rows, long p0, long kb,
