@@ -12,12 +12,14 @@
 #define NR 16
 #define POPS_PATH avx2
 
-TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, float *c, long ldc, float alpha, long rows,
+TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+                                 long ldc, float alpha, long rows,
                                  long cols) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (long p = 0; p < kb; p++) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    const float *bp = boff ? b + boff[p] : b;
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
     __m256 av = _mm256_broadcast_ss(a);
     c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
     av = _mm256_broadcast_ss(a + 1 * ars);
@@ -31,7 +33,7 @@ TARGET static inline void kernel(long kb, const float *a, long ars, long aks, co
     av = _mm256_broadcast_ss(a + 5 * ars);
     c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
     a += aks;
-    b += ldb;
+    if (!boff) b += ldb;
   }
   __m256 al = _mm256_set1_ps(alpha);
   __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};

@@ -60,15 +60,17 @@ TARGET static long gather32_blocks(const float *src, long stride, long kb, float
   acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);                                                                     \
   acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
 
-TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, float *c, long ldc, float alpha, long rows,
+TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+                                 long ldc, float alpha, long rows,
                                  long cols) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (long p = 0; p < kb; p++) {
-    __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), av;
+    const float *bp = boff ? b + boff[p] : b;
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), av;
     STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
     a += aks;
-    b += ldb;
+    if (!boff) b += ldb;
   }
   __m512 al = _mm512_set1_ps(alpha);
   long lo = cols < 16 ? cols : 16, hi = cols - lo;

@@ -67,13 +67,16 @@ struct path {
   void (*im2col)(const float *, const pops_conv_geometry *, long, long, float *, long);
   void (*col2im)(const float *, const pops_conv_geometry *, long, float *);
   void (*gemm_rows)(long, const float *, long, const float *, long, float *, long, float, long);
+  void (*conv_planes)(const float *, const pops_conv_geometry *, long, long, float *);
+  void (*conv_implicit)(const float *, long, long, const float *, const long *, long, float *, long, long);
   void (*conv_multiply)(const float *, long, long, const float *, long, long, float *, long, long);
 };
 
 #define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
    pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
-   pops_im2col_##name, pops_col2im_##name, pops_gemm_rows_##name, pops_conv_multiply_##name}
+   pops_im2col_##name, pops_col2im_##name, pops_gemm_rows_##name, pops_conv_planes_##name, pops_conv_implicit_##name,  \
+   pops_conv_multiply_##name}
 
 static const struct path paths[3] = {
   [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
@@ -140,6 +143,15 @@ void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst
 void pops_gemm_rows(int isa, long kb, const float *a, long lda, const float *b, long n, float *c, long ldc, float alpha,
                     long rows) {
   usable(isa)->gemm_rows(kb, a, lda, b, n, c, ldc, alpha, rows);
+}
+
+void pops_conv_planes(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *planes) {
+  usable(isa)->conv_planes(x, g, ch0, ch1, planes);
+}
+
+void pops_conv_implicit(int isa, const float *wpack, long oc, long k, const float *planes, const long *off, long n,
+                        float *y, long panel0, long panel1) {
+  usable(isa)->conv_implicit(wpack, oc, k, planes, off, n, y, panel0, panel1);
 }
 
 void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,

@@ -12,15 +12,17 @@
 #define NR 16
 #define POPS_PATH generic
 
-static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, float *c, long ldc, float alpha, long rows, long cols) {
+static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+                                 long ldc, float alpha, long rows, long cols) {
   float acc[MR][NR] = {{0}};
   for (long p = 0; p < kb; p++) {
+    const float *bp = boff ? b + boff[p] : b;
     for (int i = 0; i < MR; i++) {
       float av = a[i * ars];
-      for (int j = 0; j < NR; j++) acc[i][j] += av * b[j];
+      for (int j = 0; j < NR; j++) acc[i][j] += av * bp[j];
     }
     a += aks;
-    b += ldb;
+    if (!boff) b += ldb;
   }
   for (long i = 0; i < rows; i++)
     for (long j = 0; j < cols; j++) c[i * ldc + j] += alpha * acc[i][j];

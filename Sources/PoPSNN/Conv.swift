@@ -62,11 +62,23 @@ enum ConvKernels {
     return (Int(pops_gemm_mr(isa)), Int(pops_gemm_nr(isa)))
   }
 
-  /// Floats of scratch `forward` needs: the packed weights and one
-  /// sample's column matrix (plus a tile's width it may read past the end).
+  /// Implicit convolution's layout (`pops_conv_planes`): the phase planes'
+  /// rows and columns, their floats (with the slack the kernel may read past
+  /// them) and the extended output grid's positions.
+  static func implicitLayout(_ g: Geometry) -> (rows: Int, cols: Int, planes: Int, extended: Int) {
+    let s = g.conv.stride
+    let rows = ((g.outHeight - 1) * s + g.conv.kernelHeight + s - 1) / s
+    let cols = ((g.outWidth - 1) * s + g.conv.kernelWidth + s - 1) / s
+    let planes = g.conv.inChannels * s * s * rows * cols + g.conv.kernelWidth + tile.columns
+    return (rows, cols, planes, g.outHeight * cols)
+  }
+
+  /// Floats of scratch `forward` needs: the packed weights, the phase
+  /// planes and the output on the extended grid.
   static func forwardScratch(_ g: Geometry) -> Int {
-    let (mr, nr) = tile
-    return (g.conv.outChannels + mr - 1) / mr * mr * g.patch + g.patch * g.positions + nr
+    let mr = tile.rows
+    let layout = implicitLayout(g)
+    return (g.conv.outChannels + mr - 1) / mr * mr * g.patch + layout.planes + g.conv.outChannels * layout.extended
   }
 
   /// Floats of scratch `backward` needs: one sample's column matrix and its
@@ -82,36 +94,62 @@ enum ConvKernels {
   /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose
   /// inputs are `inWidth` floats apart and outputs `outWidth` apart.
   ///
-  /// One sample at a time: its column matrix (a few hundred KB) stays in L2
-  /// and the micro-kernel reads it in place, with the weights packed once per
-  /// call (`pops_conv_multiply`): no packing of the column matrix and no
-  /// batch-sized buffer. One sample's im2col (by input channel) and product
-  /// (by panel of positions) are split over `threads`; `scratch` holds
-  /// `forwardScratch(g)` floats.
+  /// Implicit: no column matrix. Each sample's input is split into zero
+  /// padded phase planes (`pops_conv_planes`, by input channel over
+  /// `threads`), in which every tap reads a contiguous run of an extended
+  /// output grid; the micro-kernel reads those runs in place with the
+  /// weights packed once per call (`pops_conv_implicit`, panels of
+  /// positions over `threads`), and the extended grid's valid columns are
+  /// copied out with the bias. `scratch` holds `forwardScratch(g)` floats.
   static func forward(
     _ x: UnsafePointer<Float>, samples: Int, inWidth: Int, outWidth: Int, _ g: Geometry,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, threads: Int
   ) {
-    let oc = g.conv.outChannels, n = g.positions, k = g.patch
+    let oc = g.conv.outChannels, n = g.positions, k = g.patch, s = g.conv.stride
     let (mr, nr) = tile
     let isa = InstructionSet.active.code
+    let layout = implicitLayout(g)
     pops_conv_pack_weights(isa, weight, oc, k, scratch)
     let wpack = UnsafePointer(scratch)
-    let col = scratch + (oc + mr - 1) / mr * mr * k
-    (col + k * n).update(repeating: 0, count: nr)
-    let panelCount = (n + nr - 1) / nr
+    let planes = scratch + (oc + mr - 1) / mr * mr * k
+    let slack = g.conv.kernelWidth + nr
+    (planes + layout.planes - slack).update(repeating: 0, count: slack)
+    let wide = planes + layout.planes
+    let extended = layout.extended, ow = g.outWidth
+    let panelCount = (extended + nr - 1) / nr
     let parts = max(1, min(threads, panelCount)), channelParts = max(1, min(threads, g.conv.inChannels))
-    for r in 0..<samples {
-      let out = y + r * outWidth, input = x + r * inWidth
-      for o in 0..<oc { (out + o * n).update(repeating: bias[o], count: n) }
-      Compute.parallelFor(channelParts) { part in
-        let c = g.conv.inChannels
-        im2col(input, g, into: col, ld: n, channels: c * part / channelParts..<c * (part + 1) / channelParts)
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offsets in
+      var p = 0
+      for c in 0..<g.conv.inChannels {
+        for ki in 0..<g.conv.kernelHeight {
+          for kj in 0..<g.conv.kernelWidth {
+            offsets[p] = ((c * s + ki % s) * s + kj % s) * layout.rows * layout.cols + (ki / s) * layout.cols + kj / s
+            p += 1
+          }
+        }
       }
-      Compute.parallelFor(parts) { part in
-        pops_conv_multiply(
-          isa, wpack, oc, k, col, n, n, out, panelCount * part / parts, panelCount * (part + 1) / parts)
+      let off = UnsafePointer(offsets.baseAddress!)
+      for r in 0..<samples {
+        let out = y + r * outWidth, input = x + r * inWidth
+        Compute.parallelFor(channelParts) { part in
+          var c = g.kernelGeometry
+          let channels = g.conv.inChannels
+          pops_conv_planes(
+            isa, input, &c, channels * part / channelParts, channels * (part + 1) / channelParts, planes)
+        }
+        wide.update(repeating: 0, count: oc * extended)
+        Compute.parallelFor(parts) { part in
+          pops_conv_implicit(
+            isa, wpack, oc, k, planes, off, extended, wide, panelCount * part / parts, panelCount * (part + 1) / parts)
+        }
+        for o in 0..<oc {
+          let b = bias[o]
+          for oy in 0..<g.outHeight {
+            let src = wide + o * extended + oy * layout.cols, dst = out + o * n + oy * ow
+            for ox in 0..<ow { dst[ox] = src[ox] + b }
+          }
+        }
       }
     }
   }

@@ -93,6 +93,29 @@ void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst
 void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,
                         long panel0, long panel1);
 
+/// Implicit convolution (no column matrix). The input [channels, height,
+/// width] is split per channel into stride x stride zero-padded phase
+/// planes of [rows][cols], rows = ((out_height - 1) * s + kernel_height +
+/// s - 1) / s and cols likewise from the widths: plane (c, qy, qx) at
+/// planes + ((c * s + qy) * s + qx) * rows * cols holds
+/// x[c, i * s + qy - top, j * s + qx - left] at [i][j] (0 outside x). Then
+/// tap (c, ki, kj) of output (oy, ox) is plane (c, ki % s, kj % s) at
+/// [oy + ki / s][ox + kj / s]: over an "extended" output grid of
+/// out_height x cols positions (the last cols - out_width of each row are
+/// computed and dropped), tap k reads a contiguous run starting at
+/// off[k] = plane base + (ki / s) * cols + kj / s. Writes channels
+/// ch0..<ch1's planes.
+void pops_conv_planes(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *planes);
+
+/// y[oc, n] += W[oc, k] * B[k, n] over the positions of panels
+/// panel0..<panel1 (nr each, the last one short) where B row p is
+/// planes + off[p] (pops_conv_planes' extended grid: n = out_height *
+/// cols) and W is packed by pops_conv_pack_weights (same isa). Reads up to
+/// nr floats past each row's position n - 1 (what is read there is never
+/// stored): the planes need kernel_width + nr floats of slack after them.
+void pops_conv_implicit(int isa, const float *wpack, long oc, long k, const float *planes, const long *off, long n,
+                        float *y, long panel0, long panel1);
+
 /// A task of a parallel loop: runs index `index` of the job with context `ctx`.
 typedef void (*pops_task_fn)(void *ctx, long index);
 
