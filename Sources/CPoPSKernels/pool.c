@@ -148,3 +148,8 @@ void pops_parallel_for(long count, long threads, pops_task_fn fn, void *ctx) {
   inside_pool = 0;
   pthread_mutex_unlock(&caller_lock);
 }
+
+long pops_next_version(void) {
+  static long counter = 0;
+  return __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+}

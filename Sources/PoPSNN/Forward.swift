@@ -27,6 +27,8 @@ extension Network {
     /// batch chunks (by layer; W^T for forward, W for the input gradient).
     var packedForward: [Int: GEMM.PackedB] = [:]
     var packedBackward: [Int: GEMM.PackedB] = [:]
+    /// The `Network.weightsVersion` `packedForward` was packed from.
+    var packedForwardVersion = -1
 
     public init(inferenceOnly: Bool = false) {
       self.inferenceOnly = inferenceOnly
@@ -83,23 +85,31 @@ extension Network {
       input.count == batch * architecture.inputCount,
       "forward: got \(input.count) inputs for batch \(batch) x \(architecture.inputCount)")
     cache.prepare(architecture, batch: batch)
-    input.withUnsafeBufferPointer { cache.input.base.update(from: $0.baseAddress!, count: $0.count) }
     let chunks = chunkCount(batch: batch)
     cache.ensureScratch(chunks)
-    withParameterPointers(parameters) { weights in
-      // Packs from an earlier pass would be stale: pack now or drop them.
-      if chunks > 1 {
-        packSharedWeights(weights, into: &cache.packedForward, transposed: true)
-      } else {
-        cache.packedForward.removeAll()
-      }
-      let box = UncheckedBox(weights)
-      Compute.parallelFor(chunks) { chunk in
-        let r0 = batch * chunk / chunks
-        let r1 = batch * (chunk + 1) / chunks
-        self.forwardRows(
-          r0..<r1, cache: cache, parameters: box.value, scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base,
-          threads: chunks > 1 ? 1 : Compute.maxThreads)
+    let inputs = architecture.inputCount
+    input.withUnsafeBufferPointer { source in
+      withParameterPointers(parameters) { weights in
+        // Large layers' W^T, packed again only when the weights changed.
+        if chunks > 1 {
+          if cache.packedForwardVersion != weightsVersion {
+            packSharedWeights(weights, into: &cache.packedForward, transposed: true)
+            cache.packedForwardVersion = weightsVersion
+          }
+        } else {
+          cache.packedForward.removeAll()
+          cache.packedForwardVersion = -1
+        }
+        let box = UncheckedBox((weights, source.baseAddress!))
+        Compute.parallelFor(chunks) { chunk in
+          let r0 = batch * chunk / chunks
+          let r1 = batch * (chunk + 1) / chunks
+          // Each chunk copies its own rows of the input (megabytes for image batches).
+          (cache.input.base + r0 * inputs).update(from: box.value.1 + r0 * inputs, count: (r1 - r0) * inputs)
+          self.forwardRows(
+            r0..<r1, cache: cache, parameters: box.value.0,
+            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads)
+        }
       }
     }
     return Array(cache.outputs[cache.outputs.count - 1].pointer)
@@ -308,6 +318,12 @@ extension Network {
         Kernels.sumRows(g, rows: n, columns: outputs, into: gradients[parameterIndex + 1])
         if index > 0 {
           // dx[n, in] = g[n, out] * W[out, in]
+          if inputs * outputs >= Network.inPlaceThreshold {
+            Kernels.inputGradientInPlace(
+              g, rows: n, outputs: outputs, weight: weights[parameterIndex], inputs: inputs, into: gx, threads: threads)
+            swap(&g, &gx)
+            continue
+          }
           if threads == 1, let packed = cache.packedBackward[index], packed.n == inputs {
             GEMM.multiply(m: n, a: g, lda: outputs, packed: packed, c: gx, ldc: inputs, maxThreads: 1)
             swap(&g, &gx)
@@ -334,6 +350,9 @@ extension Network {
   /// Dense layers at least this large (weights) get their weights packed once
   /// per pass for all batch chunks instead of once per chunk.
   static let sharedPackingThreshold = 1 << 16
+  /// Dense layers at least this large compute the input gradient with W read
+  /// in place by the micro-kernel (no packing of megabytes of weights per pass).
+  static let inPlaceThreshold = 1 << 18
 
   /// Packs each large dense layer's weights (W^T for forward, W for the input
   /// gradient) into `packs`, keyed by layer index.
@@ -342,7 +361,8 @@ extension Network {
     for (index, layer) in architecture.layers.enumerated() {
       switch layer {
       case .linear(let inputs, let outputs):
-        if inputs * outputs >= Network.sharedPackingThreshold && (transposed || index > 0) {
+        let inPlace = !transposed && inputs * outputs >= Network.inPlaceThreshold
+        if inputs * outputs >= Network.sharedPackingThreshold && (transposed || index > 0) && !inPlace {
           let packed = packs[index] ?? GEMM.PackedB()
           packs[index] = packed
           if transposed {

@@ -1,3 +1,4 @@
+import CPoPSKernels
 import Foundation
 import PoPSCore
 
@@ -20,6 +21,33 @@ enum Kernels {
     GEMM.multiply(
       transposeB: true, m: batch, n: outputs, k: inputs,
       a: x, lda: inputs, b: weight, ldb: inputs, beta: 1, c: y, ldc: outputs, maxThreads: threads)
+  }
+
+  /// dx[rows, inputs] = g[rows, outputs] * W[outputs, inputs] with W read in
+  /// place by the micro-kernel (`pops_conv_multiply`) and g packed: a large
+  /// layer's weights are not copied for every pass. Column panels are split
+  /// over `threads`; the columns past the last full panel go through GEMM.
+  static func inputGradientInPlace(
+    _ g: UnsafePointer<Float>, rows: Int, outputs: Int, weight: UnsafePointer<Float>, inputs: Int,
+    into dx: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    let isa = InstructionSet.active.code
+    let (mr, nr) = ConvKernels.tile
+    let panels = inputs / nr, full = panels * nr
+    dx.update(repeating: 0, count: rows * inputs)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: (rows + mr - 1) / mr * mr * outputs) { apack in
+      let a = UnsafeMutablePointer(apack.baseAddress!)
+      pops_conv_pack_weights(isa, g, rows, outputs, a)
+      let parts = max(1, min(threads, panels))
+      Compute.parallelFor(parts) { part in
+        pops_conv_multiply(isa, a, rows, outputs, weight, inputs, inputs, dx, panels * part / parts, panels * (part + 1) / parts)
+      }
+    }
+    if full < inputs {
+      GEMM.multiply(
+        m: rows, n: inputs - full, k: outputs, a: g, lda: outputs, b: weight + full, ldb: inputs, c: dx + full,
+        ldc: inputs, maxThreads: 1)
+    }
   }
 
   @inline(__always)

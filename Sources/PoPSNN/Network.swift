@@ -1,3 +1,4 @@
+import CPoPSKernels
 import PoPSCore
 
 /// A sequential neural network as a plain value: an architecture, its
@@ -9,7 +10,13 @@ import PoPSCore
 public struct Network: Equatable, Sendable {
   public let architecture: Architecture
   /// Every parameter, ordered as `architecture.parameterNames`.
-  public var parameters: [Tensor]
+  public var parameters: [Tensor] {
+    didSet { weightsVersion = pops_next_version() }
+  }
+  /// A number that changes whenever `parameters` do, and that no other
+  /// network's parameters carry: a forward cache keeps large layers' weights
+  /// packed for the kernels while it is unchanged (a target network).
+  public private(set) var weightsVersion = pops_next_version()
   /// A 0/1 mask per parameter (`nil`: dense). Masked weights stay zero through
   /// forward, backward and optimizer updates (see `applyMasks()`).
   public var masks: [Tensor?]
@@ -98,6 +105,11 @@ public struct Network: Equatable, Sendable {
         }
       }
     }
+  }
+
+  /// Equal architecture, parameters and masks (the weights' version is not compared).
+  public static func == (lhs: Network, rhs: Network) -> Bool {
+    lhs.architecture == rhs.architecture && lhs.parameters == rhs.parameters && lhs.masks == rhs.masks
   }
 
   /// Zero tensors shaped like the parameters (a gradient buffer).

@@ -126,6 +126,9 @@ typedef void (*pops_task_fn)(void *ctx, long index);
 /// thread's job is running, run serially on the caller.
 void pops_parallel_for(long count, long threads, pops_task_fn fn, void *ctx);
 
+/// A number no earlier call returned (thread-safe): versions of network weights.
+long pops_next_version(void);
+
 /// Runs `iterations` rounds of independent register FMAs of `isa` (no
 /// memory traffic) and returns the floating-point operations done: divided by
 /// the elapsed time it gives the path's measured peak (pops-bench peak).
