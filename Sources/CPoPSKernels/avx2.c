@@ -12,25 +12,27 @@
 #define NR 16
 #define POPS_PATH avx2
 
-TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+TARGET static inline void kernel(long kb, const float *a, long ars, const long *aoff, long aks, const float *b, long ldb, const long *boff, float *c,
                                  long ldc, float alpha, long rows,
                                  long cols) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  long ao[MR];
+  for (int i = 0; i < MR; i++) ao[i] = aoff ? aoff[i] : 0;
   for (long p = 0; p < kb; p++) {
     const float *bp = boff ? b + boff[p] : b;
     __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
-    __m256 av = _mm256_broadcast_ss(a);
+    __m256 av = _mm256_broadcast_ss(a + (aoff ? ao[0] : 0));
     c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1 * ars);
+    av = _mm256_broadcast_ss(a + (aoff ? ao[1] : 1 * ars));
     c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2 * ars);
+    av = _mm256_broadcast_ss(a + (aoff ? ao[2] : 2 * ars));
     c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3 * ars);
+    av = _mm256_broadcast_ss(a + (aoff ? ao[3] : 3 * ars));
     c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4 * ars);
+    av = _mm256_broadcast_ss(a + (aoff ? ao[4] : 4 * ars));
     c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5 * ars);
+    av = _mm256_broadcast_ss(a + (aoff ? ao[5] : 5 * ars));
     c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
     a += aks;
     if (!boff) b += ldb;

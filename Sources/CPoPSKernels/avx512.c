@@ -56,15 +56,17 @@ TARGET static long gather32_blocks(const float *src, long stride, long kb, float
 #define POPS_PATH avx512
 
 #define STEP(i)                                                                                                      \
-  av = _mm512_set1_ps(a[(i) * ars]);                                                                                          \
+  av = _mm512_set1_ps(a[aoff ? ao[i] : (i) * ars]);                                                                                          \
   acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);                                                                     \
   acc[i][1] = _mm512_fmadd_ps(av, b1, acc[i][1]);
 
-TARGET static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+TARGET static inline void kernel(long kb, const float *a, long ars, const long *aoff, long aks, const float *b, long ldb, const long *boff, float *c,
                                  long ldc, float alpha, long rows,
                                  long cols) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  long ao[MR];
+  for (int i = 0; i < MR; i++) ao[i] = aoff ? aoff[i] : 0;
   for (long p = 0; p < kb; p++) {
     const float *bp = boff ? b + boff[p] : b;
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), av;

@@ -146,7 +146,7 @@ void POPS_CAT(pops_conv_multiply, POPS_PATH)(const float *wpack, long oc, long k
     long p0 = pn * NR, cols = n - p0 < NR ? n - p0 : NR;
     for (long i0 = 0; i0 < oc; i0 += MR) {
       long rows = oc - i0 < MR ? oc - i0 : MR;
-      kernel(k, wpack + i0 * k, 1, MR, col + p0, ldcol, 0, y + i0 * n + p0, n, 1.0f, rows, cols);
+      kernel(k, wpack + i0 * k, 1, 0, MR, col + p0, ldcol, 0, y + i0 * n + p0, n, 1.0f, rows, cols);
     }
   }
 }
@@ -205,7 +205,48 @@ void POPS_CAT(pops_conv_implicit, POPS_PATH)(const float *wpack, long oc, long k
     const long p0 = pn * NR, cols = n - p0 < NR ? n - p0 : NR;
     for (long i0 = 0; i0 < oc; i0 += MR) {
       const long rows = oc - i0 < MR ? oc - i0 : MR;
-      kernel(k, wpack + i0 * k, 1, MR, planes + p0, 0, off, y + i0 * n + p0, n, 1.0f, rows, cols);
+      kernel(k, wpack + i0 * k, 1, 0, MR, planes + p0, 0, off, y + i0 * n + p0, n, 1.0f, rows, cols);
+    }
+  }
+}
+
+void POPS_CAT(pops_conv_weight_gradient, POPS_PATH)(const float *planes, const long *off, long k, long n,
+                                                    const float *dpack, long oc, float *dwt) {
+  for (long j0 = 0; j0 < oc; j0 += NR) {
+    const long cols = oc - j0 < NR ? oc - j0 : NR;
+    for (long i0 = 0; i0 < k; i0 += MR) {
+      const long rows = k - i0 < MR ? k - i0 : MR;
+      kernel(n, planes, 0, off + i0, 1, dpack + j0 * n, NR, 0, dwt + i0 * oc + j0, oc, 1.0f, rows, cols);
+    }
+  }
+}
+
+void POPS_CAT(pops_conv_scatter, POPS_PATH)(const float *dcol, const long *off, long k, long n, float *dplanes) {
+  for (long p = 0; p < k; p++) {
+    float *dst = dplanes + off[p];
+    const float *src = dcol + p * n;
+    for (long j = 0; j < n; j++) dst[j] += src[j];
+  }
+}
+
+void POPS_CAT(pops_conv_unplanes, POPS_PATH)(const float *dplanes, const pops_conv_geometry *g, float *dx) {
+  const long s = g->stride, h = g->height, w = g->width;
+  const long hq = POPS_CAT(plane_rows, POPS_PATH)(g), wq = POPS_CAT(plane_cols, POPS_PATH)(g);
+  // Inputs no output reads (past the last window) get zero.
+  for (long i = 0; i < g->channels * h * w; i++) dx[i] = 0;
+  for (long c = 0; c < g->channels; c++) {
+    for (long iy = 0; iy < h; iy++) {
+      const long py = iy + g->top, qy = py % s, i = py / s;
+      if (i >= hq) continue;
+      float *row = dx + (c * h + iy) * w;
+      for (long qx = 0; qx < s; qx++) {
+        const float *src = dplanes + ((c * s + qy) * s + qx) * hq * wq + i * wq;
+        // Columns ix = j * s + qx - left inside the input and the plane.
+        for (long j = 0; j < wq; j++) {
+          const long ix = j * s + qx - g->left;
+          if (ix >= 0 && ix < w) row[ix] = src[j];
+        }
+      }
     }
   }
 }

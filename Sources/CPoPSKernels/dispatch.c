@@ -69,6 +69,9 @@ struct path {
   void (*gemm_rows)(long, const float *, long, const float *, long, float *, long, float, long);
   void (*conv_planes)(const float *, const pops_conv_geometry *, long, long, float *);
   void (*conv_implicit)(const float *, long, long, const float *, const long *, long, float *, long, long);
+  void (*conv_weight_gradient)(const float *, const long *, long, long, const float *, long, float *);
+  void (*conv_scatter)(const float *, const long *, long, long, float *);
+  void (*conv_unplanes)(const float *, const pops_conv_geometry *, float *);
   void (*conv_multiply)(const float *, long, long, const float *, long, long, float *, long, long);
 };
 
@@ -76,7 +79,7 @@ struct path {
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
    pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
    pops_im2col_##name, pops_col2im_##name, pops_gemm_rows_##name, pops_conv_planes_##name, pops_conv_implicit_##name,  \
-   pops_conv_multiply_##name}
+   pops_conv_weight_gradient_##name, pops_conv_scatter_##name, pops_conv_unplanes_##name, pops_conv_multiply_##name}
 
 static const struct path paths[3] = {
   [POPS_ISA_GENERIC] = POPS_PATH_ENTRY(generic, 6, 16),
@@ -152,6 +155,19 @@ void pops_conv_planes(int isa, const float *x, const pops_conv_geometry *g, long
 void pops_conv_implicit(int isa, const float *wpack, long oc, long k, const float *planes, const long *off, long n,
                         float *y, long panel0, long panel1) {
   usable(isa)->conv_implicit(wpack, oc, k, planes, off, n, y, panel0, panel1);
+}
+
+void pops_conv_weight_gradient(int isa, const float *planes, const long *off, long k, long n, const float *dpack,
+                               long oc, float *dwt) {
+  usable(isa)->conv_weight_gradient(planes, off, k, n, dpack, oc, dwt);
+}
+
+void pops_conv_scatter(int isa, const float *dcol, const long *off, long k, long n, float *dplanes) {
+  usable(isa)->conv_scatter(dcol, off, k, n, dplanes);
+}
+
+void pops_conv_unplanes(int isa, const float *dplanes, const pops_conv_geometry *g, float *dx) {
+  usable(isa)->conv_unplanes(dplanes, g, dx);
 }
 
 void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,

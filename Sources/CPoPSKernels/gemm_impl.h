@@ -80,7 +80,7 @@ void POPS_CAT(pops_gemm_panels, POPS_PATH)(long kb, const float *a, const float 
     long cols = n - j0 < NR ? n - j0 : NR;
     for (long i0 = 0; i0 < rows; i0 += MR) {
       long r = rows - i0 < MR ? rows - i0 : MR;
-      kernel(kb, a + i0 * kb, 1, MR, b + j0 * kb, NR, 0, c + i0 * ldc + j0, ldc, alpha, r, cols);
+      kernel(kb, a + i0 * kb, 1, 0, MR, b + j0 * kb, NR, 0, c + i0 * ldc + j0, ldc, alpha, r, cols);
     }
   }
 }
@@ -92,6 +92,6 @@ void POPS_CAT(pops_gemm_rows, POPS_PATH)(long kb, const float *a, long lda, cons
   for (long j0 = 0; j0 < n; j0 += NR) {
     long cols = n - j0 < NR ? n - j0 : NR;
     for (long i0 = 0; i0 + MR <= rows; i0 += MR)
-      kernel(kb, a + i0 * lda, lda, 1, b + j0 * kb, NR, 0, c + i0 * ldc + j0, ldc, alpha, MR, cols);
+      kernel(kb, a + i0 * lda, lda, 0, 1, b + j0 * kb, NR, 0, c + i0 * ldc + j0, ldc, alpha, MR, cols);
   }
 }

@@ -12,13 +12,13 @@
 #define NR 16
 #define POPS_PATH generic
 
-static inline void kernel(long kb, const float *a, long ars, long aks, const float *b, long ldb, const long *boff, float *c,
+static inline void kernel(long kb, const float *a, long ars, const long *aoff, long aks, const float *b, long ldb, const long *boff, float *c,
                                  long ldc, float alpha, long rows, long cols) {
   float acc[MR][NR] = {{0}};
   for (long p = 0; p < kb; p++) {
     const float *bp = boff ? b + boff[p] : b;
     for (int i = 0; i < MR; i++) {
-      float av = a[i * ars];
+      float av = a[aoff ? aoff[i] : i * ars];
       for (int j = 0; j < NR; j++) acc[i][j] += av * bp[j];
     }
     a += aks;

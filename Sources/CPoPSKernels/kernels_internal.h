@@ -26,6 +26,10 @@
   void pops_conv_planes_##name(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *planes); \
   void pops_conv_implicit_##name(const float *wpack, long oc, long k, const float *planes, const long *off,     \
                                  long n, float *y, long panel0, long panel1);                                   \
+  void pops_conv_weight_gradient_##name(const float *planes, const long *off, long k, long n,                 \
+                                        const float *dpack, long oc, float *dwt);                                \
+  void pops_conv_scatter_##name(const float *dcol, const long *off, long k, long n, float *dplanes);            \
+  void pops_conv_unplanes_##name(const float *dplanes, const pops_conv_geometry *g, float *dx);                  \
   void pops_conv_multiply_##name(const float *wpack, long oc, long k, const float *col, long ldcol, long n,    \
                                  float *y, long panel0, long panel1);
 

@@ -81,14 +81,32 @@ enum ConvKernels {
     return (g.conv.outChannels + mr - 1) / mr * mr * g.patch + layout.planes + g.conv.outChannels * layout.extended
   }
 
-  /// Floats of scratch `backward` needs: one sample's column matrix and its
-  /// gradient, the chunk's dW^T, and the packed operands.
+  /// Floats of scratch `backward` needs: the phase planes and their
+  /// gradient, the output gradient on the extended grid and its two packs,
+  /// the chunk's dW^T, W^T packed, and one sample's column gradient.
   static func backwardScratch(_ g: Geometry) -> Int {
     let (mr, nr) = tile
-    let oc = g.conv.outChannels, k = g.patch, n = g.positions
-    let columns = 2 * k * n + k * oc
-    let packs = n * ((oc + nr - 1) / nr * nr) + (k + mr - 1) / mr * mr * oc + oc * ((n + nr - 1) / nr * nr)
-    return columns + packs
+    let layout = implicitLayout(g)
+    let oc = g.conv.outChannels, k = g.patch, ext = layout.extended
+    let grids = 2 * layout.planes + oc * ext + ext * ((oc + nr - 1) / nr * nr) + oc * ((ext + nr - 1) / nr * nr)
+    return grids + k * oc + (k + mr - 1) / mr * mr * oc + k * ext
+  }
+
+  /// Each tap's offset into the phase planes (`pops_conv_planes`), padded
+  /// with the first offset to a whole number of `multiple`s.
+  static func planeOffsets(_ g: Geometry, multiple: Int = 1) -> [Int] {
+    let s = g.conv.stride, layout = implicitLayout(g)
+    var offsets: [Int] = []
+    offsets.reserveCapacity(g.patch + multiple)
+    for c in 0..<g.conv.inChannels {
+      for ki in 0..<g.conv.kernelHeight {
+        for kj in 0..<g.conv.kernelWidth {
+          offsets.append(((c * s + ki % s) * s + kj % s) * layout.rows * layout.cols + (ki / s) * layout.cols + kj / s)
+        }
+      }
+    }
+    while offsets.count % multiple != 0 { offsets.append(offsets[0]) }
+    return offsets
   }
 
   /// y[r, oc, N] = W[oc, K] * col_r[K, N] + b for `samples` samples whose
@@ -119,16 +137,7 @@ enum ConvKernels {
     let extended = layout.extended, ow = g.outWidth
     let panelCount = (extended + nr - 1) / nr
     let parts = max(1, min(threads, panelCount)), channelParts = max(1, min(threads, g.conv.inChannels))
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: k) { offsets in
-      var p = 0
-      for c in 0..<g.conv.inChannels {
-        for ki in 0..<g.conv.kernelHeight {
-          for kj in 0..<g.conv.kernelWidth {
-            offsets[p] = ((c * s + ki % s) * s + kj % s) * layout.rows * layout.cols + (ki / s) * layout.cols + kj / s
-            p += 1
-          }
-        }
-      }
+    planeOffsets(g).withUnsafeBufferPointer { offsets in
       let off = UnsafePointer(offsets.baseAddress!)
       for r in 0..<samples {
         let out = y + r * outWidth, input = x + r * inWidth
@@ -155,11 +164,14 @@ enum ConvKernels {
   }
 
   /// Writes dW and db for a chunk of samples and, if `dx` is given, dx.
-  /// Each sample's column matrix is made again from its input `x` (cheaper
-  /// than keeping a batch's in memory) and read in place by the
-  /// micro-kernel for dW^T = col * d^T, summed over the chunk and transposed
-  /// once; dcol = W^T * d uses W^T packed once per chunk. `scratch` holds
-  /// `backwardScratch(g)` floats.
+  ///
+  /// Implicit like `forward`: each sample's input is split into phase
+  /// planes again (cheaper than keeping a batch's), and dW^T = B * d^T reads
+  /// them in place (`pops_conv_weight_gradient`), summed over the chunk and
+  /// transposed once. dx: the column gradient W^T * d (W^T packed once per
+  /// chunk) is added into the planes' gradient tap by tap (contiguous runs)
+  /// and mapped back to the input (`pops_conv_scatter`, `pops_conv_unplanes`).
+  /// `scratch` holds `backwardScratch(g)` floats.
   static func backward(
     _ g: Geometry, samples: Int, x: UnsafePointer<Float>, inWidth: Int, outWidth: Int,
     weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
@@ -169,11 +181,17 @@ enum ConvKernels {
     let oc = g.conv.outChannels, n = g.positions, k = g.patch
     let (mr, nr) = tile
     let isa = InstructionSet.active.code
-    let col = scratch, dcol = col + k * n, dwt = dcol + k * n
-    let dT = dwt + k * oc
-    let wt = dT + n * ((oc + nr - 1) / nr * nr)
-    let dPack = wt + (k + mr - 1) / mr * mr * oc
-    let full = k / mr * mr
+    let layout = implicitLayout(g)
+    let ext = layout.extended, cols = layout.cols, ow = g.outWidth
+    let planes = scratch, dplanes = planes + layout.planes
+    let dExt = dplanes + layout.planes
+    let dT = dExt + oc * ext
+    let dPack = dT + ext * ((oc + nr - 1) / nr * nr)
+    let dwt = dPack + oc * ((ext + nr - 1) / nr * nr)
+    let wt = dwt + k * oc
+    let dcol = wt + (k + mr - 1) / mr * mr * oc
+    let slack = g.conv.kernelWidth + nr
+    (planes + layout.planes - slack).update(repeating: 0, count: slack)
     dwt.update(repeating: 0, count: k * oc)
     for o in 0..<oc { dBias[o] = 0 }
     if dx != nil {
@@ -182,31 +200,38 @@ enum ConvKernels {
         pops_gemm_pack_a(isa, 1, weight, k, rb, min(mr, k - rb), 0, oc, wt + rb * oc)
       }
     }
-    for r in 0..<samples {
-      let d = dOut + r * outWidth
-      im2col(x + r * inWidth, g, into: col, ld: n)
-      // dW^T[K, oc] += col[K, N] * d[oc, N]^T, col read in place.
-      pops_gemm_pack_b(isa, 1, d, n, 0, n, 0, oc, dT)
-      pops_gemm_rows(isa, n, col, n, dT, oc, dwt, oc, 1, full)
-      if full < k {
-        GEMM.multiply(
-          transposeB: true, m: k - full, n: oc, k: n, a: col + full * n, lda: n, b: d, ldb: n, beta: 1,
-          c: dwt + full * oc, ldc: oc, maxThreads: 1)
+    var c = g.kernelGeometry
+    planeOffsets(g, multiple: mr).withUnsafeBufferPointer { offsets in
+      let off = offsets.baseAddress!
+      for r in 0..<samples {
+        let d = dOut + r * outWidth
+        pops_conv_planes(isa, x + r * inWidth, &c, 0, g.conv.inChannels, planes)
+        // d on the extended grid (zero in the dropped columns).
+        for o in 0..<oc {
+          for oy in 0..<g.outHeight {
+            let dst = dExt + o * ext + oy * cols
+            dst.update(from: d + o * n + oy * ow, count: ow)
+            (dst + ow).update(repeating: 0, count: cols - ow)
+          }
+        }
+        // dW^T[K, oc] += B[K, ext] * d^T, B read in place from the planes.
+        pops_gemm_pack_b(isa, 1, dExt, ext, 0, ext, 0, oc, dT)
+        pops_conv_weight_gradient(isa, planes, off, k, ext, dT, oc, dwt)
+        for o in 0..<oc {
+          var total: Float = 0
+          let row = d + o * n
+          for j in 0..<n { total += row[j] }
+          dBias[o] += total
+        }
+        guard let dx else { continue }
+        // dcol[K, ext] = W^T[K, oc] * d[oc, ext], then back through the planes.
+        pops_gemm_pack_b(isa, 0, dExt, ext, 0, oc, 0, ext, dPack)
+        dcol.update(repeating: 0, count: k * ext)
+        pops_gemm_panels(isa, oc, wt, dPack, ext, dcol, ext, 1, k)
+        dplanes.update(repeating: 0, count: layout.planes)
+        pops_conv_scatter(isa, dcol, off, k, ext, dplanes)
+        pops_conv_unplanes(isa, dplanes, &c, dx + r * inWidth)
       }
-      for o in 0..<oc {
-        var total: Float = 0
-        let row = d + o * n
-        for j in 0..<n { total += row[j] }
-        dBias[o] += total
-      }
-      guard let dx else { continue }
-      // dcol[K, N] = W^T[K, oc] * d[oc, N]
-      pops_gemm_pack_b(isa, 0, d, n, 0, oc, 0, n, dPack)
-      dcol.update(repeating: 0, count: k * n)
-      pops_gemm_panels(isa, oc, wt, dPack, n, dcol, n, 1, k)
-      let target = dx + r * inWidth
-      target.update(repeating: 0, count: g.conv.inChannels * g.inHeight * g.inWidth)
-      col2im(dcol, g, ld: n, into: target)
     }
     for o in 0..<oc {
       for kk in 0..<k { dWeight[o * k + kk] = dwt[kk * oc + o] }

@@ -65,6 +65,26 @@ struct ConvTests {
     expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, tolerance: 3e-2, "strided conv net")
   }
 
+  /// Input gradients through "same" padding (taps in the zero border) and
+  /// through a stride-3 window that leaves inputs no output reads.
+  @Test(arguments: [1, 40])
+  func paddedAndUncoveredInputsMatchFiniteDifferences(batch: Int) {
+    let arch = Architecture(
+      inputShape: [2, 9, 8],
+      layers: [
+        .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 2, stride: 1, padding: .valid)), .relu,
+        .conv2d(.init(inChannels: 3, outChannels: 2, kernel: 3, stride: 2, padding: .same)), .relu,
+        .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 2, stride: 3, padding: .valid)), .relu,
+        .flatten, .linear(inputs: 3, outputs: 2),
+      ])
+    #expect(arch.validationError() == nil && arch.outputShapes[2] == [2, 4, 4] && arch.outputShapes[4] == [3, 1, 1])
+    var rng = SeededGenerator(seed: UInt64(50 + batch))
+    let net = Network(arch, biasInit: 0.05, using: &rng)
+    let x = (0..<(batch * 144)).map { _ in rng.uniform(-1, 1) }
+    let target = (0..<(batch * 2)).map { _ in rng.uniform(-1, 1) }
+    expectBackwardMatchesFiniteDifferences(net, x: x, target: target, batch: batch, tolerance: 3e-2, "padded conv net")
+  }
+
   @Test func predictEqualsBatchForwardAndFilesRoundTrip() throws {
     var rng = SeededGenerator(seed: 6)
     let net = Network(smallConvNet(), using: &rng)

@@ -116,6 +116,22 @@ void pops_conv_planes(int isa, const float *x, const pops_conv_geometry *g, long
 void pops_conv_implicit(int isa, const float *wpack, long oc, long k, const float *planes, const long *off, long n,
                         float *y, long panel0, long panel1);
 
+/// dW^T[k, oc] += B[k, n] * d[oc, n]^T for the implicit convolution's B
+/// (row p at planes + off[p]; `off` readable for ceil(k / mr) * mr entries,
+/// the padding any valid offset) and d^T packed as pops_gemm_pack_b panels
+/// of [n][nr] (d on the extended grid, zero in the dropped columns); dW^T
+/// rows are oc floats apart.
+void pops_conv_weight_gradient(int isa, const float *planes, const long *off, long k, long n, const float *dpack,
+                               long oc, float *dwt);
+
+/// The adjoint of reading B: dplanes[off[p] + j] += dcol[p * n + j] for p < k, j < n.
+void pops_conv_scatter(int isa, const float *dcol, const long *off, long k, long n, float *dplanes);
+
+/// The adjoint of pops_conv_planes: dx[c, iy, ix] = the plane element that
+/// holds x[c, iy, ix] (each input element is in at most one plane; padding
+/// is dropped, inputs past the last window get 0). Writes every element of dx.
+void pops_conv_unplanes(int isa, const float *dplanes, const pops_conv_geometry *g, float *dx);
+
 /// A task of a parallel loop: runs index `index` of the job with context `ctx`.
 typedef void (*pops_task_fn)(void *ctx, long index);
 
