@@ -55,7 +55,7 @@ clean:
 # preprocessing) and Box2D + pygame (Gymnasium's LunarLander), all wheels from PyPI;
 # plus onnx and onnxruntime, which the tests use to check exported ONNX models.
 GYM_VENV ?= .venv-gym
-GYM_PACKAGES ?= gymnasium==1.4.0 numpy ale-py opencv-python-headless box2d==2.3.10 pygame onnx onnxruntime
+GYM_PACKAGES ?= gymnasium==1.4.0 numpy ale-py opencv-python-headless box2d==2.3.10 pygame onnx onnxruntime tensorboard
 
 # Ray for `pops sweep --engine ray` (the driver runs in the bridge's venv).
 .PHONY: deps-ray
@@ -67,8 +67,8 @@ deps-ray: deps-gym
 deps-gym:
 	@command -v python3 >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null || bash scripts/deps.sh python3 python3-venv
 	@test -x $(GYM_VENV)/bin/python || python3 -m venv $(GYM_VENV) || { echo "deps-gym: error: python3 -m venv failed (install python3-venv)"; exit 1; }
-	@$(GYM_VENV)/bin/python -c "import gymnasium, numpy, ale_py, cv2, Box2D, pygame, onnx, onnxruntime" 2>/dev/null || $(GYM_VENV)/bin/pip install -q $(GYM_PACKAGES) || { echo "deps-gym: error: pip install $(GYM_PACKAGES) failed"; exit 1; }
-	@echo "deps-gym: $(GYM_VENV) has gymnasium, ale-py, OpenCV, Box2D, onnx and onnxruntime"
+	@$(GYM_VENV)/bin/python -c "import gymnasium, numpy, ale_py, cv2, Box2D, pygame, onnx, onnxruntime, tensorboard" 2>/dev/null || $(GYM_VENV)/bin/pip install -q $(GYM_PACKAGES) || { echo "deps-gym: error: pip install $(GYM_PACKAGES) failed"; exit 1; }
+	@echo "deps-gym: $(GYM_VENV) has gymnasium, ale-py, OpenCV, Box2D, onnx, onnxruntime and tensorboard"
 
 # The name earlier versions used for the Atari packages, now part of deps-gym.
 deps-gym-atari: deps-gym

@@ -32,6 +32,9 @@ public struct PoPSOptions: Sendable {
   public var objective: ObjectiveSource = .environment
   /// Hidden widths of the student in `distill-only` mode.
   public var studentHidden: [Int]?
+  /// A folder for TensorBoard event files of the run's metrics (nil: none;
+  /// metrics.jsonl in the output folder is always written).
+  public var tensorBoard: URL?
 
   public init(config: PoPSConfig, output: URL, seed: UInt64, teacher: URL?) {
     self.config = config

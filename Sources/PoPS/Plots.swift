@@ -10,6 +10,8 @@ public struct SVGPlot {
     public var lines: Bool = true
     /// Vertical bars (e.g. mean +- std over seeds), drawn with caps.
     public var errorBars: [(x: Double, low: Double, high: Double)] = []
+    /// Draw each point as a bar from 0 this wide (in x units): a histogram.
+    public var barWidth: Double? = nil
   }
 
   public var title: String
@@ -18,6 +20,8 @@ public struct SVGPlot {
   public var series: [Series] = []
   public var logX = false
   public var horizontalLines: [(y: Double, label: String)] = []
+  /// Values the y axis must cover besides the data (0 for counts, [0, 1] for fractions).
+  public var includeY: [Double] = []
   public var width = 640.0
   public var height = 360.0
 
@@ -36,7 +40,7 @@ public struct SVGPlot {
     let tx: (Double) -> Double = { logX ? log10($0) : $0 }
     var xs = all.map { tx($0.x) }
     let bars = series.flatMap(\.errorBars).filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logX || $0.x > 0) }
-    var ys = all.map(\.y) + horizontalLines.map(\.y) + bars.flatMap { [$0.low, $0.high] }
+    var ys = all.map(\.y) + horizontalLines.map(\.y) + bars.flatMap { [$0.low, $0.high] } + includeY
     if xs.isEmpty { xs = [0, 1] }
     if ys.isEmpty { ys = [0, 1] }
     // Both axes run between nice ticks that cover the data (Ticks.swift).
@@ -60,11 +64,24 @@ public struct SVGPlot {
     }
     s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 10))\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
     s += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">\(escapeXML(yLabel))</text>\n"
+    var labels: [(Double, String)] = []
     for line in horizontalLines {
       s += "<line x1=\"\(f(left))\" x2=\"\(f(left + plotW))\" y1=\"\(f(py(line.y)))\" y2=\"\(f(py(line.y)))\" stroke=\"#888\" stroke-dasharray=\"4 3\"/>"
-      s += "<text x=\"\(f(left + plotW - 4))\" y=\"\(f(py(line.y) - 4))\" text-anchor=\"end\" fill=\"#666\">\(escapeXML(line.label))</text>\n"
+      // The label sits in the right margin, level with its line (clear of the data).
+      if !line.label.isEmpty { labels.append((py(line.y), line.label)) }
+      s += "\n"
     }
     for (k, series) in series.enumerated() {
+      if let width = series.barWidth {
+        for p in series.points where p.x.isFinite && p.y.isFinite {
+          let x0 = px(p.x - width / 2), x1 = px(p.x + width / 2), barTop = py(max(p.y, 0)), base = py(min(p.y, 0))
+          s += "<rect x=\"\(f(x0))\" y=\"\(f(barTop))\" width=\"\(f(max(x1 - x0, 0.5)))\" height=\"\(f(base - barTop))\" fill=\"\(series.color)\" fill-opacity=\"0.8\"/>"
+        }
+        let ly = top + 14 * Double(k) + 8
+        s += "\n<rect x=\"\(f(left + plotW + 10))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(series.color)\"/>"
+        s += "<text x=\"\(f(left + plotW + 24))\" y=\"\(f(ly + 1))\">\(escapeXML(series.name))</text>\n"
+        continue
+      }
       let points = series.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
       if series.lines && points.count > 1 {
         let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
@@ -81,23 +98,29 @@ public struct SVGPlot {
       s += "\n<rect x=\"\(f(left + plotW + 10))\" y=\"\(f(ly - 8))\" width=\"10\" height=\"10\" fill=\"\(series.color)\"/>"
       s += "<text x=\"\(f(left + plotW + 24))\" y=\"\(f(ly + 1))\">\(escapeXML(series.name))</text>\n"
     }
+    // Line labels in the right margin under the legend, moved down where two would overlap.
+    var lastY = top + 14 * Double(series.count) + 4
+    for (y, label) in labels.sorted(by: { $0.0 < $1.0 }) {
+      let at = max(y + 4, lastY + 13)
+      s += "<text x=\"\(f(left + plotW + 10))\" y=\"\(f(at))\" fill=\"#666\">- - \(escapeXML(label))</text>\n"
+      lastY = at
+    }
     s += "</svg>\n"
     return s
   }
 
-  /// A histogram as a bar chart of counts per bin.
-  public static func histogram(title: String, values: [[Float]], names: [String], bins: Int = 40) -> String {
-    var plot = SVGPlot(title: title, xLabel: "weight value", yLabel: "fraction of weights")
-    let all = values.flatMap { $0 }
-    guard let lo = all.min(), let hi = all.max(), hi > lo else { return plot.svg }
+  /// A histogram: bars of the count of values per bin.
+  public static func histogram(title: String, values: [Float], bins: Int = 40, color: String = "#1f77b4") -> String {
+    var plot = SVGPlot(title: title, xLabel: "weight value", yLabel: "weights per bin (count)")
+    plot.includeY = [0]
+    guard let lo = values.min(), let hi = values.max(), hi > lo else { return plot.svg }
     let width = Double(hi - lo) / Double(bins)
-    for (k, set) in values.enumerated() {
-      var counts = [Double](repeating: 0, count: bins)
-      for v in set { counts[min(bins - 1, Int(Double(v - lo) / width))] += 1 }
-      let total = max(1, Double(set.count))
-      let points = (0..<bins).map { (x: Double(lo) + (Double($0) + 0.5) * width, y: counts[$0] / total) }
-      plot.series.append(Series(name: names[k], points: points, color: palette[k % palette.count]))
-    }
+    var counts = [Double](repeating: 0, count: bins)
+    for v in values { counts[min(bins - 1, Int(Double(v - lo) / width))] += 1 }
+    let points = (0..<bins).map { (x: Double(lo) + (Double($0) + 0.5) * width, y: counts[$0]) }
+    var series = Series(name: "\(values.count) weights", points: points, color: color)
+    series.barWidth = width
+    plot.series = [series]
     return plot.svg
   }
 }

@@ -41,7 +41,6 @@ public struct PoPSRun {
     self.lock = lock
     self.options = options
     self.config = config
-    self.events = events
     seeds = Seeds(run: options.seed)
     let out = options.output
     var record = PoPSRecord(mode: options.mode, environment: config.environment, seed: options.seed, config: config)
@@ -59,6 +58,16 @@ public struct PoPSRun {
     }
     record.reproducibility = Reproducibility.current(config: config, seed: options.seed)
     previousSeconds = record.wallSeconds
+    // Every measurement also goes to OUT/metrics.jsonl (and TensorBoard when asked).
+    let metrics = MetricsLog(
+      folder: out, previousSeconds: record.wallSeconds,
+      tensorBoard: try options.tensorBoard.map { try TensorBoardWriter(folder: $0) })
+    let reported = events
+    let events: (PoPSEvent) -> Void = { event in
+      metrics.record(event)
+      reported(event)
+    }
+    self.events = events
     // The stages' buffers must fit this machine: checked on the environment's
     // spaces (the teacher's, which must fit them) before any teacher is trained.
     let probe = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)

@@ -5,6 +5,9 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
   /// e.g. `4-256-256-128-2`
   public var architecture: String
   public var hidden: [Int]
+  /// Output channels or units of every weight layer but the last (conv
+  /// layers included; absent in records before session 6).
+  public var widths: [Int]?
   /// Weights (biases excluded).
   public var weights: Int
   public var nonZeroPerLayer: [Int]
@@ -14,12 +17,21 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
   public var scoreMean: Double?
   public var scoreStd: Double?
   public var scoreEpisodes: Int?
+  /// Each episode's return in that evaluation (absent in records before session 6).
+  public var scoreReturns: [Double]?
   /// File name of the model inside the output folder.
   public var model: String?
 
   public init(_ network: Network, teacherWeights: Int, score: EvaluationResult?, model: String?) {
     architecture = network.architecture.summary
     hidden = network.architecture.hiddenWidths
+    widths = network.architecture.layers.compactMap { layer -> Int? in
+      switch layer {
+      case .linear(_, let outputs): return outputs
+      case .conv2d(let c): return c.outChannels
+      case .relu, .tanh, .flatten: return nil
+      }
+    }.dropLast()
     weights = network.weightCount
     nonZeroPerLayer = network.nonZeroWeightsPerLayer
     parametersPerLayer = network.weightIndices.map { network.parameters[$0].count }
@@ -27,7 +39,20 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     scoreMean = score?.mean
     scoreStd = score?.std
     scoreEpisodes = score?.episodes
+    scoreReturns = score?.returns
     self.model = model
+  }
+
+  /// The lowest and highest episode return, when the returns were kept.
+  public var scoreRange: (min: Double, max: Double)? {
+    guard let r = scoreReturns, let lo = r.min(), let hi = r.max() else { return nil }
+    return (lo, hi)
+  }
+
+  /// The fraction of episodes whose return reached `threshold`.
+  public func successRate(_ threshold: Double) -> Double? {
+    guard let r = scoreReturns, !r.isEmpty else { return nil }
+    return Double(r.filter { $0 >= threshold }.count) / Double(r.count)
   }
 
   /// Per weight matrix: `1 - nonZero / parameters` (docs/algorithm.md

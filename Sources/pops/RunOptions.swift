@@ -31,8 +31,14 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "environment: students must meet the environment's objective (a teacher under it is refused); teacher: they must do as well as the teacher's own measured score.")
   var objective = ObjectiveSource.environment
 
+  @Option(help: "Also write the run's metrics as TensorBoard event files into this folder (view: tensorboard --logdir DIR).")
+  var tensorboard: String?
+
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
+    if let tensorboard, tensorboard.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw ValidationError("--tensorboard must name a folder, got an empty path")
+    }
     if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
     if hidden != nil && mode != .distillOnly {
       throw ValidationError("--hidden sets the student of --mode distill-only; \(mode.rawValue) finds the architectures itself")
@@ -56,6 +62,7 @@ struct PoPSRunOptions: ParsableArguments {
     options.mode = mode
     options.objective = objective
     options.studentHidden = hidden.flatMap(parseHidden)
+    options.tensorBoard = tensorboard.map { URL(fileURLWithPath: $0) }
     print("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     let line = ProgressLine()
     // The console's lines also go to OUT/run.log (appended across resumes).

@@ -41,10 +41,16 @@ struct Train: ParsableCommand {
   @Flag(help: "Continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
   var resume = false
 
+  @Option(help: "Also write the training curves as TensorBoard event files into this folder (view: tensorboard --logdir DIR).")
+  var tensorboard: String?
+
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if let steps, steps <= 0 || steps > 1 << 40 { throw ValidationError("--steps must be in 1...2^40, got \(steps)") }
     if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
+    if let tensorboard, tensorboard.trimmingCharacters(in: .whitespaces).isEmpty {
+      throw ValidationError("--tensorboard must name a folder, got an empty path")
+    }
     if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
   }
@@ -66,7 +72,9 @@ struct Train: ParsableCommand {
     let threshold = spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold"
     print("pops train: \(options.teacher.algorithm.rawValue.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let line = ProgressLine()
+    let board = try tensorboard.map { try TensorBoardWriter(folder: URL(fileURLWithPath: $0)) }
     let result = try trainTeacher(options) { report in
+      board?.write(teacher: report)
       var text = String(
         format: "step %7d/%d  episodes %5d  return(100) %7.2f", report.step, report.totalSteps, report.episodes,
         report.meanReturn)

@@ -176,7 +176,8 @@ struct ProtoReader {
   }
 }
 
-/// CRC-32C (Castagnoli) with LevelDB's masking, as TF checkpoints store it.
+/// CRC-32C (Castagnoli) with LevelDB's masking, as TF checkpoints and
+/// TFRecord files (TensorBoard's event files) store it.
 enum CRC32C {
   private static let table: [UInt32] = (0..<256).map { n in
     var c = UInt32(n)

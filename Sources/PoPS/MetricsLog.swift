@@ -1,0 +1,116 @@
+import Foundation
+
+/// One measurement of a run as it happened: what produced it (`kind`), a
+/// step that only grows within a run (`index`, for plotting), and its values.
+public struct MetricsRow: Sendable {
+  public var kind: String
+  public var index: Int
+  public var values: [String: Double]
+  public var labels: [String: String]
+
+  /// The row for `event`, or nil for events that carry no measurement.
+  /// `index` is the number of rows before it in the run.
+  public init?(_ event: PoPSEvent, index: Int) {
+    self.index = index
+    labels = [:]
+    switch event {
+    case .teacherTraining(let p):
+      kind = "teacher_progress"
+      values = [
+        "teacher_step": Double(p.step), "episodes": Double(p.episodes), "mean_return_100": p.meanReturn,
+        "loss": Double(p.loss), "updates": Double(p.updates), "steps_per_second": p.stepsPerSecond,
+      ]
+      if let e = p.epsilon { values["epsilon"] = e }
+      if let evaluation = p.evaluation { values["evaluation_mean"] = evaluation.mean }
+    case .teacherEvaluated(let architecture, let score):
+      kind = "teacher_evaluation"
+      values = Self.score(score)
+      labels["architecture"] = architecture
+    case .pruningStarted(let step, let architecture, let size, _):
+      kind = "ipp_start"
+      values = ["step": Double(step), "size_percent": size]
+      labels["architecture"] = architecture
+    case .pruning(let step, let e):
+      kind = "ipp_evaluation"
+      values = [
+        "step": Double(step), "iteration": Double(e.iteration + 1), "minibatch": Double(e.minibatch),
+        "sparsity": e.sparsity, "score_mean": e.mean, "score_std": e.std, "paused": e.paused ? 1 : 0,
+        "saved": e.saved ? 1 : 0,
+      ]
+    case .distillationStarted(let step, let architecture, let redundancy):
+      kind = "distillation_start"
+      values = ["step": Double(step)]
+      for (layer, r) in redundancy.enumerated() { values["redundancy_\(layer + 1)"] = r }
+      labels["architecture"] = architecture
+    case .student(let step, let e):
+      kind = "distillation_evaluation"
+      values = [
+        "step": Double(step), "epoch": Double(e.epoch + 1), "minibatch": Double(e.minibatch),
+        "learning_rate": Double(e.learningRate), "score_mean": e.mean, "score_std": e.std,
+      ]
+      if let loss = e.loss { values["loss"] = loss }
+      if let units = e.recycledUnits { values["recycled_units"] = Double(units) }
+    case .studentAccepted(let step, let architecture, let size, let score):
+      kind = "student_accepted"
+      values = Self.score(score).merging(["step": Double(step), "size_percent": size]) { $1 }
+      labels["architecture"] = architecture
+    case .finished(let architecture, let size, let score):
+      kind = "finished"
+      values = Self.score(score).merging(["size_percent": size]) { $1 }
+      labels["architecture"] = architecture
+    case .resuming, .alreadyComplete, .trainingTeacher, .resumingTeacher, .pruningAlreadyDone, .sizeSearch:
+      return nil
+    }
+  }
+
+  static func score(_ s: EvaluationResult) -> [String: Double] {
+    ["score_mean": s.mean, "score_std": s.std, "score_min": s.min, "score_max": s.max, "episodes": Double(s.episodes)]
+  }
+
+  /// One line of metrics.jsonl (keys sorted; non-finite values as strings).
+  public func jsonLine(time: Date, elapsed: Double) -> String {
+    var object: [String: Any] = ["kind": kind, "index": index, "elapsed_s": elapsed]
+    object["time"] = ISO8601DateFormatter().string(from: time)
+    for (key, value) in values { object[key] = value.isFinite ? value : "\(value)" as Any }
+    for (key, value) in labels { object[key] = value }
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
+}
+
+/// metrics.jsonl in a run's folder: one JSON object per line for every
+/// evaluation and stage, appended as it happens (a resumed run appends
+/// after the rows of the first; `index` continues), and the same rows to
+/// TensorBoard when a writer is given.
+final class MetricsLog: @unchecked Sendable {
+  private let handle: FileHandle?
+  private let lock = NSLock()
+  private var index: Int
+  private let started = Date()
+  private let previousSeconds: Double
+  private let tensorBoard: TensorBoardWriter?
+
+  init(folder: URL, previousSeconds: Double, tensorBoard: TensorBoardWriter?) {
+    let url = folder.appendingPathComponent("metrics.jsonl")
+    if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+    handle = try? FileHandle(forWritingTo: url)
+    _ = try? handle?.seekToEnd()
+    // The index continues after the rows already there.
+    let existing = (try? String(contentsOf: url, encoding: .utf8))?.split(separator: "\n").count ?? 0
+    index = existing
+    self.previousSeconds = previousSeconds
+    self.tensorBoard = tensorBoard
+  }
+
+  deinit { try? handle?.close() }
+
+  func record(_ event: PoPSEvent) {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let row = MetricsRow(event, index: index) else { return }
+    index += 1
+    let elapsed = previousSeconds + Date().timeIntervalSince(started)
+    try? handle?.write(contentsOf: Data((row.jsonLine(time: Date(), elapsed: elapsed) + "\n").utf8))
+    tensorBoard?.write(row, wallTime: Date().timeIntervalSince1970)
+  }
+}
