@@ -22,6 +22,9 @@ public struct SVGPlot {
   public var horizontalLines: [(y: Double, label: String)] = []
   /// Values the y axis must cover besides the data (0 for counts, [0, 1] for fractions).
   public var includeY: [Double] = []
+  /// Whole-number ticks on the x axis (steps) and the y axis (counts).
+  public var integerX = false
+  public var integerY = false
   public var width = 640.0
   public var height = 360.0
 
@@ -44,8 +47,9 @@ public struct SVGPlot {
     if xs.isEmpty { xs = [0, 1] }
     if ys.isEmpty { ys = [0, 1] }
     // Both axes run between nice ticks that cover the data (Ticks.swift).
-    let xTicks = logX ? Ticks.logarithmic(pow(10, xs.min()!), pow(10, xs.max()!)) : Ticks.linear(xs.min()!, xs.max()!)
-    let yTicks = Ticks.linear(ys.min()!, ys.max()!)
+    let xTicks = logX
+      ? Ticks.logarithmic(pow(10, xs.min()!), pow(10, xs.max()!)) : Ticks.linear(xs.min()!, xs.max()!, integers: integerX)
+    let yTicks = Ticks.linear(ys.min()!, ys.max()!, integers: integerY)
     let x0 = tx(xTicks.lower), x1 = tx(xTicks.upper), y0 = yTicks.lower, y1 = yTicks.upper
     func px(_ x: Double) -> Double { left + (tx(x) - x0) / (x1 - x0) * plotW }
     func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * plotH }
@@ -113,6 +117,7 @@ public struct SVGPlot {
   public static func histogram(title: String, values: [Float], bins: Int = 40, color: String = "#1f77b4") -> String {
     var plot = SVGPlot(title: title, xLabel: "weight value", yLabel: "weights per bin (count)")
     plot.includeY = [0]
+    plot.integerY = true
     guard let lo = values.min(), let hi = values.max(), hi > lo else { return plot.svg }
     let width = Double(hi - lo) / Double(bins)
     var counts = [Double](repeating: 0, count: bins)

@@ -57,6 +57,7 @@ enum ReportCharts {
       plot.series.append(.init(name: "layer \(layer + 1)", points: points, color: SVGPlot.palette[layer % SVGPlot.palette.count]))
     }
     plot.includeY = [0, 1]
+    plot.integerX = true
     return plot
   }
 
@@ -74,6 +75,7 @@ enum ReportCharts {
       plot.series.append(.init(name: "layer \(layer + 1)", points: points, color: SVGPlot.palette[layer % SVGPlot.palette.count]))
     }
     plot.includeY = [0]
+    plot.integerX = true
     return plot
   }
 

@@ -24,8 +24,9 @@ public struct Ticks: Equatable, Sendable {
     return nice * magnitude
   }
 
-  /// Ticks covering [low, high] with about `count` intervals.
-  public static func linear(_ low: Double, _ high: Double, count: Int = 5) -> Ticks {
+  /// Ticks covering [low, high] with about `count` intervals; `integers`:
+  /// a step of at least 1 (counts, step numbers).
+  public static func linear(_ low: Double, _ high: Double, count: Int = 5, integers: Bool = false) -> Ticks {
     guard low.isFinite, high.isFinite else { return Ticks(lower: 0, upper: 1, values: [0, 0.5, 1], decimals: 1) }
     var lo = min(low, high), hi = max(low, high)
     if hi - lo < 1e-12 * max(1, abs(lo)) {
@@ -34,7 +35,7 @@ public struct Ticks: Equatable, Sendable {
       lo -= pad
       hi += pad
     }
-    let step = niceStep(span: hi - lo, count: count)
+    let step = integers ? max(1, niceStep(span: hi - lo, count: count)) : niceStep(span: hi - lo, count: count)
     let first = (lo / step).rounded(.down), last = (hi / step).rounded(.up)
     let values = stride(from: first, through: last, by: 1).map { $0 * step }
     let decimals = max(0, Int(-floor(log10(step) + 1e-9)))

@@ -45,4 +45,12 @@ struct TicksTests {
     #expect(narrow.values.allSatisfy { v in [1.0, 2, 5].contains { abs(v / pow(10, floor(log10(v) + 1e-9)) - $0) < 1e-6 } })
     #expect(narrow.values.map(narrow.label) == ["0.02", "0.05", "0.1", "0.2", "0.5", "1"])
   }
+
+  /// Step numbers and counts get whole-number ticks however few there are.
+  @Test func integerAxesNeverStepBelowOne() {
+    #expect(Ticks.linear(1, 2, integers: true).values == [1, 2])
+    #expect(Ticks.linear(0, 3, integers: true).values == [0, 1, 2, 3])
+    #expect(Ticks.linear(1, 2).values.count > 2, "a plain axis over [1, 2] steps by 0.2 or 0.5")
+    #expect(Ticks.linear(0, 400, integers: true) == Ticks.linear(0, 400))
+  }
 }
