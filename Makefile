@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEB_PACKAGES ?= libbox2d-dev gcc
 DEMO_OUT ?= runs/demo
 
-.PHONY: deps build demo test fuzz bench bench-peers clean
+.PHONY: deps build demo test fuzz bench bench-peers clean install
 
 deps:
 	@bash scripts/deps.sh $(DEB_PACKAGES)
@@ -18,9 +18,16 @@ build: deps
 demo: build
 	@bash scripts/demo.sh $(DEMO_OUT)
 
+# Installs the release build as PREFIX/bin/pops (default ~/.local/bin/pops).
+PREFIX ?= $(HOME)/.local
+install: build
+	@mkdir -p $(PREFIX)/bin
+	@install -m 755 .build/release/pops $(PREFIX)/bin/pops
+	@echo "install: $(PREFIX)/bin/pops (add $(PREFIX)/bin to PATH if it is not there)"
+
 # Tests run on the release build: the training smoke tests need optimised code.
 # Then a package that depends on pops by URL and version must build and run.
-test: deps deps-gym deps-ray
+test: deps deps-gym deps-ray deps-browser
 	$(SWIFT) test -c release
 	SWIFT=$(SWIFT) bash scripts/check_consumer.sh
 
@@ -56,6 +63,12 @@ clean:
 # plus onnx and onnxruntime, which the tests use to check exported ONNX models.
 GYM_VENV ?= .venv-gym
 GYM_PACKAGES ?= gymnasium==1.4.0 numpy ale-py opencv-python-headless box2d==2.3.10 pygame onnx onnxruntime tensorboard
+
+# Headless Chromium, which the report's test renders report.html with.
+.PHONY: deps-browser
+deps-browser:
+	@command -v chromium >/dev/null 2>&1 || bash scripts/deps.sh chromium
+	@echo "deps-browser: $$(command -v chromium)"
 
 # Ray for `pops sweep --engine ray` (the driver runs in the bridge's venv).
 .PHONY: deps-ray

@@ -34,6 +34,24 @@ let network = Network(.mlp(inputs: 4, hidden: [8, 8], outputs: 2), using: &rng)
 let output = network.predict([0.1, -0.2, 0.3, 0.05])
 print("consumer: PoPS \(PoPSVersion.current), kernels \(InstructionSet.active.rawValue), output \(output)")
 SWIFT
+# README's library examples ("## Using the library", the swift blocks that
+# import PoPS), compiled as functions the consumer never calls.
+python3 - "$root/README.md" "$work/consumer/Sources/consumer/ReadmeExamples.swift" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("## Using the library", 1)[1].split("\n## ", 1)[0]
+blocks = [b for b in re.findall(r"```swift\n(.*?)```", section, re.S) if "import PoPS" in b]
+if not blocks:
+    sys.exit("check_consumer: error: no library examples found in README.md")
+out = ["import Foundation", "import PoPS", ""]
+for i, block in enumerate(blocks):
+    body = [l for l in block.splitlines() if not l.startswith("import ")]
+    out.append(f"func readmeExample{i + 1}() throws {{")
+    out += ["  " + l if l else l for l in body]
+    out.append("}")
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+print(f"check_consumer: compiling {len(blocks)} README example(s)")
+PY
 echo "check_consumer: building a package that depends on pops $version by URL (file://, from: \"$version\")"
 (cd "$work/consumer" && "$swift" build -c release 2>&1 | tail -3)
 out=$("$work/consumer/.build/release/consumer")

@@ -107,7 +107,7 @@ private func networksTable(_ record: PoPSRecord, objective: Double) -> String {
   for step in record.steps {
     row("step \(step.index) pruned", step.pruned, "sparse: kept \(step.pruned.map { String($0.nonZeroPerLayer.reduce(0, +)) } ?? "–") weights")
     let label = "step \(step.index) student" + (step.searchAttempt.map { " (size search \($0))" } ?? "")
-    row(label, step.student, String(format: "accepted; %d epochs, %.0f s", step.studentEpochs, step.studentSeconds))
+    row(label, step.student, String(format: "accepted; epochs: %d, %.0f s", step.studentEpochs, step.studentSeconds))
   }
   row("final", record.final, PoPSRecord.finalFile)
   return """
@@ -120,7 +120,9 @@ private func networksTable(_ record: PoPSRecord, objective: Double) -> String {
 private func stepsTable(_ record: PoPSRecord) -> String {
   var rows = ""
   for step in record.steps {
-    let redundancy = step.redundancy.isEmpty ? "–" : step.redundancy.map { String(format: "%.3f", $0) }.joined(separator: ", ")
+    let redundancy = !step.redundancy.isEmpty
+      ? step.redundancy.map { String(format: "%.3f", $0) }.joined(separator: ", ")
+      : step.pruningStopReason != .notRun && step.pruned == nil ? "– (no pruned model met the objective)" : "–"
     let ipp = step.pruningStopReason == .notRun
       ? "not run"
       : String(format: "%d evaluations, %d iterations, %d minibatches, %.0f s; stopped: %@", step.pruningEvaluations.count,
@@ -129,6 +131,8 @@ private func stepsTable(_ record: PoPSRecord) -> String {
     let outcome: String
     if step.studentArchitecture == nil {
       outcome = "–"
+    } else if !step.studentAccepted && step.studentEpochs == 0 && step.studentEvaluations.isEmpty {
+      outcome = "not distilled (no smaller network)"
     } else if step.studentAccepted {
       outcome = "<span class=\"accepted\">accepted</span> (\(fmt(step.student?.scoreMean)) ± \(fmt(step.student?.scoreStd)))"
     } else {
@@ -137,7 +141,8 @@ private func stepsTable(_ record: PoPSRecord) -> String {
     let label = "\(step.index)" + (step.searchAttempt.map { " (size search \($0))" } ?? "")
     rows += "<tr><td>\(label)</td><td>\(escapeXML(step.input.architecture)) (\(fmt(step.input.sizePercent, 3))%)</td>"
     rows += "<td>\(escapeXML(ipp))</td><td>\(redundancy)</td><td>\(escapeXML(step.studentArchitecture ?? "–"))</td>"
-    rows += String(format: "<td>%d epochs, %d evaluations, %.0f s</td>", step.studentEpochs, step.studentEvaluations.count, step.studentSeconds)
+    rows += String(
+      format: "<td>epochs: %d, evaluations: %d, %.0f s</td>", step.studentEpochs, step.studentEvaluations.count, step.studentSeconds)
     rows += "<td>\(outcome)</td></tr>\n"
   }
   return """

@@ -35,11 +35,11 @@ enum ReportCharts {
       }
     }
     plot.series = [
-      .init(name: "dense (teacher, students)", points: dense, color: palette[0]),
+      .init(name: "dense networks", points: dense, color: palette[0]),
       .init(name: "pruned (IPP)", points: pruned, color: palette[1], lines: false),
     ]
     if !rejected.isEmpty {
-      plot.series.append(.init(name: "rejected students (best)", points: rejected, color: palette[3], lines: false))
+      plot.series.append(.init(name: "rejected (best)", points: rejected, color: palette[3], lines: false))
     }
     plot.horizontalLines = [(record.config.acceptanceScore, "acceptance")]
     return plot

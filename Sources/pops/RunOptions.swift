@@ -69,6 +69,9 @@ struct PoPSRunOptions: ParsableArguments {
     line.log = URL(fileURLWithPath: out).appendingPathComponent("run.log")
     var logged = false
     let start = Date()
+    // Where the current stage started (time, and its schedule step or minibatch), for its ETA.
+    var stage = (time: Date(), first: -1)
+    let pruning = config.pruning, distillation = config.distillation
     let record = try runPoPS(options) { event in
       if !logged, FileManager.default.fileExists(atPath: out) {
         logged = true
@@ -83,14 +86,28 @@ struct PoPSRunOptions: ParsableArguments {
         if let e = p.evaluation { text += String(format: "  | eval %.1f", e.mean) }
         line.update(text)
       case .pruning(let step, let e):
+        // The pruning schedule's progress: IPP keeps going after it (to its
+        // objective, lower bound and patience), so the ETA is the schedule's.
+        if stage.first < 0 { stage = (Date(), e.scheduleStep) }
+        let schedule = e.scheduleStep < pruning.endStep
+          ? "schedule \(e.scheduleStep)/\(pruning.endStep) ETA "
+            + eta(done: e.scheduleStep - stage.first, left: pruning.endStep - e.scheduleStep, since: stage.time)
+          : "schedule done"
         line.update(String(
-          format: "[%@] step %d IPP iter %d  minibatch %d  sparsity %.2f%%  score %.1f +- %.1f%@%@",
-          clock, step, e.iteration + 1, e.minibatch, 100 * e.sparsity, e.mean, e.std,
+          format: "[%@] step %d IPP iter %d/%d  minibatch %d  sparsity %.2f%%  score %.1f +- %.1f  %@%@%@",
+          clock, step, e.iteration + 1, pruning.maxIterations, e.minibatch, 100 * e.sparsity, e.mean, e.std, schedule,
           e.paused ? "  (paused)" : "", e.saved ? "  saved" : ""))
       case .student(let step, let e):
+        // Distillation runs until the student passes or max_epochs: the ETA is an upper bound.
+        if stage.first < 0 { stage = (Date(), e.minibatch) }
+        let total = distillation.maxEpochs * distillation.minibatchesPerEpoch
         line.update(String(
-          format: "[%@] step %d student epoch %d  minibatch %d  lr %.2g  score %.1f +- %.1f",
-          clock, step, e.epoch + 1, e.minibatch, e.learningRate, e.mean, e.std))
+          format: "[%@] step %d student epoch %d/%d  minibatch %d/%d  lr %.2g  score %.1f +- %.1f  ETA <= %@",
+          clock, step, e.epoch + 1, distillation.maxEpochs, e.minibatch, total, e.learningRate, e.mean, e.std,
+          eta(done: e.minibatch - stage.first, left: total - e.minibatch, since: stage.time)))
+      case .pruningStarted, .distillationStarted, .sizeSearch:
+        stage = (Date(), -1)
+        line.update("[\(clock)] \(event)", permanent: true)
       default:
         line.update("[\(clock)] \(event)", permanent: true)
       }
@@ -112,4 +129,11 @@ struct PoPSRunOptions: ParsableArguments {
       throw ExitCode(3)
     }
   }
+}
+
+/// The time `left` more units take at the rate `done` units took since `since` ("?" before any).
+func eta(done: Int, left: Int, since: Date) -> String {
+  let elapsed = Date().timeIntervalSince(since)
+  guard done > 0, elapsed > 0 else { return "?" }
+  return formatDuration(Double(max(left, 0)) * elapsed / Double(done))
 }
