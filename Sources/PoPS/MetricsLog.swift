@@ -81,34 +81,52 @@ public struct MetricsRow: Sendable {
 /// metrics.jsonl in a run's folder: one JSON object per line for every
 /// evaluation and stage, appended as it happens (a resumed run appends
 /// after the rows of the first; `index` continues), and the same rows to
-/// TensorBoard when a writer is given.
+/// TensorBoard when a folder is given. Rows before `start()` (a run that
+/// may still be refused) wait in memory, so a refused start writes nothing.
 final class MetricsLog: @unchecked Sendable {
-  private let handle: FileHandle?
+  private let url: URL
+  private var handle: FileHandle?
   private let lock = NSLock()
-  private var index: Int
+  private var index = 0
   private let started = Date()
   private let previousSeconds: Double
-  private let tensorBoard: TensorBoardWriter?
+  private let tensorBoardFolder: URL?
+  private var tensorBoard: TensorBoardWriter?
+  private var pending: [MetricsRow] = []
+  private var isStarted = false
 
-  init(folder: URL, previousSeconds: Double, tensorBoard: TensorBoardWriter?) {
-    let url = folder.appendingPathComponent("metrics.jsonl")
-    if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
-    handle = try? FileHandle(forWritingTo: url)
-    _ = try? handle?.seekToEnd()
-    // The index continues after the rows already there.
-    let existing = (try? String(contentsOf: url, encoding: .utf8))?.split(separator: "\n").count ?? 0
-    index = existing
+  init(folder: URL, previousSeconds: Double, tensorBoard: URL?) {
+    url = folder.appendingPathComponent("metrics.jsonl")
     self.previousSeconds = previousSeconds
-    self.tensorBoard = tensorBoard
+    tensorBoardFolder = tensorBoard
+    // The index continues after the rows already there.
+    index = (try? String(contentsOf: url, encoding: .utf8))?.split(separator: "\n").count ?? 0
   }
 
   deinit { try? handle?.close() }
+
+  /// Opens the files and writes the rows recorded so far.
+  func start() throws {
+    lock.lock()
+    defer { lock.unlock() }
+    if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+    handle = try? FileHandle(forWritingTo: url)
+    _ = try? handle?.seekToEnd()
+    tensorBoard = try tensorBoardFolder.map { try TensorBoardWriter(folder: $0) }
+    isStarted = true
+    for row in pending { write(row) }
+    pending = []
+  }
 
   func record(_ event: PoPSEvent) {
     lock.lock()
     defer { lock.unlock() }
     guard let row = MetricsRow(event, index: index) else { return }
     index += 1
+    if isStarted { write(row) } else { pending.append(row) }
+  }
+
+  private func write(_ row: MetricsRow) {
     let elapsed = previousSeconds + Date().timeIntervalSince(started)
     try? handle?.write(contentsOf: Data((row.jsonLine(time: Date(), elapsed: elapsed) + "\n").utf8))
     tensorBoard?.write(row, wallTime: Date().timeIntervalSince1970)

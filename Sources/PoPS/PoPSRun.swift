@@ -59,9 +59,7 @@ public struct PoPSRun {
     record.reproducibility = Reproducibility.current(config: config, seed: options.seed)
     previousSeconds = record.wallSeconds
     // Every measurement also goes to OUT/metrics.jsonl (and TensorBoard when asked).
-    let metrics = MetricsLog(
-      folder: out, previousSeconds: record.wallSeconds,
-      tensorBoard: try options.tensorBoard.map { try TensorBoardWriter(folder: $0) })
+    let metrics = MetricsLog(folder: out, previousSeconds: record.wallSeconds, tensorBoard: options.tensorBoard)
     let reported = events
     let events: (PoPSEvent) -> Void = { event in
       metrics.record(event)
@@ -113,6 +111,7 @@ public struct PoPSRun {
       try save()
     }
     if record.status.isFinished { events(.alreadyComplete(folder: out)) }
+    try metrics.start()
     started = true
   }
 

@@ -62,7 +62,7 @@ struct PipelineTests {
     var accepted: [Int] = []
     let record = try runPoPS(options) { if case .studentAccepted(let step, _, _, _) = $0 { accepted.append(step) } }
     #expect(record.status == .done)
-    for name in ["results.json", "results.csv", "report.html", "final.safetensors", "pruning.svg", "sizes.svg", "weights.svg", "teacher.safetensors"] {
+    for name in ["results.json", "results.csv", "report.html", "final.safetensors", "pruning.svg", "sizes.svg", "weights-teacher.svg", "weights-final.svg", "metrics.jsonl", "teacher.safetensors"] {
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "missing \(name)")
     }
     // The run ends with an accepted student smaller than the teacher.

@@ -145,17 +145,18 @@ struct RecordContentTests {
     let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
     #expect(externalResources(in: html).isEmpty, "\(externalResources(in: html))")
     #expect(!html.contains("<script") && !html.contains("<link"))
-    #expect(html.components(separatedBy: "<svg").count - 1 == 3, "the three plots are inline")
-    for svg in ["pruning.svg", "sizes.svg", "weights.svg"] {
+    #expect(html.components(separatedBy: "<svg").count - 1 == 6, "the six plots are inline")
+    for svg in ["pruning.svg", "sizes.svg", "redundancy.svg", "widths.svg", "weights-teacher.svg", "weights-final.svg"] {
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(svg).path), "\(svg)")
     }
     #expect(html.contains("Final network <b>4-4-3-2</b>"))
-    #expect(html.contains("Stopped because: converged: size fell by 0.021 percentage points (&lt; 0.05)."))
+    #expect(html.contains("<b>Stopped because:</b> converged: size fell by 0.021 percentage points (&lt; 0.05)."))
     #expect(html.contains("<code>full</code>") && html.contains("<code>done</code>"))
     for stage in ["teacher", "step 1 pruned", "step 1 student", "final"] {
       #expect(html.contains("<tr><td>\(stage)</td>"), "\(stage)")
     }
-    #expect(html.contains("redundancy 0.500, 0.500, 0.500; 3 iterations, 12 s; 2 consecutive iterations under the lower bound"))
+    #expect(html.contains("<td>0.500, 0.500, 0.500</td>"), "the step's redundancy")
+    #expect(html.contains("3 iterations") && html.contains("stopped: 2 consecutive iterations under the lower bound"))
   }
 
   @Test func theResourceCheckFindsWhatItShould() {
