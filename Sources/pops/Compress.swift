@@ -8,6 +8,10 @@ struct Compress: ParsableCommand {
     discussion: """
       Writes results.json, results.csv, SVG plots, report.html and final.safetensors into --out.
       The environment is the one recorded in the teacher unless --env names another.
+
+      Examples:
+        pops compress --teacher runs/teacher/best.safetensors --out runs/small
+        pops compress --teacher dqn-CartPole-v1.zip --env CartPole-v1 --out runs/sb3 --objective teacher
       """)
 
   @Option(help: "The trained teacher: a pops model, a Stable-Baselines3 zip, a torch.save state dict or a safetensors state dict (see `pops import`).")

@@ -4,7 +4,12 @@ import PoPS
 
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Play greedy episodes with a model and report mean, std, min and max return.")
+    abstract: "Play greedy episodes with a model and report mean, std, min and max return.",
+    discussion: """
+      Examples:
+        pops evaluate runs/cartpole/final.safetensors --episodes 100
+        pops evaluate dqn-CartPole-v1.zip --env CartPole-v1 --seed 1000
+      """)
 
   @Argument(help: "A model: a pops model, or any file `pops import` reads (imported in memory).")
   var model: String

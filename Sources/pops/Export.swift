@@ -13,6 +13,10 @@ struct Export: ParsableCommand {
       footprint and, with a C compiler present, the compiled forward latency. With --quantize int8 it
       plays the environment with the int8 policy first and refuses it when its mean return falls under
       the environment's objective (--force writes it anyway).
+
+      Examples:
+        pops export runs/cartpole/final.safetensors --format onnx --out policy.onnx
+        pops export runs/lunar/final.safetensors --format c --quantize int8 --out firmware/
       """)
 
   enum Format: String, ExpressibleByArgument { case c, onnx }

@@ -16,6 +16,10 @@ struct Import: ParsableCommand {
       Known layouts: SB3 DQN (MLP, CNN), SB3 PPO/A2C (MLP, CNN), CleanRL DQN and PPO, nn.Sequential,
       the reference's fc_N/conv_N/logits scopes.
       Others: name the policy's tensors with --policy and, if needed, the layers with --architecture.
+
+      Examples:
+        pops import dqn-CartPole-v1.zip --out teacher.safetensors
+        pops import policy.onnx --env LunarLander-v3 --out lunar.safetensors
       """)
 
   @Argument(help: "The file to import.")

@@ -4,7 +4,12 @@ import PoPS
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show a model's architecture, parameters, non-zeros and sparsity per layer.")
+    abstract: "Show a model's architecture, parameters, non-zeros and sparsity per layer.",
+    discussion: """
+      Examples:
+        pops inspect runs/cartpole/final.safetensors
+        pops inspect runs/cartpole/step-1-pruned.safetensors --json
+      """)
 
   @Argument(help: "A pops model file (.safetensors).")
   var model: String

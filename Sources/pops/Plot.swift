@@ -4,7 +4,11 @@ import PoPS
 
 struct Plot: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Draw a `pops train` folder's learning curve (curve.svg), also while the run goes on.")
+    abstract: "Draw a `pops train` folder's learning curve (curve.svg), also while the run goes on.",
+    discussion: """
+      Example:
+        pops plot runs/pong      (then open runs/pong/curve.svg)
+      """)
 
   @Argument(help: "The output folder of `pops train`.")
   var folder: String

@@ -7,6 +7,14 @@ struct Pops: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "pops",
     abstract: "Policy Pruning and Shrinking: compress deep-RL policies into tiny dense networks.",
+    discussion: """
+      Examples:
+        pops run --env CartPole-v0 --out runs/cartpole          train a teacher, then compress it
+        pops compress --teacher model.zip --out runs/mine       compress a policy you have (SB3, CleanRL, ONNX, ...)
+        pops export runs/cartpole/final.safetensors --format c --out firmware/
+      Shell completion: pops --generate-completion-script bash > /etc/bash_completion.d/pops
+      (or zsh, fish; README "The CLI").
+      """,
     version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
     subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self, Sweep.self])
 

@@ -3,19 +3,41 @@ import Foundation
 /// A progress line that rewrites itself on a terminal and prints plain lines
 /// (at most one every few seconds, plus every permanent one) elsewhere.
 final class ProgressLine {
-  private let interactive = isatty(STDOUT_FILENO) != 0
+  /// Lines go to standard error (when stdout carries a --json summary).
+  private let toStandardError: Bool
+  private let interactive: Bool
   private var lastPrint = Date.distantPast
   private var lastLogged = Date.distantPast
   private var active = false
   /// Where the lines are also appended (a run's run.log), once its folder exists.
   var log: URL?
 
+  init(toStandardError: Bool = false) {
+    self.toStandardError = toStandardError
+    interactive = isatty(toStandardError ? STDERR_FILENO : STDOUT_FILENO) != 0
+  }
+
+  private func emit(_ text: String, terminator: String = "\n") {
+    if toStandardError {
+      FileHandle.standardError.write(Data((text + terminator).utf8))
+    } else {
+      print(text, terminator: terminator)
+    }
+  }
+
+  /// A line of its own (a summary line; on stderr with --json).
+  func say(_ text: String) {
+    finish()
+    emit(text)
+    append(text)
+  }
+
   func update(_ text: String, permanent: Bool = false) {
     if interactive {
-      print("\r\u{1B}[K" + text, terminator: permanent ? "\n" : "")
+      emit("\r\u{1B}[K" + text, terminator: permanent ? "\n" : "")
       active = !permanent
     } else if permanent || Date().timeIntervalSince(lastPrint) >= 5 {
-      print(text)
+      emit(text)
       lastPrint = Date()
     }
     fflush(nil)  // all C streams: stdout is block-buffered when not a terminal
@@ -36,7 +58,7 @@ final class ProgressLine {
   }
 
   func finish() {
-    if interactive && active { print("") }
+    if interactive && active { emit("") }
     active = false
   }
 }

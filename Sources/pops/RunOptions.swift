@@ -34,6 +34,9 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "Also write the run's metrics as TensorBoard event files into this folder (view: tensorboard --logdir DIR).")
   var tensorboard: String?
 
+  @Flag(help: "Print the result as one JSON object on stdout; progress goes to stderr.")
+  var json = false
+
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if let tensorboard, tensorboard.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -63,8 +66,8 @@ struct PoPSRunOptions: ParsableArguments {
     options.objective = objective
     options.studentHidden = hidden.flatMap(parseHidden)
     options.tensorBoard = tensorboard.map { URL(fileURLWithPath: $0) }
-    print("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
-    let line = ProgressLine()
+    let line = ProgressLine(toStandardError: json)
+    line.say("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     // The console's lines also go to OUT/run.log (appended across resumes).
     line.log = URL(fileURLWithPath: out).appendingPathComponent("run.log")
     var logged = false
@@ -113,10 +116,7 @@ struct PoPSRunOptions: ParsableArguments {
       }
     }
     line.finish()
-    func say(_ text: String) {
-      print(text)
-      line.append(text)
-    }
+    let say = line.say
     if let final = record.final {
       say(String(
         format: "done: %@ with %d weights (%.3f%% of the teacher), mean return %.2f over %d episodes",
@@ -124,8 +124,9 @@ struct PoPSRunOptions: ParsableArguments {
     }
     say("stopped: \(record.stopReason?.description ?? "-")")
     say("report: \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+    if json { print(summaryJSON(record)) }
     if record.status == .noStudent {
-      print("no student was accepted: the result is the teacher itself (status no-student)")
+      say("no student was accepted: the result is the teacher itself (status no-student)")
       throw ExitCode(3)
     }
   }
@@ -136,4 +137,31 @@ func eta(done: Int, left: Int, since: Date) -> String {
   let elapsed = Date().timeIntervalSince(since)
   guard done > 0, elapsed > 0 else { return "?" }
   return formatDuration(Double(max(left, 0)) * elapsed / Double(done))
+}
+
+extension PoPSRunOptions {
+  /// The --json summary: status, why it stopped, the teacher and the final network, where the files are.
+  func summaryJSON(_ record: PoPSRecord) -> String {
+    func network(_ n: NetworkRecord?) -> Any {
+      guard let n else { return NSNull() }
+      var object: [String: Any] = [
+        "architecture": n.architecture, "weights": n.weights, "non_zero_weights": n.nonZeroPerLayer.reduce(0, +),
+        "size_percent": n.sizePercent,
+      ]
+      if let m = n.scoreMean { object["score_mean"] = m }
+      if let s = n.scoreStd { object["score_std"] = s }
+      if let e = n.scoreEpisodes { object["episodes"] = e }
+      if let file = n.model { object["model"] = URL(fileURLWithPath: out).appendingPathComponent(file).path }
+      return object
+    }
+    let object: [String: Any] = [
+      "status": record.status.rawValue, "stop_reason": record.stopReason?.description ?? NSNull(),
+      "environment": record.environment, "mode": record.mode.rawValue, "seed": record.seed,
+      "steps": record.steps.count, "wall_seconds": record.wallSeconds, "teacher": network(record.teacher),
+      "final": network(record.final), "out": URL(fileURLWithPath: out).path,
+      "report": URL(fileURLWithPath: out).appendingPathComponent("report.html").path,
+    ]
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
 }

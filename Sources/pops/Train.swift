@@ -9,6 +9,10 @@ struct Train: ParsableCommand {
       Writes into --out: best.safetensors (best greedy evaluation), final.safetensors,
       metrics.csv, evaluations.jsonl and training.json. Stops early once a greedy
       evaluation reaches the environment's reward threshold.
+
+      Examples:
+        pops train --env CartPole-v0 --out runs/teacher --seed 0
+        pops train --env "gym:ALE/Pong-v5?actions=1,2,3" --out runs/pong --checkpoint-every 100000 --resume
       """)
 
   @Option(help: "Environment id (\(Environments.specs.map(\.id).joined(separator: ", ")), or gym:ID for any Gymnasium environment).")
@@ -44,6 +48,9 @@ struct Train: ParsableCommand {
   @Option(help: "Also write the training curves as TensorBoard event files into this folder (view: tensorboard --logdir DIR).")
   var tensorboard: String?
 
+  @Flag(help: "Print the result as one JSON object on stdout; progress goes to stderr.")
+  var json = false
+
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if let steps, steps <= 0 || steps > 1 << 40 { throw ValidationError("--steps must be in 1...2^40, got \(steps)") }
@@ -70,8 +77,8 @@ struct Train: ParsableCommand {
     }
     let spec = try Environments.spec(for: env)
     let threshold = spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold"
-    print("pops train: \(options.teacher.algorithm.rawValue.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
-    let line = ProgressLine()
+    let line = ProgressLine(toStandardError: json)
+    line.say("pops train: \(options.teacher.algorithm.rawValue.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let board = try tensorboard.map { try TensorBoardWriter(folder: URL(fileURLWithPath: $0)) }
     let result = try trainTeacher(options) { report in
       board?.write(teacher: report)
@@ -87,8 +94,19 @@ struct Train: ParsableCommand {
     }
     line.finish()
     let best = result.bestEvaluation.map { $0.summary } ?? "none"
-    print("\(result.solved ? "solved" : "not solved"): best greedy evaluation \(best)")
-    print(String(format: "%d steps, %d updates in %@", result.steps, result.updates, formatDuration(result.seconds)))
-    print("models: \(result.bestModel), \(result.finalModel)")
+    line.say("\(result.solved ? "solved" : "not solved"): best greedy evaluation \(best)")
+    line.say(String(format: "%d steps, %d updates in %@", result.steps, result.updates, formatDuration(result.seconds)))
+    line.say("models: \(result.bestModel), \(result.finalModel)")
+    if json {
+      var object: [String: Any] = [
+        "environment": env, "seed": seed, "solved": result.solved, "steps": result.steps, "updates": result.updates,
+        "seconds": result.seconds, "best_model": "\(result.bestModel)", "final_model": "\(result.finalModel)",
+      ]
+      if let e = result.bestEvaluation {
+        object["best_evaluation"] = ["mean": e.mean, "std": e.std, "min": e.min, "max": e.max, "episodes": e.episodes]
+      }
+      let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+      print(String(decoding: data, as: UTF8.self))
+    }
   }
 }

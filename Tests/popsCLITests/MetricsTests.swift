@@ -89,3 +89,53 @@ struct MetricsTests {
     #expect(tags["charts/epsilon"] != nil && tags["losses/td_loss"] != nil)
   }
 }
+
+/// What a script or a new user reads: every command's help has an example,
+/// and --json puts one JSON object on stdout with the progress on stderr.
+struct CLISummaryTests {
+  @Test(arguments: ["", "run", "compress", "train", "import", "export", "evaluate", "inspect", "plot", "config show", "sweep"])
+  func everyHelpHasAnExample(command: String) throws {
+    let r = try pops(command.split(separator: " ").map(String.init) + ["--help"])
+    #expect(r.status == 0 && r.output.contains("Example"), "pops \(command) --help:\n\(r.output)")
+  }
+
+  @Test func jsonSummariesAreTheirOwnStdout() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    var rng = SeededGenerator(seed: 3)
+    let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
+    try ModelFile.save(
+      Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")),
+      to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
+    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
+    for arguments in [
+      ["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml", "--json"],
+      ["train", "--env", "CartPole-v0", "--out", "\(folder)/teacher", "--steps", "2000", "--json"],
+    ] {
+      let process = Process()
+      var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
+        url.deleteLastPathComponent()
+      }
+      process.executableURL = url.appendingPathComponent("pops")
+      process.arguments = arguments
+      let out = Pipe(), err = Pipe()
+      process.standardOutput = out
+      process.standardError = err
+      try process.run()
+      let stdout = out.fileHandleForReading.readDataToEndOfFile()
+      let stderr = err.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      #expect(process.terminationStatus == 0, "\(String(decoding: stderr, as: UTF8.self))")
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: stdout) as? [String: Any], "stdout: \(String(decoding: stdout, as: UTF8.self))")
+      if arguments[0] == "compress" {
+        #expect(object["status"] as? String == "done" && (object["final"] as? [String: Any])?["size_percent"] != nil)
+        #expect(String(decoding: stderr, as: UTF8.self).contains("report: "), "the human lines go to stderr")
+      } else {
+        #expect(object["steps"] as? Int == 2000 && object["best_model"] is String)
+      }
+    }
+  }
+}
