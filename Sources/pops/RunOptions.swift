@@ -83,9 +83,10 @@ struct PoPSRunOptions: ParsableArguments {
       let clock = formatDuration(Date().timeIntervalSince(start))
       switch event {
       case .teacherTraining(let p):
-        var text = String(
-          format: "[%@] teacher step %d/%d  return(100) %.1f  %.0f upd/s  ETA %@",
-          clock, p.step, p.totalSteps, p.meanReturn, p.updatesPerSecond, formatDuration(p.eta))
+        var text = String(format: "[%@] teacher step %d/%d  return(100) %.1f", clock, p.step, p.totalSteps, p.meanReturn)
+        text += p.updates == 0
+          ? "  collecting experience before the first update"
+          : String(format: "  %.0f upd/s  budget ETA %@", p.updatesPerSecond, formatDuration(p.eta))
         if let e = p.evaluation { text += String(format: "  | eval %.1f", e.mean) }
         line.update(text)
       case .pruning(let step, let e):

@@ -86,9 +86,12 @@ struct Train: ParsableCommand {
         format: "step %7d/%d  episodes %5d  return(100) %7.2f", report.step, report.totalSteps, report.episodes,
         report.meanReturn)
       if let epsilon = report.epsilon { text += String(format: "  eps %.3f", epsilon) }
-      text += String(
-        format: "  %5.0f upd/s  %5.0f steps/s  ETA %@", report.updatesPerSecond, report.stepsPerSecond,
-        formatDuration(report.eta))
+      // Before the first update the rates say nothing about the run (steps are nearly free).
+      text += report.updates == 0
+        ? "  collecting experience before the first update"
+        : String(
+          format: "  %5.0f upd/s  %5.0f steps/s  budget ETA %@", report.updatesPerSecond, report.stepsPerSecond,
+          formatDuration(report.eta))
       if let e = report.evaluation { text += String(format: "  | greedy eval %.2f +- %.2f", e.mean, e.std) }
       line.update(text, permanent: report.evaluation != nil)
     }
