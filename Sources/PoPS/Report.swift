@@ -1,7 +1,20 @@
 import Foundation
 
-/// Writes the SVG plots and report.html of a run into `folder`.
-public func writeReport(_ record: PoPSRecord, teacher: Network, final: Network, to folder: URL) throws {
+/// A finished run of a baseline mode on the same teacher, for the report's comparison.
+public struct Baseline: Sendable {
+  public var folder: URL
+  public var record: PoPSRecord
+  public init(folder: URL, record: PoPSRecord) {
+    self.folder = folder
+    self.record = record
+  }
+}
+
+/// Writes the SVG plots and report.html of a run into `folder` (with a
+/// comparison against `baselines`, runs of other modes on the same teacher).
+public func writeReport(
+  _ record: PoPSRecord, teacher: Network, final: Network, to folder: URL, baselines: [Baseline] = []
+) throws {
   var plots: [(String, String)] = [
     ("pruning.svg", ReportCharts.pruning(record).svg), ("sizes.svg", ReportCharts.sizes(record).svg),
   ]
@@ -12,13 +25,15 @@ public func writeReport(_ record: PoPSRecord, teacher: Network, final: Network, 
   for (name, svg) in plots { try AtomicFile.write(Data(svg.utf8), to: folder.appendingPathComponent(name)) }
   // The teacher's learning curve, when pops trained it in this folder.
   let curve = FileManager.default.fileExists(atPath: folder.appendingPathComponent("teacher/curve.svg").path)
-  let html = reportHTML(record, plots: plots, teacherCurve: curve ? "teacher/curve.svg" : nil)
+  let html = reportHTML(record, plots: plots, teacherCurve: curve ? "teacher/curve.svg" : nil, baselines: baselines)
   try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("report.html"))
 }
 
 private func fmt(_ v: Double?, _ digits: Int = 2) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
 
-func reportHTML(_ record: PoPSRecord, plots: [(String, String)], teacherCurve: String? = nil) -> String {
+func reportHTML(
+  _ record: PoPSRecord, plots: [(String, String)], teacherCurve: String? = nil, baselines: [Baseline] = []
+) -> String {
   let objective = record.config.objective
   let final = record.final
   let headline = final.map {
@@ -51,6 +66,7 @@ func reportHTML(_ record: PoPSRecord, plots: [(String, String)], teacherCurve: S
     \(legend(record))
     <h2>Networks</h2>
     \(networksTable(record, objective: objective))
+    \(baselineTable(record, baselines))
     <h2>What each step did</h2>
     \(stepsTable(record))
     \(figure("sizes.svg"))\(figure("pruning.svg"))
@@ -174,6 +190,32 @@ private func evaluationDetails(_ record: PoPSRecord) -> String {
     }
     return html + "</details>"
   }.joined(separator: "\n")
+}
+
+/// The run against baselines on the same teacher: each one's result next to
+/// this run's final network, with the size and score differences.
+private func baselineTable(_ record: PoPSRecord, _ baselines: [Baseline]) -> String {
+  guard !baselines.isEmpty, let mine = record.final else { return "" }
+  func row(_ name: String, _ mode: String, _ n: NetworkRecord?) -> String {
+    guard let n else { return "<tr><td>\(escapeXML(name))</td><td>\(mode)</td><td colspan=\"6\">no result</td></tr>" }
+    let nonZero = n.nonZeroPerLayer.reduce(0, +)
+    let ratio = Double(nonZero) / Double(max(mine.nonZeroPerLayer.reduce(0, +), 1))
+    let delta = (n.scoreMean ?? 0) - (mine.scoreMean ?? 0)
+    return "<tr><td>\(escapeXML(name))</td><td>\(mode)</td><td>\(escapeXML(n.architecture))</td><td>\(nonZero)</td>"
+      + "<td>\(fmt(n.sizePercent, 3))%</td><td>\(String(format: "%.2fx", ratio))</td><td>\(fmt(n.scoreMean)) ± \(fmt(n.scoreStd))</td>"
+      + "<td>\(String(format: "%+.2f", delta))</td></tr>"
+  }
+  var rows = row("this run", record.mode.rawValue, mine)
+  for b in baselines { rows += row(b.folder.lastPathComponent, b.record.mode.rawValue, b.record.final) }
+  return """
+    <h2>Against the baselines (same teacher)</h2>
+    <p>prune-only: IPP alone, a sparse network in the teacher's shape; distill-only: a dense student of a fixed
+    architecture distilled without pruning (give it this run's final architecture to compare at the same size).
+    Sizes count non-zero weights; "x this run" is the baseline's non-zeros over this run's.</p>
+    <table><tr><th>run</th><th>mode</th><th>result</th><th>non-zero</th><th>size</th><th>x this run</th>
+    <th>score (mean ± std)</th><th>score - this run's</th></tr>
+    \(rows)</table>
+    """
 }
 
 /// The report's "Reproducibility" section (nil-safe for old records).

@@ -16,7 +16,10 @@ struct Pops: ParsableCommand {
       (or zsh, fish; README "The CLI").
       """,
     version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
-    subcommands: [Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Config.self, Sweep.self])
+    subcommands: [
+      Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Report.self,
+      Config.self, Sweep.self,
+    ])
 
   /// Refuses a `POPS_ISA` this CPU cannot run before any command starts.
   static func main() {

@@ -93,7 +93,7 @@ struct MetricsTests {
 /// What a script or a new user reads: every command's help has an example,
 /// and --json puts one JSON object on stdout with the progress on stderr.
 struct CLISummaryTests {
-  @Test(arguments: ["", "run", "compress", "train", "import", "export", "evaluate", "inspect", "plot", "config show", "sweep"])
+  @Test(arguments: ["", "run", "compress", "train", "import", "export", "evaluate", "inspect", "plot", "report", "config show", "sweep"])
   func everyHelpHasAnExample(command: String) throws {
     let r = try pops(command.split(separator: " ").map(String.init) + ["--help"])
     #expect(r.status == 0 && r.output.contains("Example"), "pops \(command) --help:\n\(r.output)")
@@ -137,5 +137,34 @@ struct CLISummaryTests {
         #expect(object["steps"] as? Int == 2000 && object["best_model"] is String)
       }
     }
+  }
+
+  /// `pops report RUN --baseline DIR` puts baseline runs on the same teacher
+  /// next to the run, and refuses one on another teacher.
+  @Test func theReportComparesBaselinesOnTheSameTeacher() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    for (name, seed) in [("t", UInt64(3)), ("other", UInt64(4))] {
+      var rng = SeededGenerator(seed: seed)
+      let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
+      try ModelFile.save(
+        Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")),
+        to: URL(fileURLWithPath: "\(folder)/\(name).safetensors"))
+    }
+    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
+    let common = ["--env", "CartPole-v0", "--config", "\(folder)/tiny.yaml"]
+    for (out, teacher, extra) in [("full", "t", [String]()), ("prune", "t", ["--mode", "prune-only"]), ("stranger", "other", ["--mode", "prune-only"])] {
+      let r = try pops(["compress", "--teacher", "\(folder)/\(teacher).safetensors", "--out", "\(folder)/\(out)"] + common + extra)
+      #expect(r.status == 0, "\(r.output)")
+    }
+    let refused = try pops(["report", "\(folder)/full", "--baseline", "\(folder)/stranger"])
+    #expect(refused.status != 0 && refused.output.contains("stranger: its teacher.safetensors is not"), "\(refused.output)")
+    let before = try String(contentsOfFile: "\(folder)/full/report.html", encoding: .utf8)
+    #expect(!before.contains("Against the baselines"), "a refused baseline changes nothing")
+    let r = try pops(["report", "\(folder)/full", "--baseline", "\(folder)/prune"])
+    #expect(r.status == 0, "\(r.output)")
+    let html = try String(contentsOfFile: "\(folder)/full/report.html", encoding: .utf8)
+    #expect(html.contains("Against the baselines (same teacher)") && html.contains("<td>prune</td><td>prune-only</td>"))
   }
 }
