@@ -350,14 +350,14 @@ func benchVector(_ id: String, count: Int) {
   do {
     for n in [1, count] {
       var vector = try VectorEnvironment("gym:\(id)", count: n)
-      _ = vector.reset(seed: 0)
+      _ = try vector.reset(seed: 0)
       var rng = SeededGenerator(seed: 1)
       var steps = 0
       let t0 = now()
       while now() - t0 < 5 {
-        let results = vector.step(taking: (0..<n).map { _ in rng.index(below: vector.actionSpace.count) })
+        let results = try vector.step(taking: (0..<n).map { _ in rng.index(below: vector.actionSpace.count) })
         steps += n
-        for (i, r) in results.enumerated() where r.isLast { _ = vector.reset(i, seed: nil) }
+        for (i, r) in results.enumerated() where r.isLast { _ = try vector.reset(i, seed: nil) }
       }
       line("gym:\(id) x\(n) workers", String(format: "%.0f steps/s", Double(steps) / (now() - t0)))
     }

@@ -19,6 +19,9 @@ public struct PoPSRun {
   public var environment: any Environment
   /// Where every evaluation plays.
   public var evaluationEnvironment: any Environment
+  /// Bridge workers that play an evaluation's episodes side by side (gym:
+  /// environments on more than one thread; made at the first evaluation).
+  var evaluationWorkers: VectorEnvironment? = nil
   /// The teacher's experience (docs/algorithm.md section 2).
   public var buffer: ExperienceBuffer
   /// results.json as of now.
@@ -206,7 +209,16 @@ public struct PoPSRun {
 
   /// Greedy episodes of `network` in the evaluation environment.
   public mutating func evaluate(_ network: Network, episodes: Int, seed: UInt64) throws -> EvaluationResult {
-    try PoPSAgents.evaluate(network, in: &evaluationEnvironment, episodes: episodes, seed: seed)
+    // Bridge environments play the episodes on several workers at once: the
+    // emulators run side by side (same seeds per episode, same result).
+    if config.environment.hasPrefix("gym:") && Compute.maxThreads > 1 && episodes > 1 {
+      if evaluationWorkers == nil {
+        evaluationWorkers = try VectorEnvironment(
+          config.environment, count: Compute.maxThreads, seed: seeds.evaluationEnvironment)
+      }
+      return try PoPSAgents.evaluate(network, in: &evaluationWorkers!, episodes: episodes, seed: seed)
+    }
+    return try PoPSAgents.evaluate(network, in: &evaluationEnvironment, episodes: episodes, seed: seed)
   }
 
   /// The acceptance evaluation every student and the teacher face.

@@ -66,6 +66,48 @@ public func evaluate(
   return EvaluationResult(returns: returns, lengths: lengths)
 }
 
+/// The same evaluation with the episodes played side by side on the
+/// environments of `environments` (bridge workers step in parallel): episode
+/// `i` still starts from `reset(seed: seed + i)` and the returns come back in
+/// episode order, so for a greedy policy the result equals the sequential
+/// evaluation's.
+public func evaluate(
+  _ policy: some Policy, in environments: inout VectorEnvironment, episodes: Int, seed: UInt64
+) throws -> EvaluationResult {
+  precondition(episodes > 0, "evaluate: episodes must be positive, got \(episodes)")
+  let n = environments.count
+  var returns = [Double](repeating: 0, count: episodes)
+  var lengths = [Int](repeating: 0, count: episodes)
+  // The episode each environment plays (nil: idle), and its observation.
+  var playing = [Int?](repeating: nil, count: n)
+  var observations = [[Float]](repeating: [], count: n)
+  var next = 0
+  for i in 0..<min(n, episodes) {
+    observations[i] = try environments.reset(i, seed: seed &+ UInt64(next))
+    playing[i] = next
+    next += 1
+  }
+  while playing.contains(where: { $0 != nil }) {
+    let actions = (0..<n).map { i in playing[i].map { _ in policy.action(for: observations[i]) } }
+    let steps = try environments.step(taking: actions)
+    for i in 0..<n {
+      guard let episode = playing[i], let step = steps[i] else { continue }
+      returns[episode] += step.reward
+      lengths[episode] += 1
+      observations[i] = step.observation
+      guard step.isLast else { continue }
+      if next < episodes {
+        observations[i] = try environments.reset(i, seed: seed &+ UInt64(next))
+        playing[i] = next
+        next += 1
+      } else {
+        playing[i] = nil
+      }
+    }
+  }
+  return EvaluationResult(returns: returns, lengths: lengths)
+}
+
 /// Evaluates on a fresh environment made from `id`.
 public func evaluate(_ policy: some Policy, environment id: String, episodes: Int, seed: UInt64) throws -> EvaluationResult {
   var env = try Environments.make(id, seed: seed)

@@ -67,7 +67,7 @@ public struct PPO: TeacherAgent {
     let obsCount = actor.architecture.inputCount
     // Bridge workers step in parallel; native environments one after another.
     var envs = VectorEnvironment(try (0..<n).map { try makeEnvironment($0) })
-    var observations = (0..<n).map { envs.reset($0, seed: rng.next()) }
+    var observations = try (0..<n).map { try envs.reset($0, seed: rng.next()) }
     var chosen = [Int](repeating: 0, count: n)
     var episodeReturns = [Double](repeating: 0, count: n)
     // Rollout storage, row-major [t][n].
@@ -106,7 +106,7 @@ public struct PPO: TeacherAgent {
           values[row] = v[e]
           chosen[e] = a
         }
-        let results = envs.step(taking: chosen)
+        let results = try envs.step(taking: chosen)
         for e in 0..<n {
           let row = step * n + e
           var result = results[e]
@@ -123,7 +123,7 @@ public struct PPO: TeacherAgent {
             if recentReturns.count > 100 { recentReturns.removeFirst() }
             episodes += 1
             episodeReturns[e] = 0
-            result.observation = envs.reset(e, seed: nil)
+            result.observation = try envs.reset(e, seed: nil)
           }
           observations[e] = result.observation
         }

@@ -37,29 +37,40 @@ public struct VectorEnvironment {
   public var isParallel: Bool { workers != nil && count > 1 }
 
   /// Resets every environment; environment i gets `seed + i` (or continues
-  /// its stream when `seed` is nil).
-  public mutating func reset(seed: UInt64?) -> [[Float]] {
+  /// its stream when `seed` is nil). A worker that died or stays silent is a
+  /// thrown error.
+  public mutating func reset(seed: UInt64?) throws -> [[Float]] {
     var observations: [[Float]] = []
-    for i in 0..<count { observations.append(reset(i, seed: seed.map { $0 &+ UInt64(i) })) }
+    for i in 0..<count { observations.append(try reset(i, seed: seed.map { $0 &+ UInt64(i) })) }
     return observations
   }
 
   /// Resets environment `index`.
-  public mutating func reset(_ index: Int, seed: UInt64?) -> [Float] {
-    environments[index].reset(seed: seed)
+  public mutating func reset(_ index: Int, seed: UInt64?) throws -> [Float] {
+    try environments[index].checkedReset(seed: seed)
   }
 
   /// Steps environment i with `actions[i]`, in parallel for bridge workers.
-  public mutating func step(taking actions: [Int]) -> [Step] {
+  public mutating func step(taking actions: [Int]) throws -> [Step] {
+    precondition(actions.count == count, "VectorEnvironment: \(actions.count) actions for \(count) environments")
+    return try step(taking: actions.map { Optional($0) }).map { $0! }
+  }
+
+  /// Steps the environments whose action is not nil (in parallel for bridge
+  /// workers) and leaves the others as they are (a nil result): a vector
+  /// whose environments finish at different times.
+  public mutating func step(taking actions: [Int?]) throws -> [Step?] {
     precondition(actions.count == count, "VectorEnvironment: \(actions.count) actions for \(count) environments")
     guard let workers, count > 1 else {
-      return actions.indices.map { environments[$0].step(taking: actions[$0]) }
+      var results: [Step?] = []
+      for i in actions.indices { results.append(try actions[i].map { try environments[i].checkedStep(taking: $0) }) }
+      return results
     }
-    do {
-      for (worker, action) in zip(workers, actions) { try worker.sendStep(taking: action) }
-      return try workers.map { try $0.receiveStep() }
-    } catch {
-      fatalError("\(error)")
+    for (worker, action) in zip(workers, actions) {
+      if let action { try worker.sendStep(taking: action) }
     }
+    var results: [Step?] = []
+    for (worker, action) in zip(workers, actions) { results.append(action == nil ? nil : try worker.receiveStep()) }
+    return results
   }
 }

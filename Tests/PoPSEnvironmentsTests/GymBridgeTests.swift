@@ -115,13 +115,13 @@ struct GymBridgeTests {
     var vector = try VectorEnvironment(id, count: 4, seed: 10)
     #expect(vector.isParallel == id.hasPrefix("gym:"))
     var singles = try (0..<4).map { try Environments.make(id, seed: 10 &+ UInt64($0)) }
-    var observations = vector.reset(seed: 100)
+    var observations = try vector.reset(seed: 100)
     for i in 0..<4 { #expect(singles[i].reset(seed: 100 &+ UInt64(i)) == observations[i]) }
     var rng = SeededGenerator(seed: 3)
     var ended = 0
     for _ in 0..<300 {
       let actions = (0..<4).map { _ in rng.index(below: 2) }
-      let steps = vector.step(taking: actions)
+      let steps = try vector.step(taking: actions)
       for i in 0..<4 {
         let single = singles[i].step(taking: actions[i])
         #expect(steps[i].observation == single.observation && steps[i].reward == single.reward)
@@ -129,10 +129,21 @@ struct GymBridgeTests {
         observations[i] = steps[i].observation
         if steps[i].isLast {
           ended += 1
-          #expect(vector.reset(i, seed: nil) == singles[i].reset(seed: nil))
+          #expect(try vector.reset(i, seed: nil) == singles[i].reset(seed: nil))
         }
       }
     }
     #expect(ended > 4, "episodes ended and were reset: \(ended)")
+  }
+
+  /// A worker of a vector that dies is a thrown error naming it, not a trap
+  /// of the whole process.
+  @Test func aDeadWorkerInAVectorIsAThrownError() throws {
+    let workers = try (0..<2).map { _ in try GymEnvironment(id: "CartPole-v1") }
+    var vector = VectorEnvironment(workers)
+    _ = try vector.reset(seed: 0)
+    kill(workers[1].workerProcessIdentifier, SIGKILL)
+    usleep(100_000)
+    expectBridgeError("gym:CartPole-v1") { _ = try vector.step(taking: [0, 1]) }
   }
 }
