@@ -27,7 +27,9 @@ struct Train: ParsableCommand {
   @Option(parsing: .unconditional, help: "Environment-step budget (default: the preset's teacher.steps).")
   var steps: Int?
 
-  @Option(parsing: .unconditional, help: "Episodes per greedy evaluation (default: the preset's).")
+  @Option(
+    name: [.customLong("episodes"), .customLong("eval-episodes")], parsing: .unconditional,
+    help: "Episodes per greedy evaluation (default: the preset's; --eval-episodes is the same flag).")
   var evalEpisodes: Int?
 
   @Flag(help: "Keep training after reaching the reward threshold.")
@@ -54,7 +56,7 @@ struct Train: ParsableCommand {
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
     if let steps, steps <= 0 || steps > 1 << 40 { throw ValidationError("--steps must be in 1...2^40, got \(steps)") }
-    if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--eval-episodes must be positive, got \(evalEpisodes)") }
+    if let evalEpisodes, evalEpisodes <= 0 { throw ValidationError("--episodes must be positive, got \(evalEpisodes)") }
     if let tensorboard, tensorboard.trimmingCharacters(in: .whitespaces).isEmpty {
       throw ValidationError("--tensorboard must name a folder, got an empty path")
     }

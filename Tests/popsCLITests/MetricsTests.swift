@@ -111,7 +111,7 @@ struct CLISummaryTests {
     try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
     for arguments in [
       ["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml", "--json"],
-      ["train", "--env", "CartPole-v0", "--out", "\(folder)/teacher", "--steps", "2000", "--json"],
+      ["train", "--env", "CartPole-v0", "--out", "\(folder)/teacher", "--steps", "2000", "--episodes", "3", "--json"],
     ] {
       let process = Process()
       var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
