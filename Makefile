@@ -20,9 +20,13 @@ demo: build
 
 # Installs the release build as PREFIX/bin/pops (default ~/.local/bin/pops).
 PREFIX ?= $(HOME)/.local
+# The resource bundles (the Gymnasium worker, the Ray driver) go beside it,
+# where the executable looks first; the bridge's .venv-gym stays in this
+# checkout, which the installed pops finds (or set POPS_PYTHON).
 install: build
 	@mkdir -p $(PREFIX)/bin
 	@install -m 755 .build/release/pops $(PREFIX)/bin/pops
+	@for bundle in .build/release/*.resources; do rm -rf "$(PREFIX)/bin/$$(basename $$bundle)"; cp -R "$$bundle" $(PREFIX)/bin/; done
 	@echo "install: $(PREFIX)/bin/pops (add $(PREFIX)/bin to PATH if it is not there)"
 
 # Tests run on the release build: the training smoke tests need optimised code.

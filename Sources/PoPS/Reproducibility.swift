@@ -43,12 +43,7 @@ public struct Reproducibility: Codable, Sendable, Equatable {
 
   /// This process' executable: /proc/self/exe where there is one (argv[0]
   /// may be a bare name found on PATH), else argv[0] resolved.
-  public static var currentExecutable: URL {
-    if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-      return URL(fileURLWithPath: path)
-    }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().standardizedFileURL.absoluteURL
-  }
+  public static var currentExecutable: URL { Executable.current }
 
   /// The Swift compiler that built pops.
   static var swiftVersion: String {
@@ -76,7 +71,16 @@ public struct Reproducibility: Codable, Sendable, Equatable {
   /// by walking up from the executable to a `.git`, read when the run starts:
   /// a later checkout without a rebuild would show its own commit), or nil.
   static func gitCommit() -> String? {
-    var folder = currentExecutable.deletingLastPathComponent()
+    // The checkout above the executable, else the one it was built from.
+    for start in [currentExecutable.deletingLastPathComponent(), Executable.buildCheckout] {
+      if let commit = commit(searchingUpFrom: start) { return commit }
+    }
+    return nil
+  }
+
+  /// The commit checked out in `start` or a folder above it.
+  static func commit(searchingUpFrom start: URL) -> String? {
+    var folder = start
     for _ in 0..<8 {
       let git = folder.appendingPathComponent(".git")
       if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {

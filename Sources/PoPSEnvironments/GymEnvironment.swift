@@ -321,13 +321,7 @@ final class GymWorker: @unchecked Sendable {
       guard fm.isExecutableFile(atPath: path) else { throw GymBridgeError("POPS_PYTHON=\(path) is not an executable") }
       return URL(fileURLWithPath: path)
     }
-    var candidates = [URL(fileURLWithPath: fm.currentDirectoryPath)]
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.deletingLastPathComponent()
-    for _ in 0..<5 {
-      candidates.append(dir)
-      dir = dir.deletingLastPathComponent()
-    }
-    for base in candidates {
+    for base in Executable.searchFolders {
       let python = base.appendingPathComponent(".venv-gym/bin/python")
       if fm.isExecutableFile(atPath: python.path) { return python }
     }

@@ -61,7 +61,7 @@ def main():
         import numpy as np
         import gymnasium as gym
     except ImportError as error:
-        fail(f"the Python packages are missing ({error}); run `make deps-gym`")
+        fail(f"the Python packages are missing ({error}) in {sys.executable}; run `make deps-gym` in the pops checkout, or set POPS_PYTHON to a Python that has gymnasium")
     if env_id.startswith("ALE/"):
         try:
             import ale_py

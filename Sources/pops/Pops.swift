@@ -12,8 +12,8 @@ struct Pops: ParsableCommand {
         pops run --env CartPole-v0 --out runs/cartpole          train a teacher, then compress it
         pops compress --teacher model.zip --out runs/mine       compress a policy you have (SB3, CleanRL, ONNX, ...)
         pops export runs/cartpole/final.safetensors --format c --out firmware/
-      Shell completion: pops --generate-completion-script bash > /etc/bash_completion.d/pops
-      (or zsh, fish; README "The CLI").
+      Shell completion: pops --generate-completion-script bash (or zsh, fish), saved where your
+      shell reads completions, e.g. ~/.local/share/bash-completion/completions/pops (README "The CLI").
       """,
     version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
     subcommands: [

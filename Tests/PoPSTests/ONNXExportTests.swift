@@ -31,6 +31,7 @@ struct ONNXExportTests {
     #expect(back.network.architecture == model.network.architecture)
     #expect(back.network.parameters == model.network.parameters, "bit-exact")
     #expect(back.input == model.input)
+    #expect(back.provenance.environment == model.provenance.environment, "the environment comes back from the metadata")
   }
 
   /// onnx.checker accepts the file and onnxruntime computes pops' outputs

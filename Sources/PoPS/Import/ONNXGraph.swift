@@ -21,6 +21,19 @@ enum ONNXGraph {
     var tensor: Tensor?
   }
 
+  /// The model's metadata_props (ModelProto field 14: key 1, value 2), e.g.
+  /// the `environment` a pops export records.
+  static func metadata(_ data: Data, path: String) throws -> [String: String] {
+    let fail = { (problem: String) in ModelFileError(path: path, problem: problem) }
+    let top = try ProtoReader.fields([UInt8](data), fail: fail)
+    var result: [String: String] = [:]
+    for entry in top[14] ?? [] {
+      let fields = try ProtoReader.fields(entry.bytes ?? [], fail: fail)
+      result[string(fields[1])] = string(fields[2])
+    }
+    return result
+  }
+
   static func model(_ data: Data, path: String) throws -> (Architecture, [Tensor], ObservationEncoding, [String]) {
     let fail = { (problem: String) in ModelFileError(path: path, problem: problem) }
     let top = try ProtoReader.fields([UInt8](data), fail: fail)

@@ -141,6 +141,11 @@ public enum TeacherImport {
       let (architecture, parameters, input, sources) = try ONNXGraph.model(data, path: path)
       let source = ImportSource(
         file: given.path, format: .onnx, sha256: SHA256.hex(data), layout: "ONNX graph", mapping: sources, warnings: [])
+      // The environment a pops export recorded, unless --env names one.
+      var options = options
+      if options.environment == nil, let recorded = try ONNXGraph.metadata(data, path: path)["environment"], !recorded.isEmpty {
+        options.environment = recorded
+      }
       return (imported(Network(architecture, parameters: parameters), input: input, source: source, options: options), source)
     case .tf1:
       (dict, renamed) = try ReferenceCheckpoint.stateDict(try TF1Checkpoint.tensors(index: data, indexPath: path), path: path)
