@@ -54,6 +54,15 @@ public enum Resources {
         ?? tooLarge(
           "teacher.dqn.batch_size", count: dqn.batchSize, bytesPerItem: 8 * observations * 3,
           what: "two batches of observations and their activations", limit: memory / 4)
+    case .ppo where !teacher.ppo.convolutions.isEmpty:
+      let convolutions = teacher.ppo.convolutions
+      guard space.shape.count == 3 else {
+        return "teacher.ppo.convolutions need image observations [channels, height, width]; this environment's are \(space.shape)"
+      }
+      if let problem = Architecture.convNetProblem(inputShape: space.shape, convolutions: convolutions) {
+        return "teacher.ppo.convolutions: \(problem)"
+      }
+      fallthrough
     case .ppo:
       let ppo = teacher.ppo
       let (steps, overflow) = ppo.environments.multipliedReportingOverflow(by: ppo.rolloutSteps)

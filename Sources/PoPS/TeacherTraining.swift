@@ -304,9 +304,13 @@ func makeTeacherAgent(
       observationShape: space.shape, observationHigh: observationHigh)
   case .ppo:
     if let archive {
-      return try PPO(resumingFrom: archive, config: teacher.ppo, observationCount: observationCount, actionCount: actionCount)
+      return try PPO(
+        resumingFrom: archive, config: teacher.ppo, observationCount: observationCount, actionCount: actionCount,
+        observationShape: space.shape)
     }
-    return PPO(config: teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: seed)
+    return PPO(
+      config: teacher.ppo, observationCount: observationCount, actionCount: actionCount, seed: seed,
+      observationShape: space.shape)
   }
 }
 

@@ -25,17 +25,26 @@ public struct PPO: TeacherAgent {
   private var rng: SeededGenerator
   private let actionCount: Int
 
-  public init(config: PPOConfig = PPOConfig(), observationCount: Int, actionCount: Int, seed: UInt64) {
+  /// - Parameter observationShape: `[C, H, W]` for pixels (needed when
+  ///   `config.convolutions` is not empty), else nil.
+  public init(
+    config: PPOConfig = PPOConfig(), observationCount: Int, actionCount: Int, seed: UInt64, observationShape: [Int]? = nil
+  ) {
     if let problem = config.validationError() { preconditionFailure("PPOConfig: \(problem)") }
     self.config = config
     self.actionCount = actionCount
     rng = SeededGenerator(seed: seed)
     var initRNG = rng.split()
-    actor = Network(.mlp(inputs: observationCount, hidden: config.actorHidden, outputs: actionCount), using: &initRNG)
+    let convolutions = config.convolutions
+    let shape = convolutions.isEmpty ? [observationCount] : observationShape ?? [observationCount]
+    actor = Network(
+      .convNet(inputShape: shape, convolutions: convolutions, hidden: config.actorHidden, outputs: actionCount),
+      using: &initRNG)
     // Small final layer: a near-uniform initial policy.
     let last = actor.parameters.count - 2
     actor.parameters[last].scalars = actor.parameters[last].scalars.map { $0 * 0.01 }
-    critic = Network(.mlp(inputs: observationCount, hidden: config.criticHidden, outputs: 1), using: &initRNG)
+    critic = Network(
+      .convNet(inputShape: shape, convolutions: convolutions, hidden: config.criticHidden, outputs: 1), using: &initRNG)
     actorOptimizer = Adam(learningRate: config.learningRate, epsilon: 1e-5)
     criticOptimizer = Adam(learningRate: config.learningRate, epsilon: 1e-5)
   }
@@ -190,9 +199,14 @@ public struct PPO: TeacherAgent {
 
   /// An agent continuing from `checkpoint()`'s archive. Throws if the archive
   /// is not a PPO checkpoint, or was made with another config or network.
-  public init(resumingFrom archive: TensorArchive, config: PPOConfig, observationCount: Int, actionCount: Int) throws {
+  public init(
+    resumingFrom archive: TensorArchive, config: PPOConfig, observationCount: Int, actionCount: Int,
+    observationShape: [Int]? = nil
+  ) throws {
     try archive.checkCheckpoint(format: Self.checkpointFormat, version: Self.checkpointVersion, algorithm: "PPO", config: config)
-    self.init(config: config, observationCount: observationCount, actionCount: actionCount, seed: 0)
+    self.init(
+      config: config, observationCount: observationCount, actionCount: actionCount, seed: 0,
+      observationShape: observationShape)
     try archive.checkArchitecture(actor.architecture)
     let actorShapes = actor.parameters.map(\.shape), criticShapes = critic.parameters.map(\.shape)
     actor = Network(actor.architecture, parameters: try archive.tensors("actor", shapes: actorShapes))

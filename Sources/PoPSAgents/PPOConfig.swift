@@ -6,6 +6,11 @@ public struct PPOConfig: Codable, Sendable, Equatable {
   public var actorHidden: [Int] = [64, 64, 64]
   /// Hidden widths of the critic (state value). Reference: [64, 64, 64].
   public var criticHidden: [Int] = [64, 64, 64]
+  /// Convolutions in front of both networks' hidden layers for image
+  /// observations, as `[out_channels, kernel, stride]` (the Nature CNN:
+  /// [[32, 8, 4], [64, 4, 2], [64, 3, 1]] with hidden [512]); empty: none.
+  /// Actor and critic each have their own.
+  public var convolutions: [[Int]] = []
   /// Adam step size for both networks.
   public var learningRate: Float = 3e-4
   /// Discount factor.
@@ -35,10 +40,36 @@ public struct PPOConfig: Codable, Sendable, Equatable {
 
   public init() {}
 
+  /// Fields a file leaves out keep their defaults (records and checkpoints
+  /// written before `convolutions` existed read as before).
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let d = PPOConfig()
+    actorHidden = try c.decodeIfPresent([Int].self, forKey: .actorHidden) ?? d.actorHidden
+    criticHidden = try c.decodeIfPresent([Int].self, forKey: .criticHidden) ?? d.criticHidden
+    convolutions = try c.decodeIfPresent([[Int]].self, forKey: .convolutions) ?? d.convolutions
+    learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+    gamma = try c.decodeIfPresent(Float.self, forKey: .gamma) ?? d.gamma
+    gaeLambda = try c.decodeIfPresent(Float.self, forKey: .gaeLambda) ?? d.gaeLambda
+    environments = try c.decodeIfPresent(Int.self, forKey: .environments) ?? d.environments
+    rolloutSteps = try c.decodeIfPresent(Int.self, forKey: .rolloutSteps) ?? d.rolloutSteps
+    epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+    batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+    clipRange = try c.decodeIfPresent(Float.self, forKey: .clipRange) ?? d.clipRange
+    entropyCoefficient = try c.decodeIfPresent(Float.self, forKey: .entropyCoefficient) ?? d.entropyCoefficient
+    maxGradientNorm = try c.decodeIfPresent(Float.self, forKey: .maxGradientNorm) ?? d.maxGradientNorm
+    normalizeAdvantages = try c.decodeIfPresent(Bool.self, forKey: .normalizeAdvantages) ?? d.normalizeAdvantages
+    evaluationInterval = try c.decodeIfPresent(Int.self, forKey: .evaluationInterval) ?? d.evaluationInterval
+    evaluationEpisodes = try c.decodeIfPresent(Int.self, forKey: .evaluationEpisodes) ?? d.evaluationEpisodes
+  }
+
   /// Checks every field; returns a message naming the first bad one.
   public func validationError() -> String? {
     if actorHidden.isEmpty || actorHidden.contains(where: { $0 <= 0 }) { return "actorHidden must be positive widths" }
     if criticHidden.isEmpty || criticHidden.contains(where: { $0 <= 0 }) { return "criticHidden must be positive widths" }
+    if !convolutions.allSatisfy({ $0.count == 3 && $0.allSatisfy { $0 > 0 } }) {
+      return "convolutions must be [out_channels, kernel, stride] triples of positive integers, got \(convolutions)"
+    }
     if !(learningRate > 0) { return "learningRate must be positive, got \(learningRate)" }
     if !(gamma >= 0 && gamma <= 1) { return "gamma must be in [0, 1], got \(gamma)" }
     if !(gaeLambda >= 0 && gaeLambda <= 1) { return "gaeLambda must be in [0, 1], got \(gaeLambda)" }

@@ -68,4 +68,48 @@ struct PPOCheckpointTests {
       .split(separator: "\n").dropFirst().map { Int($0.prefix { $0 != "," })! }
     #expect(rows == stride(from: 128, through: 1_024, by: 128).map { $0 }, "rows after 512 were redone once: \(rows)")
   }
+
+  /// PPO with convolutions (the recipe Pong's PPO teacher uses, at Catch's
+  /// size): it learns the pixel game, and a run killed after a checkpoint
+  /// resumes from it with its convolutional networks.
+  @Test func aConvolutionalPPOLearnsCatchAndResumesFromItsCheckpoint() throws {
+    var config = PPOConfig()
+    config.convolutions = [[16, 3, 1]]
+    config.actorHidden = [32]
+    config.criticHidden = [32]
+    config.environments = 4
+    config.rolloutSteps = 128
+    config.gamma = 0.99
+    config.learningRate = 1e-3
+    config.evaluationInterval = 5_000
+    config.evaluationEpisodes = 20
+    func options(_ folder: URL, steps: Int, stop: Bool) throws -> TeacherTrainingOptions {
+      var options = try TeacherTrainingOptions(environment: "Catch-v0", output: folder, seed: 0, steps: steps)
+      options.teacher.algorithm = .ppo
+      options.teacher.ppo = config
+      options.stopAtThreshold = stop
+      options.checkpointInterval = 2_048
+      return options
+    }
+    let solved = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: solved) }
+    let learned = try trainTeacher(options(solved, steps: 100_000, stop: true))
+    #expect(learned.solved, "best greedy evaluation: \(learned.bestEvaluation?.summary ?? "none")")
+    let best = try ModelFile.load(from: URL(fileURLWithPath: learned.bestModel))
+    #expect(best.network.architecture.summary == "1x10x10-c16k3s1-32-3")
+
+    // Killed after the checkpoint at 2048 steps, resumed to 4096 (the
+    // environments start new episodes, as for every resumed teacher).
+    let resumed = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: resumed) }
+    _ = try trainTeacher(options(resumed, steps: 3_000, stop: false))
+    let saved = try TensorArchive.read(from: resumed.appendingPathComponent("checkpoint.safetensors"))
+    #expect(try saved.int64s("counters")[0] == 2_048)
+    var rest = try options(resumed, steps: 4_096, stop: false)
+    rest.resume = true
+    let result = try trainTeacher(rest)
+    #expect(result.steps == 4_096)
+    let final = try ModelFile.load(from: resumed.appendingPathComponent("final.safetensors"))
+    #expect(final.network.architecture.summary == "1x10x10-c16k3s1-32-3")
+  }
 }
