@@ -1,11 +1,11 @@
 import CPoPSKernels
 import PoPSCore
 
-/// Convolution by im2col + GEMM. A chunk of samples shares one column matrix
-/// [patch, samples * positions] (sample r owns columns r * positions ..<
-/// (r + 1) * positions), so each layer costs one wide GEMM per chunk instead
-/// of one small GEMM per sample; the batch is split across threads by the
-/// caller.
+/// Convolutions as implicit GEMMs: no column matrix is stored. Each sample's
+/// input is split into zero-padded stride-phase planes in which every kernel
+/// tap reads a contiguous run of an "extended" output grid, and the
+/// micro-kernel reads those runs in place (forward, dW^T) or adds into them
+/// (dx). A batch is split into chunks by the caller, one per thread.
 enum ConvKernels {
   struct Geometry {
     let conv: LayerSpec.Conv2D

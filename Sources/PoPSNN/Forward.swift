@@ -15,8 +15,9 @@ extension Network {
     var gradientB = Buffer(0)
     /// Per-chunk partial parameter gradients (chunks after the first).
     var partials: [[Buffer]] = []
-    /// Per-chunk scratch for the convolutions (packed weights and column
-    /// panels forward; one sample's column matrix and its gradient backward).
+    /// Per-chunk scratch for the convolutions (packed weights, the phase
+    /// planes and the extended output forward; the planes, their gradient and
+    /// the packed operands backward).
     var scratch: [Buffer] = []
     var scratchSize = 0
 
@@ -29,6 +30,10 @@ extension Network {
     var packedBackward: [Int: GEMM.PackedB] = [:]
     /// The `Network.weightsVersion` `packedForward` was packed from.
     var packedForwardVersion = -1
+    /// Output gradients [batch, outputs] of the large dense layers whose
+    /// weight gradient is computed once over the whole batch after the
+    /// chunks (by layer), instead of per chunk and summed.
+    var deferred: [Int: Buffer] = [:]
 
     public init(inferenceOnly: Bool = false) {
       self.inferenceOnly = inferenceOnly
@@ -36,6 +41,13 @@ extension Network {
 
     func prepare(_ architecture: Architecture, batch: Int) {
       if self.batch == batch && self.architecture == architecture { return }
+      if self.architecture != architecture {
+        // Packs are keyed by layer index: another network's are never reused.
+        packedForward = [:]
+        packedBackward = [:]
+        packedForwardVersion = -1
+        deferred = [:]
+      }
       self.batch = batch
       self.architecture = architecture
       widest = max(architecture.inputCount, architecture.outputWidths.max() ?? 0)
@@ -238,6 +250,13 @@ extension Network {
     }
     let outputs = architecture.outputCount
     let widest = cache.widest
+    // Large dense layers' weight gradients: one product over the whole batch
+    // after the chunks (no per-chunk partial of megabytes to sum).
+    let deferredLayers = chunks > 1 ? largeDenseLayers() : [:]
+    for (index, shape) in deferredLayers where cache.deferred[index]?.count != batch * shape.outputs {
+      cache.deferred[index] = Buffer(batch * shape.outputs)
+    }
+    let deferredParameters = Set(deferredLayers.values.flatMap { [$0.parameter, $0.parameter + 1] })
     // Each chunk's gradient rows live at row offset r0 * widest in the scratch buffers.
     for chunk in 0..<chunks {
       let r0 = batch * chunk / chunks
@@ -261,12 +280,22 @@ extension Network {
           let targets = chunk == 0 ? box.value.1 : cache.partials[chunk - 1].map(\.base)
           self.backwardRows(
             r0..<r1, cache: cache, weights: box.value.0, gradients: targets,
-            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads)
+            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads,
+            deferring: deferredLayers)
+        }
+        for (index, shape) in deferredLayers {
+          // dW[out, in] = G^T[out, batch] * X[batch, in], db = column sums of G.
+          let g = cache.deferred[index]!.base
+          let source = index == 0 ? cache.input : cache.outputs[index - 1]
+          GEMM.multiply(
+            transposeA: true, m: shape.outputs, n: shape.inputs, k: batch, a: g, lda: shape.outputs,
+            b: source.base, ldb: shape.inputs, c: box.value.1[shape.parameter], ldc: shape.inputs)
+          Kernels.sumRows(g, rows: batch, columns: shape.outputs, into: box.value.1[shape.parameter + 1])
         }
         // Sum the chunks' partial gradients, each tensor split over the threads.
         let partials = UncheckedBox(Array(cache.partials.prefix(chunks - 1)))
         Compute.parallelFor(chunks > 1 ? chunks : 0) { t in
-          for (p, g) in box.value.1.enumerated() {
+          for (p, g) in box.value.1.enumerated() where !deferredParameters.contains(p) {
             let count = partials.value[0][p].count
             let lo = count * t / chunks, hi = count * (t + 1) / chunks
             for partial in partials.value {
@@ -282,7 +311,8 @@ extension Network {
 
   private func backwardRows(
     _ rows: Range<Int>, cache: Cache, weights: [UnsafePointer<Float>],
-    gradients: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>?, threads: Int
+    gradients: [UnsafeMutablePointer<Float>], scratch: UnsafeMutablePointer<Float>?, threads: Int,
+    deferring deferred: [Int: LargeDense] = [:]
   ) {
     let offset = rows.lowerBound * cache.widest
     var g = cache.gradientA.base + offset
@@ -310,12 +340,17 @@ extension Network {
         parameterIndex -= 2
         let source = index == 0 ? cache.input : cache.outputs[index - 1]
         let x = UnsafePointer(source.base + rows.lowerBound * inputs)
-        // dW[out, in] = g^T[out, n] * x[n, in]
-        GEMM.multiply(
-          transposeA: true, m: outputs, n: inputs, k: n,
-          a: g, lda: outputs, b: x, ldb: inputs,
-          c: gradients[parameterIndex], ldc: inputs, maxThreads: threads)
-        Kernels.sumRows(g, rows: n, columns: outputs, into: gradients[parameterIndex + 1])
+        if deferred[index] != nil {
+          // Kept for the one weight-gradient product over the whole batch.
+          (cache.deferred[index]!.base + rows.lowerBound * outputs).update(from: g, count: n * outputs)
+        } else {
+          // dW[out, in] = g^T[out, n] * x[n, in]
+          GEMM.multiply(
+            transposeA: true, m: outputs, n: inputs, k: n,
+            a: g, lda: outputs, b: x, ldb: inputs,
+            c: gradients[parameterIndex], ldc: inputs, maxThreads: threads)
+          Kernels.sumRows(g, rows: n, columns: outputs, into: gradients[parameterIndex + 1])
+        }
         if index > 0 {
           // dx[n, in] = g[n, out] * W[out, in]
           if inputs * outputs >= Network.inPlaceThreshold {
@@ -347,6 +382,24 @@ extension Network {
 }
 
 extension Network {
+  /// A large dense layer's sizes and the index of its weight in `parameters`.
+  struct LargeDense {
+    let inputs: Int, outputs: Int, parameter: Int
+  }
+
+  /// The dense layers past `inPlaceThreshold`, by layer index.
+  func largeDenseLayers() -> [Int: LargeDense] {
+    var result: [Int: LargeDense] = [:]
+    var parameter = 0
+    for (index, layer) in architecture.layers.enumerated() where layer.hasParameters {
+      if case .linear(let inputs, let outputs) = layer, inputs * outputs >= Network.inPlaceThreshold {
+        result[index] = LargeDense(inputs: inputs, outputs: outputs, parameter: parameter)
+      }
+      parameter += 2
+    }
+    return result
+  }
+
   /// Dense layers at least this large (weights) get their weights packed once
   /// per pass for all batch chunks instead of once per chunk.
   static let sharedPackingThreshold = 1 << 16
