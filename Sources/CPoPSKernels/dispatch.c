@@ -64,9 +64,6 @@ struct path {
   void (*adam)(long, float *, const float *, float *, float *, float, float, float, float, float);
   void (*rmsprop)(long, float *, const float *, float *, float, float, float);
   double (*fma_peak)(long);
-  void (*im2col)(const float *, const pops_conv_geometry *, long, long, float *, long);
-  void (*col2im)(const float *, const pops_conv_geometry *, long, float *);
-  void (*gemm_rows)(long, const float *, long, const float *, long, float *, long, float, long);
   void (*conv_planes)(const float *, const pops_conv_geometry *, long, long, float *);
   void (*conv_implicit)(const float *, long, long, const float *, const long *, long, float *, long, long);
   void (*conv_weight_gradient)(const float *, const long *, long, long, const float *, long, float *);
@@ -78,7 +75,7 @@ struct path {
 #define POPS_PATH_ENTRY(name, mr, nr)                                                                            \
   {mr, nr, pops_gemm_panels_##name, pops_gemv_rows_##name, pops_gemv_columns_##name, pops_gemm_pack_a_##name,  \
    pops_gemm_pack_b_##name, pops_adam_##name, pops_rmsprop_##name, pops_fma_peak_##name,      \
-   pops_im2col_##name, pops_col2im_##name, pops_gemm_rows_##name, pops_conv_planes_##name, pops_conv_implicit_##name,  \
+   pops_conv_planes_##name, pops_conv_implicit_##name,  \
    pops_conv_weight_gradient_##name, pops_conv_scatter_##name, pops_conv_unplanes_##name, pops_conv_multiply_##name}
 
 static const struct path paths[3] = {
@@ -130,22 +127,9 @@ void pops_rmsprop(int isa, long n, float *p, const float *g, float *v, float lr,
   usable(isa)->rmsprop(n, p, g, v, lr, rho, eps);
 }
 
-void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld) {
-  usable(isa)->im2col(x, g, ch0, ch1, col, ld);
-}
-
-void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx) {
-  usable(isa)->col2im(dcol, g, ld, dx);
-}
-
 void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst) {
   const struct path *p = usable(isa);
   for (long i0 = 0; i0 < oc; i0 += p->mr) p->pack_a(0, w, k, i0, oc - i0 < p->mr ? oc - i0 : p->mr, 0, k, dst + i0 * k);
-}
-
-void pops_gemm_rows(int isa, long kb, const float *a, long lda, const float *b, long n, float *c, long ldc, float alpha,
-                    long rows) {
-  usable(isa)->gemm_rows(kb, a, lda, b, n, c, ldc, alpha, rows);
 }
 
 void pops_conv_planes(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *planes) {

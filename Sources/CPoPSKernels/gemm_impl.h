@@ -85,13 +85,3 @@ void POPS_CAT(pops_gemm_panels, POPS_PATH)(long kb, const float *a, const float 
   }
 }
 
-// The same sweep with A read in place (rows lda apart, p contiguous): full
-// row blocks only (rows a multiple of MR).
-void POPS_CAT(pops_gemm_rows, POPS_PATH)(long kb, const float *a, long lda, const float *b, long n, float *c,
-                                          long ldc, float alpha, long rows) {
-  for (long j0 = 0; j0 < n; j0 += NR) {
-    long cols = n - j0 < NR ? n - j0 : NR;
-    for (long i0 = 0; i0 + MR <= rows; i0 += MR)
-      kernel(kb, a + i0 * lda, lda, 0, 1, b + j0 * kb, NR, 0, c + i0 * ldc + j0, ldc, alpha, MR, cols);
-  }
-}

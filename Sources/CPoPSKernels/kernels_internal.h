@@ -19,10 +19,6 @@
   void pops_rmsprop_##name(long n, float *p, const float *g, float *v, float lr, float rho, float eps);                                                               \
   void pops_gemm_pack_b_##name(int transposed, const float *b, long ldb, long p0, long kb, long j0, long n,   \
                                float *dst);                                                               \
-  void pops_im2col_##name(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld); \
-  void pops_col2im_##name(const float *dcol, const pops_conv_geometry *g, long ld, float *dx);                \
-  void pops_gemm_rows_##name(long kb, const float *a, long lda, const float *b, long n, float *c, long ldc,   \
-                             float alpha, long rows);                                                       \
   void pops_conv_planes_##name(const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *planes); \
   void pops_conv_implicit_##name(const float *wpack, long oc, long k, const float *planes, const long *off,     \
                                  long n, float *y, long panel0, long panel1);                                   \

@@ -41,10 +41,6 @@ public struct Reproducibility: Codable, Sendable, Equatable {
       : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
-  /// This process' executable: /proc/self/exe where there is one (argv[0]
-  /// may be a bare name found on PATH), else argv[0] resolved.
-  public static var currentExecutable: URL { Executable.current }
-
   /// The Swift compiler that built pops.
   static var swiftVersion: String {
     #if compiler(>=6.3)
@@ -72,7 +68,7 @@ public struct Reproducibility: Codable, Sendable, Equatable {
   /// a later checkout without a rebuild would show its own commit), or nil.
   static func gitCommit() -> String? {
     // The checkout above the executable, else the one it was built from.
-    for start in [currentExecutable.deletingLastPathComponent(), Executable.buildCheckout] {
+    for start in [Executable.current.deletingLastPathComponent(), Executable.buildCheckout] {
       if let commit = commit(searchingUpFrom: start) { return commit }
     }
     return nil

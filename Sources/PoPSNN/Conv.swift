@@ -37,25 +37,6 @@ enum ConvKernels {
     }
   }
 
-  /// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left] (0 outside),
-  /// rows `ld` floats apart; `channels` limits the work to those input
-  /// channels' rows (a thread's share). In C for the active kernel path
-  /// (`pops_im2col`, Sources/CPoPSKernels/conv_impl.h).
-  static func im2col(
-    _ x: UnsafePointer<Float>, _ g: Geometry, into col: UnsafeMutablePointer<Float>, ld: Int,
-    channels: Range<Int>? = nil
-  ) {
-    let channels = channels ?? 0..<g.conv.inChannels
-    var c = g.kernelGeometry
-    pops_im2col(InstructionSet.active.code, x, &c, channels.lowerBound, channels.upperBound, col, ld)
-  }
-
-  /// The adjoint of im2col: dx[c, iy, ix] += dcol[...] (dx must start at zero).
-  static func col2im(_ dcol: UnsafePointer<Float>, _ g: Geometry, ld: Int, into dx: UnsafeMutablePointer<Float>) {
-    var c = g.kernelGeometry
-    pops_col2im(InstructionSet.active.code, dcol, &c, ld, dx)
-  }
-
   /// The active path's GEMM tile: rows and columns.
   static var tile: (rows: Int, columns: Int) {
     let isa = InstructionSet.active.code
@@ -175,8 +156,7 @@ enum ConvKernels {
   static func backward(
     _ g: Geometry, samples: Int, x: UnsafePointer<Float>, inWidth: Int, outWidth: Int,
     weight: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
-    dBias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>,
-    threads: Int
+    dBias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<Float>
   ) {
     let oc = g.conv.outChannels, n = g.positions, k = g.patch
     let (mr, nr) = tile
@@ -236,20 +216,19 @@ enum ConvKernels {
     for o in 0..<oc {
       for kk in 0..<k { dWeight[o * k + kk] = dwt[kk * oc + o] }
     }
-    _ = threads
   }
 }
 
 extension Architecture {
   /// Floats of scratch one thread's share of a batch needs in the
-  /// convolution kernels (forward or backward).
-  var convolutionScratch: Int {
+  /// convolution kernels (forward, and backward unless `forwardOnly`).
+  func convolutionScratch(forwardOnly: Bool = false) -> Int {
     var shape = inputShape
     var largest = 0
     for (layer, next) in zip(layers, outputShapes) {
       if case .conv2d(let c) = layer {
         let g = ConvKernels.Geometry(c, inputShape: shape)
-        largest = max(largest, ConvKernels.forwardScratch(g), ConvKernels.backwardScratch(g))
+        largest = max(largest, ConvKernels.forwardScratch(g), forwardOnly ? 0 : ConvKernels.backwardScratch(g))
       }
       shape = next
     }

@@ -63,7 +63,7 @@ extension Network {
     /// Makes sure every one of `chunks` threads has its own convolution scratch.
     func ensureScratch(_ chunks: Int) {
       guard let architecture else { return }
-      let size = architecture.convolutionScratch
+      let size = architecture.convolutionScratch(forwardOnly: inferenceOnly)
       if size == 0 { return }
       if size > scratchSize {
         scratch = []
@@ -180,7 +180,7 @@ extension Network {
       observation.count == architecture.inputCount,
       "predict: expected \(architecture.inputCount) values, got \(observation.count)")
     let widest = max(architecture.inputCount, architecture.outputWidths.max() ?? 0)
-    let columnSize = architecture.convolutionScratch
+    let columnSize = architecture.convolutionScratch(forwardOnly: true)
     return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * widest + columnSize) { scratch in
       var current = scratch.baseAddress!
       var next = current + widest
@@ -245,9 +245,6 @@ extension Network {
     if gradients.map(\.shape) != parameters.map(\.shape) { gradients = zeroGradients() }
     let chunks = chunkCount(batch: batch)
     cache.ensureScratch(chunks)
-    while cache.partials.count < chunks - 1 {
-      cache.partials.append(parameters.map { Buffer($0.count) })
-    }
     let outputs = architecture.outputCount
     let widest = cache.widest
     // Large dense layers' weight gradients: one product over the whole batch
@@ -257,6 +254,10 @@ extension Network {
       cache.deferred[index] = Buffer(batch * shape.outputs)
     }
     let deferredParameters = Set(deferredLayers.values.flatMap { [$0.parameter, $0.parameter + 1] })
+    // Per-chunk partial gradients (none for the deferred layers' parameters).
+    while cache.partials.count < chunks - 1 {
+      cache.partials.append(parameters.indices.map { deferredParameters.contains($0) ? Buffer(0) : Buffer(parameters[$0].count) })
+    }
     // Each chunk's gradient rows live at row offset r0 * widest in the scratch buffers.
     for chunk in 0..<chunks {
       let r0 = batch * chunk / chunks
@@ -332,7 +333,7 @@ extension Network {
         ConvKernels.backward(
           geo, samples: n, x: source.base + rows.lowerBound * inWidth, inWidth: inWidth, outWidth: outWidth,
           weight: weights[parameterIndex], dOut: g, dWeight: gradients[parameterIndex],
-          dBias: gradients[parameterIndex + 1], dx: index > 0 ? gx : nil, scratch: scratch!, threads: threads)
+          dBias: gradients[parameterIndex + 1], dx: index > 0 ? gx : nil, scratch: scratch!)
         if index > 0 { swap(&g, &gx) }
       case .flatten:
         break

@@ -168,5 +168,5 @@ struct Sweep: ParsableCommand {
   }
 
   /// This pops executable (the cells run it).
-  static var executable: URL { Reproducibility.currentExecutable }
+  static var executable: URL { Executable.current }
 }

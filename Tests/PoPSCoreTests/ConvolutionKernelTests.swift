@@ -2,9 +2,9 @@ import CPoPSKernels
 import PoPSCore
 import Testing
 
-/// im2col and col2im of every kernel path against a plain reference, over
-/// strides with and without a constant-stride loop (1, 2, 4 and 3) and with
-/// padding (taps outside the input).
+/// The implicit convolution's data maps of every kernel path, over strides
+/// 1-4 and padding (taps outside the input), and the column-matrix
+/// reference the products are checked against.
 struct ConvolutionKernelTests {
   /// channels, height, width, kernel h, kernel w, stride, top, left
   static let geometries: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
@@ -44,35 +44,45 @@ struct ConvolutionKernelTests {
     return col
   }
 
+  /// pops_conv_unplanes is the adjoint of pops_conv_planes, and
+  /// pops_conv_scatter the adjoint of reading the taps' runs (dx of the
+  /// implicit convolution), on every path: <P(x), y> == <x, P^T(y)>.
   @Test(arguments: InstructionSet.supported)
-  func im2colMatchesItsDefinitionAndCol2imIsItsAdjoint(isa: InstructionSet) {
+  func theBackwardMapsAreTheAdjointsOfTheForwardOnes(isa: InstructionSet) {
     var rng = SeededGenerator(seed: 11)
     for t in Self.geometries {
       var g = Self.geometry(t)
-      let positions = g.out_height * g.out_width
-      let rows = g.channels * g.kernel_height * g.kernel_width
+      let s = g.stride
+      let rows = ((g.out_height - 1) * s + g.kernel_height + s - 1) / s
+      let cols = ((g.out_width - 1) * s + g.kernel_width + s - 1) / s
+      let planeFloats = g.channels * s * s * rows * cols
       let x = (0..<(g.channels * g.height * g.width)).map { _ in rng.uniform(-1, 1) }
-      let expected = Self.reference(x, g)
-      // Rows padded (ld > positions), filled in two channel ranges as two threads would.
-      let ld = positions + 3
-      var col = [Float](repeating: .nan, count: rows * ld)
-      let half = g.channels / 2
-      pops_im2col(isa.code, x, &g, 0, half, &col, ld)
-      pops_im2col(isa.code, x, &g, half, g.channels, &col, ld)
-      var worst: Float = 0
-      for r in 0..<rows {
-        for p in 0..<positions { worst = max(worst, abs(col[r * ld + p] - expected[r * positions + p])) }
-      }
-      #expect(worst == 0, "\(isa) geometry \(t): im2col differs by \(worst)")
+      var planes = [Float](repeating: .nan, count: planeFloats)
+      pops_conv_planes(isa.code, x, &g, 0, g.channels, &planes)
+      let y = (0..<planeFloats).map { _ in rng.uniform(-1, 1) }
+      var dx = [Float](repeating: .nan, count: x.count)
+      pops_conv_unplanes(isa.code, y, &g, &dx)
+      let left = zip(planes, y).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+      let right = zip(x, dx).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+      #expect(abs(left - right) < 1e-3, "\(isa) geometry \(t): unplanes is not planes' adjoint (\(left) vs \(right))")
 
-      // <im2col(x), y> == <x, col2im(y)> for a random y.
-      let y = (0..<(rows * ld)).map { _ in rng.uniform(-1, 1) }
-      var dx = [Float](repeating: 0, count: x.count)
-      pops_col2im(isa.code, y, &g, ld, &dx)
-      var left = 0.0, right = 0.0
-      for r in 0..<rows { for p in 0..<positions { left += Double(expected[r * positions + p]) * Double(y[r * ld + p]) } }
-      for i in 0..<x.count { right += Double(x[i]) * Double(dx[i]) }
-      #expect(abs(left - right) < 1e-3, "\(isa) geometry \(t): col2im is not im2col's adjoint (\(left) vs \(right))")
+      // Reading: B[p, j] = planes[off[p] + j] over the extended grid; scatter adds back.
+      let k = g.channels * g.kernel_height * g.kernel_width, n = g.out_height * cols
+      var offsets: [Int] = []
+      for c in 0..<g.channels {
+        for ki in 0..<g.kernel_height {
+          for kj in 0..<g.kernel_width { offsets.append(((c * s + ki % s) * s + kj % s) * rows * cols + (ki / s) * cols + kj / s) }
+        }
+      }
+      let slack = g.kernel_width + 16
+      let p = (0..<(planeFloats + slack)).map { _ in rng.uniform(-1, 1) }
+      let d = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
+      var scattered = [Float](repeating: 0, count: planeFloats + slack)
+      pops_conv_scatter(isa.code, d, offsets, k, n, &scattered)
+      var read = 0.0
+      for r in 0..<k { for j in 0..<n { read += Double(p[offsets[r] + j]) * Double(d[r * n + j]) } }
+      let back = zip(p, scattered).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+      #expect(abs(read - back) < 1e-3, "\(isa) geometry \(t): scatter is not the read's adjoint (\(read) vs \(back))")
     }
   }
 }

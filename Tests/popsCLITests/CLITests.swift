@@ -2,14 +2,19 @@ import Foundation
 import PoPS
 import Testing
 
-/// Runs the built `pops` executable (a sibling of the test bundle).
-func pops(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+/// The built `pops` executable (a sibling of the test bundle).
+func popsExecutable() -> URL {
   var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
   while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
     url.deleteLastPathComponent()
   }
+  return url.appendingPathComponent("pops")
+}
+
+/// Runs the built `pops` executable.
+func pops(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
   let process = Process()
-  process.executableURL = url.appendingPathComponent("pops")
+  process.executableURL = popsExecutable()
   process.arguments = arguments
   if !environment.isEmpty {
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -114,11 +114,7 @@ struct CLISummaryTests {
       ["train", "--env", "CartPole-v0", "--out", "\(folder)/teacher", "--steps", "2000", "--episodes", "3", "--json"],
     ] {
       let process = Process()
-      var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
-        url.deleteLastPathComponent()
-      }
-      process.executableURL = url.appendingPathComponent("pops")
+      process.executableURL = popsExecutable()
       process.arguments = arguments
       let out = Pipe(), err = Pipe()
       process.standardOutput = out

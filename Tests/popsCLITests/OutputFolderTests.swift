@@ -116,14 +116,10 @@ struct ResumeEquivalenceTests {
     #expect(whole.status == 0, "\(whole.output)")
 
     // The same run, killed as soon as step 1's student is accepted, then run again.
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("pops").path) && url.path != "/" {
-      url.deleteLastPathComponent()
-    }
     let log = URL(fileURLWithPath: "\(fixtures)/killed.log")
     FileManager.default.createFile(atPath: log.path, contents: nil)
     let process = Process()
-    process.executableURL = url.appendingPathComponent("pops")
+    process.executableURL = popsExecutable()
     process.arguments = arguments("killed")
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle

@@ -33,12 +33,6 @@ int pops_gemm_nr(int isa);
 void pops_gemm_panels(
   int isa, long kb, const float *a, const float *b, long n, float *c, long ldc, float alpha, long rows);
 
-/// pops_gemm_panels with A read in place, not packed: C[0..<rows, 0..<n]
-/// += alpha * A * Bpack for A [rows, kb] with rows `lda` floats apart; rows
-/// must be a multiple of mr (the caller does the rest another way).
-void pops_gemm_rows(int isa, long kb, const float *a, long lda, const float *b, long n, float *c, long ldc, float alpha,
-                    long rows);
-
 /// Packs rows i0..<i0+rows (< mr: zero padded) and columns p0..<p0+kb of
 /// op(A) (A stored with leading dimension lda; transposed: A^T) as [kb][mr].
 void pops_gemm_pack_a(int isa, int transposed, const float *a, long lda, long i0, long rows, long p0, long kb,
@@ -71,25 +65,19 @@ typedef struct {
   long out_height, out_width;
 } pops_conv_geometry;
 
-/// col[(c, ki, kj), (oy, ox)] = x[c, oy * s + ki - top, ox * s + kj - left]
-/// (0 outside the input) for input channels ch0..<ch1, rows `ld` apart.
-void pops_im2col(int isa, const float *x, const pops_conv_geometry *g, long ch0, long ch1, float *col, long ld);
-
-/// The adjoint of im2col over all channels: dx[c, iy, ix] += dcol[...].
-void pops_col2im(int isa, const float *dcol, const pops_conv_geometry *g, long ld, float *dx);
-
 /// W [oc, k] (a convolution's weights, k = channels * kernel height * width)
 /// packed for pops_conv_multiply: ceil(oc / mr) row blocks of [k][mr], zero
 /// padded (dst holds ceil(oc / mr) * mr * k floats).
 void pops_conv_pack_weights(int isa, const float *w, long oc, long k, float *dst);
 
-/// One sample's convolution y[oc, n] += W[oc, k] * col[k, n] over the
-/// output positions of panels panel0..<panel1 (nr positions each, the last
-/// one short), with W packed (pops_conv_pack_weights, same isa) and the
-/// column matrix (pops_im2col) read in place by the micro-kernel, not
+/// y[oc, n] += W[oc, k] * col[k, n] over the columns of panels
+/// panel0..<panel1 (nr columns each, the last one short), with W packed
+/// (pops_conv_pack_weights, same isa) and the
+/// B matrix (col, e.g. a dense layer's weights) read in place by the micro-kernel, not
 /// packed: its rows are `ldcol` floats apart and must be readable for nr
 /// floats past position n - 1 (what is read there is never stored). y
-/// starts with the bias (or zero).
+/// starts with the bias (or zero). Kernels.inputGradientInPlace uses it for
+/// a dense layer's input gradient (W read in place).
 void pops_conv_multiply(int isa, const float *wpack, long oc, long k, const float *col, long ldcol, long n, float *y,
                         long panel0, long panel1);
 
