@@ -26,17 +26,11 @@ struct MetricsTests {
   }
 
   @Test func aRunLogsEveryEvaluationToMetricsAndTensorBoardAndReportsEachStep() throws {
-    let folder = temporaryFolder()
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // a.safetensors (and b.safetensors, another teacher) and tiny.yaml.
+    let folder = try OutputFolderTests().fixtures()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var rng = SeededGenerator(seed: 3)
-    let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
-    try ModelFile.save(
-      Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")),
-      to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
-    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
     let r = try pops([
-      "compress", "--teacher", "\(folder)/t.safetensors", "--env", "CartPole-v0", "--out", "\(folder)/out",
+      "compress", "--teacher", "\(folder)/a.safetensors", "--env", "CartPole-v0", "--out", "\(folder)/out",
       "--config", "\(folder)/tiny.yaml", "--tensorboard", "\(folder)/tb",
     ])
     #expect(r.status == 0, "\(r.output)")
@@ -100,17 +94,11 @@ struct CLISummaryTests {
   }
 
   @Test func jsonSummariesAreTheirOwnStdout() throws {
-    let folder = temporaryFolder()
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // a.safetensors (and b.safetensors, another teacher) and tiny.yaml.
+    let folder = try OutputFolderTests().fixtures()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    var rng = SeededGenerator(seed: 3)
-    let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
-    try ModelFile.save(
-      Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")),
-      to: URL(fileURLWithPath: "\(folder)/t.safetensors"))
-    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
     for arguments in [
-      ["compress", "--teacher", "\(folder)/t.safetensors", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml", "--json"],
+      ["compress", "--teacher", "\(folder)/a.safetensors", "--out", "\(folder)/out", "--config", "\(folder)/tiny.yaml", "--json"],
       ["train", "--env", "CartPole-v0", "--out", "\(folder)/teacher", "--steps", "2000", "--episodes", "3", "--json"],
     ] {
       let process = Process()
@@ -138,19 +126,11 @@ struct CLISummaryTests {
   /// `pops report RUN --baseline DIR` puts baseline runs on the same teacher
   /// next to the run, and refuses one on another teacher.
   @Test func theReportComparesBaselinesOnTheSameTeacher() throws {
-    let folder = temporaryFolder()
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // a.safetensors (and b.safetensors, another teacher) and tiny.yaml.
+    let folder = try OutputFolderTests().fixtures()
     defer { try? FileManager.default.removeItem(atPath: folder) }
-    for (name, seed) in [("t", UInt64(3)), ("other", UInt64(4))] {
-      var rng = SeededGenerator(seed: seed)
-      let teacher = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
-      try ModelFile.save(
-        Model(network: teacher, provenance: Provenance(environment: "CartPole-v0")),
-        to: URL(fileURLWithPath: "\(folder)/\(name).safetensors"))
-    }
-    try OutputFolderTests.tinyConfig.write(toFile: "\(folder)/tiny.yaml", atomically: true, encoding: .utf8)
     let common = ["--env", "CartPole-v0", "--config", "\(folder)/tiny.yaml"]
-    for (out, teacher, extra) in [("full", "t", [String]()), ("prune", "t", ["--mode", "prune-only"]), ("stranger", "other", ["--mode", "prune-only"])] {
+    for (out, teacher, extra) in [("full", "a", [String]()), ("prune", "a", ["--mode", "prune-only"]), ("stranger", "b", ["--mode", "prune-only"])] {
       let r = try pops(["compress", "--teacher", "\(folder)/\(teacher).safetensors", "--out", "\(folder)/\(out)"] + common + extra)
       #expect(r.status == 0, "\(r.output)")
     }
