@@ -57,6 +57,26 @@ public struct StudentEvaluation: Codable, Sendable, Equatable {
   public var loss: Double?
 }
 
+/// Where a student's distillation stands: everything its loop carries from
+/// one minibatch to the next besides the network and optimiser (what a stage
+/// checkpoint saves).
+struct DistillationProgress: Codable {
+  var epoch = 0
+  /// Minibatches done in `epoch` (0: its refill is still to come).
+  var minibatchInEpoch = 0
+  /// Which initialisation of the student (see `StudentEvaluation.start`).
+  var start = 1
+  var startEpoch = 0
+  var minibatches = 0
+  var lossSum = 0.0
+  var recycled = 0
+  var evaluationSeed = Seeds.studentEvaluations
+  var evaluations: [StudentEvaluation] = []
+  var initRNG: SeededGenerator
+  var rng: SeededGenerator
+  var recyclingRNG: SeededGenerator
+}
+
 /// What distilling a dense student produced.
 public struct StudentResult: Sendable {
   /// The student, set once it passed the acceptance evaluation.
@@ -86,16 +106,25 @@ extension PoPSRun {
   /// run (issue 13: a buffer carried over from earlier stages made them differ).
   mutating func startStage(_ stage: Seeds.Stage, step: Int) throws {
     buffer.removeAll()
+    refills = []
     var rng = seeds.generator(.experience, step: step &* 8 &+ Int(stage.rawValue))
     let refills = (config.experience.capacity + config.experience.refillSteps - 1) / config.experience.refillSteps
     for _ in 0..<refills { try refillBuffer(using: &rng) }
   }
 
   /// The teacher plays `experience.refill_steps` steps into the buffer.
+  /// Each refill is recorded (`refills`) for the stage's checkpoints.
   mutating func refillBuffer(using rng: inout SeededGenerator) throws {
+    let before = rng, position = buffer.position, count = buffer.count
     try buffer.refill(
       from: teacher, in: &environment, steps: config.experience.refillSteps,
       exploration: config.experience.exploration, using: &rng)
+    refills.append(ExperienceRefill(
+      before: before, after: rng, position: position, count: count, steps: config.experience.refillSteps))
+    // Only the refills whose entries the buffer still holds.
+    while refills.count > 1 && refills.dropFirst().reduce(0, { $0 + $1.steps }) >= buffer.capacity {
+      refills.removeFirst()
+    }
   }
 
   /// Distils a randomly initialised dense `architecture` from the teacher in
@@ -106,57 +135,78 @@ extension PoPSRun {
   /// `PoPSConfig.accepts`). The learning rate follows the size rule.
   public mutating func distil(_ architecture: Architecture, step: Int) throws -> StudentResult {
     let d = config.distillation
-    try startStage(.distillation, step: step)
-    var rng = seeds.generator(.distillation, step: step)
-    var initRNG = rng.split()
+    let key = StageKey(kind: .distillation, step: step, architecture: architecture)
     let fraction = Double(architecture.weightCount) / Double(teacherWeights)
+    var rng = seeds.generator(.distillation, step: step)
+    let initRNG = rng.split()
+    var s = DistillationProgress(initRNG: initRNG, rng: rng, recyclingRNG: seeds.generator(.recycling, step: step))
     func freshDistiller() -> Distiller {
       Distiller(
-        student: Network(architecture, using: &initRNG), config: d,
+        student: Network(architecture, using: &s.initRNG), config: d,
         learningRate: config.learningRate(sizeFraction: fraction, epoch: 0))
     }
     var distiller = freshDistiller()
-    var start = 1, startEpoch = 0
-    var evaluations: [StudentEvaluation] = []
-    var minibatches = 0
-    var lossSum = 0.0
-    var recycled = 0
-    var recyclingRNG = seeds.generator(.recycling, step: step)
-    var evaluationSeed = Seeds.studentEvaluations
-    for epoch in 0..<d.maxEpochs {
-      if d.restartEpochs > 0 && epoch - startEpoch == d.restartEpochs {
-        distiller = freshDistiller()
-        start += 1
-        startEpoch = epoch
+    if let saved = try resumeStage(key, as: DistillationProgress.self, networks: ["student"], optimizer: distiller.optimizer),
+      let student = saved.networks["student"]
+    {
+      s = saved.state
+      distiller.student = student
+      distiller.optimizer = saved.optimizer
+      distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: s.epoch - s.startEpoch)
+      events(.resumingStage(step: step, stage: "distillation", minibatch: s.minibatches))
+    } else {
+      try startStage(.distillation, step: step)
+    }
+    var clock = CheckpointClock(options.checkpoints)
+    func checkpoint() throws {
+      try writeStageCheckpoint(key, StageSnapshot(state: s, networks: ["student": distiller.student], optimizer: distiller.optimizer))
+    }
+    while s.epoch < d.maxEpochs {
+      if s.minibatchInEpoch == 0 {
+        if d.restartEpochs > 0 && s.epoch - s.startEpoch == d.restartEpochs {
+          distiller = freshDistiller()
+          s.start += 1
+          s.startEpoch = s.epoch
+        }
+        distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: s.epoch - s.startEpoch)
+        try refillBuffer(using: &s.rng)
+        if d.recycleDormantUnits { s.recycled += recycleDormantUnits(of: &distiller.student, using: &s.recyclingRNG) }
       }
-      distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: epoch - startEpoch)
-      try refillBuffer(using: &rng)
-      if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
-      for _ in 0..<d.minibatchesPerEpoch {
-        lossSum += Double(distiller.step(on: buffer, using: &rng))
-        minibatches += 1
-        guard minibatches % d.evaluationInterval == 0 else { continue }
-        if d.recycleDormantUnits { recycled += recycleDormantUnits(of: &distiller.student, using: &recyclingRNG) }
-        let score = try evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: evaluationSeed)
-        evaluationSeed &+= UInt64(d.evaluationEpisodes)
-        let evaluation = StudentEvaluation(
-          epoch: epoch, start: start, minibatch: minibatches, learningRate: distiller.optimizer.learningRate,
-          mean: score.mean, std: score.std, recycledUnits: recycled, loss: lossSum / Double(d.evaluationInterval))
-        lossSum = 0
-        recycled = 0
-        evaluations.append(evaluation)
-        events(.student(step: step, evaluation))
-        if score.mean >= config.objective {
-          let acceptance = try acceptanceEvaluation(distiller.student)
-          if config.accepts(acceptance) {
-            return StudentResult(
-              accepted: distiller.student, acceptance: acceptance, evaluations: evaluations,
-              epochs: epoch + 1, minibatches: minibatches)
+      while s.minibatchInEpoch < d.minibatchesPerEpoch {
+        s.lossSum += Double(distiller.step(on: buffer, using: &s.rng))
+        s.minibatches += 1
+        s.minibatchInEpoch += 1
+        if s.minibatches % d.evaluationInterval == 0 {
+          if d.recycleDormantUnits { s.recycled += recycleDormantUnits(of: &distiller.student, using: &s.recyclingRNG) }
+          let score = try evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: s.evaluationSeed)
+          s.evaluationSeed &+= UInt64(d.evaluationEpisodes)
+          let evaluation = StudentEvaluation(
+            epoch: s.epoch, start: s.start, minibatch: s.minibatches, learningRate: distiller.optimizer.learningRate,
+            mean: score.mean, std: score.std, recycledUnits: s.recycled, loss: s.lossSum / Double(d.evaluationInterval))
+          s.lossSum = 0
+          s.recycled = 0
+          s.evaluations.append(evaluation)
+          events(.student(step: step, evaluation))
+          if score.mean >= config.objective {
+            let acceptance = try acceptanceEvaluation(distiller.student)
+            if config.accepts(acceptance) {
+              return StudentResult(
+                accepted: distiller.student, acceptance: acceptance, evaluations: s.evaluations,
+                epochs: s.epoch + 1, minibatches: s.minibatches)
+            }
           }
         }
+        if options.stopRequested() {
+          try checkpoint()
+          throw RunStopped(checkpoint: file(Self.stageCheckpointFile))
+        }
+        if clock.due(minibatches: s.minibatches) { try checkpoint() }
       }
+      s.epoch += 1
+      s.minibatchInEpoch = 0
     }
-    return StudentResult(accepted: nil, acceptance: nil, evaluations: evaluations, epochs: d.maxEpochs, minibatches: minibatches)
+    return StudentResult(
+      accepted: nil, acceptance: nil, evaluations: s.evaluations, epochs: d.maxEpochs, minibatches: s.minibatches)
   }
 
   /// Re-initialises the hidden units of `student` that are dormant on 1,024

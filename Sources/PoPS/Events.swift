@@ -20,6 +20,8 @@ public enum PoPSEvent: Sendable {
   case pruningStarted(step: Int, architecture: String, sizePercent: Double, baseline: Bool)
   /// One evaluation during IPP.
   case pruning(step: Int, PruningEvaluation)
+  /// A stage continues from its checkpoint after `minibatch` minibatches.
+  case resumingStage(step: Int, stage: String, minibatch: Int)
   /// A resumed step whose IPP had finished: only its student is trained again.
   case pruningAlreadyDone(step: Int)
   /// A dense student starts distilling (`redundancy` is empty for the
@@ -58,6 +60,8 @@ extension PoPSEvent: CustomStringConvertible {
         : "step \(step): IPP on \(architecture) (\(percent(size))% of the teacher)"
     case .pruning(let step, let e):
       return "step \(step) IPP iteration \(e.iteration + 1), minibatch \(e.minibatch): score \(String(format: "%.1f", e.mean))"
+    case .resumingStage(let step, let stage, let minibatch):
+      return "step \(step): \(stage) continues from its checkpoint after minibatch \(minibatch)"
     case .pruningAlreadyDone(let step):
       return "step \(step): IPP already done, distilling its student again"
     case .distillationStarted(let step, let architecture, let redundancy):

@@ -11,7 +11,8 @@ public struct ExperienceBuffer: Sendable {
   private var outputs: [Float]
   private var actions: [Int32]
   public private(set) var count = 0
-  private var position = 0
+  /// Where the next entry goes.
+  public private(set) var position = 0
 
   public init(capacity: Int, observationCount: Int, actionCount: Int) {
     precondition(capacity > 0, "ExperienceBuffer: capacity must be positive, got \(capacity)")
@@ -27,6 +28,16 @@ public struct ExperienceBuffer: Sendable {
   public mutating func removeAll() {
     count = 0
     position = 0
+  }
+
+  /// Sets where the next entry goes and how many entries count as held, so
+  /// refills replayed from a stage checkpoint land where they first did.
+  /// Returns false (changing nothing) for values outside the buffer.
+  public mutating func rewind(position: Int, count: Int) -> Bool {
+    guard (0..<capacity).contains(position), (0...capacity).contains(count) else { return false }
+    self.position = position
+    self.count = count
+    return true
   }
 
   public mutating func add(state: [Float], teacherOutput: [Float], action: Int) {

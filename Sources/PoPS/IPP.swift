@@ -34,7 +34,7 @@ public struct PruningSchedule: Sendable, Equatable {
 
 /// The pause / resume rules of IPP applied to a stream of evaluation scores
 /// (docs/algorithm.md section 4, step 3).
-public struct PruningController: Sendable, Equatable {
+public struct PruningController: Sendable, Equatable, Codable {
   public let objective: Double
   public let lowerBound: Double
   public let badEvaluationsPerIteration: Int
@@ -78,7 +78,7 @@ public struct PruningController: Sendable, Equatable {
 /// consecutive iterations ending under the lower bound, or `patience`
 /// iterations in a row without a change in non-zero weights while the
 /// schedule is paused or finished.
-public struct IPPStopRule: Sendable, Equatable {
+public struct IPPStopRule: Sendable, Equatable, Codable {
   public let patience: Int
   public private(set) var failingIterations = 0
   public private(set) var unchangedIterations = 0
@@ -120,6 +120,12 @@ public struct SparsestModel: Sendable {
 
   public init() {}
 
+  /// The choice so far, as a stage checkpoint saved it.
+  init(network: Network?, score: EvaluationResult?) {
+    self.network = network
+    self.score = score
+  }
+
   /// Offers a model whose evaluation met the objective; returns true when it
   /// is kept (at least as sparse as the one kept so far).
   @discardableResult
@@ -154,66 +160,112 @@ public struct PruningResult: Sendable {
   }
 }
 
+/// Where IPP stands: everything its loop carries from one minibatch to the
+/// next besides the networks (what a stage checkpoint saves).
+struct PruningProgress: Codable {
+  var iteration = 0
+  /// Minibatches done in `iteration` (0: its refill is still to come).
+  var minibatchInIteration = 0
+  var scheduleStep = 0
+  var minibatches = 0
+  var evaluations: [PruningEvaluation] = []
+  var evaluationSeed = Seeds.pruningEvaluations
+  var lastScore: Double
+  var controller: PruningController
+  var stopRule: IPPStopRule
+  var bestScore: EvaluationResult?
+  var rng: SeededGenerator
+}
+
 extension PoPSRun {
   /// Iterative policy pruning of PoPS step `step`: distil `start` from the
   /// teacher while its weight matrices are pruned on the cubic schedule
   /// (docs/algorithm.md section 4). Reports every evaluation as an event.
+  /// Saves its state every `options.checkpoints` and continues from the
+  /// output folder's checkpoint of this stage if there is one.
   public mutating func prune(_ start: Network, step: Int) throws -> PruningResult {
     let p = config.pruning
     let schedule = PruningSchedule(p)
-    try startStage(.pruning, step: step)
-    var rng = seeds.generator(.pruning, step: step)
+    let key = StageKey(kind: .pruning, step: step, architecture: start.architecture)
     let learningRate = config.learningRate(sizeFraction: Double(start.weightCount) / Double(teacherWeights), epoch: 0)
     var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)
-    var controller = PruningController(
-      objective: config.objective, lowerBound: config.lowerBound, badEvaluationsPerIteration: p.badEvaluationsPerIteration)
-    var stopRule = IPPStopRule(patience: p.patience)
-    var t = 0
-    var minibatches = 0
-    var evaluations: [PruningEvaluation] = []
     var best = SparsestModel()
+    var s: PruningProgress
+    if let saved = try resumeStage(key, as: PruningProgress.self, networks: ["student", "best"], optimizer: distiller.optimizer) {
+      s = saved.state
+      distiller.student = saved.networks["student"] ?? start
+      distiller.optimizer = saved.optimizer
+      best = SparsestModel(network: saved.networks["best"], score: s.bestScore)
+      events(.resumingStage(step: step, stage: "IPP", minibatch: s.minibatches))
+    } else {
+      try startStage(.pruning, step: step)
+      s = PruningProgress(
+        lastScore: config.objective,
+        controller: PruningController(
+          objective: config.objective, lowerBound: config.lowerBound, badEvaluationsPerIteration: p.badEvaluationsPerIteration),
+        stopRule: IPPStopRule(patience: p.patience), rng: seeds.generator(.pruning, step: step))
+    }
+    var clock = CheckpointClock(options.checkpoints)
+    func checkpoint() throws {
+      s.bestScore = best.score
+      var networks = ["student": distiller.student]
+      if let network = best.network { networks["best"] = network }
+      try writeStageCheckpoint(key, StageSnapshot(state: s, networks: networks, optimizer: distiller.optimizer))
+    }
     var stopReason = IPPStopReason.maxIterations(p.maxIterations)
-    var evaluationSeed = Seeds.pruningEvaluations
-    var iterations = 0
-    for iteration in 0..<p.maxIterations {
-      iterations = iteration + 1
-      try refillBuffer(using: &rng)
-      controller.startIteration()
-      var lastScore = config.objective
-      for _ in 0..<p.minibatchesPerIteration {
-        if minibatches % p.frequency == 0 && !controller.paused {
-          distiller.student.pruneByMagnitude(sparsity: schedule.sparsity(at: t))
+    while s.iteration < p.maxIterations {
+      if s.minibatchInIteration == 0 {
+        try refillBuffer(using: &s.rng)
+        s.controller.startIteration()
+        s.lastScore = config.objective
+      }
+      var endIteration = false
+      while s.minibatchInIteration < p.minibatchesPerIteration && !endIteration {
+        if s.minibatches % p.frequency == 0 && !s.controller.paused {
+          distiller.student.pruneByMagnitude(sparsity: schedule.sparsity(at: s.scheduleStep))
         }
-        distiller.step(on: buffer, using: &rng)
-        minibatches += 1
-        if !controller.paused { t += 1 }
-        if minibatches % p.evaluationInterval == 0 {
-          let score = try evaluate(distiller.student, episodes: p.evaluationEpisodes, seed: evaluationSeed)
-          evaluationSeed &+= UInt64(p.evaluationEpisodes)
-          lastScore = score.mean
-          let decision = controller.observe(score: score.mean)
+        distiller.step(on: buffer, using: &s.rng)
+        s.minibatches += 1
+        s.minibatchInIteration += 1
+        if !s.controller.paused { s.scheduleStep += 1 }
+        if s.minibatches % p.evaluationInterval == 0 {
+          let score = try evaluate(distiller.student, episodes: p.evaluationEpisodes, seed: s.evaluationSeed)
+          s.evaluationSeed &+= UInt64(p.evaluationEpisodes)
+          s.lastScore = score.mean
+          let decision = s.controller.observe(score: score.mean)
           if decision.save { best.offer(distiller.student, score: score) }
           let evaluation = PruningEvaluation(
-            iteration: iteration, minibatch: minibatches, scheduleStep: t, sparsity: distiller.student.sparsity,
-            mean: score.mean, std: score.std, paused: controller.paused, saved: decision.save)
-          evaluations.append(evaluation)
+            iteration: s.iteration, minibatch: s.minibatches, scheduleStep: s.scheduleStep,
+            sparsity: distiller.student.sparsity, mean: score.mean, std: score.std, paused: s.controller.paused,
+            saved: decision.save)
+          s.evaluations.append(evaluation)
           events(.pruning(step: step, evaluation))
-          if decision.endIteration { break }
+          endIteration = decision.endIteration
+        }
+        // Not at an iteration's early end: the checkpoint resumes inside the loop.
+        if !endIteration {
+          if options.stopRequested() {
+            try checkpoint()
+            throw RunStopped(checkpoint: file(Self.stageCheckpointFile))
+          }
+          if clock.due(minibatches: s.minibatches) { try checkpoint() }
         }
       }
-      let frozen = controller.paused || t >= p.endStep
-      if stopRule.endIteration(
-        lastScore: lastScore, lowerBound: config.lowerBound,
+      let frozen = s.controller.paused || s.scheduleStep >= p.endStep
+      let stop = s.stopRule.endIteration(
+        lastScore: s.lastScore, lowerBound: config.lowerBound,
         nonZero: distiller.student.nonZeroWeightCount, frozen: frozen)
-      {
-        stopReason = stopRule.failingIterations >= p.patience
+      s.iteration += 1
+      s.minibatchInIteration = 0
+      if stop {
+        stopReason = s.stopRule.failingIterations >= p.patience
           ? .failingIterations(p.patience)
-          : .unchangedNonZeros(iterations: p.patience, schedulePaused: controller.paused)
+          : .unchangedNonZeros(iterations: p.patience, schedulePaused: s.controller.paused)
         break
       }
     }
     return PruningResult(
-      best: best.network, bestScore: best.score, evaluations: evaluations, iterations: iterations,
-      minibatches: minibatches, stopReason: stopReason)
+      best: best.network, bestScore: best.score, evaluations: s.evaluations, iterations: s.iteration,
+      minibatches: s.minibatches, stopReason: stopReason)
   }
 }

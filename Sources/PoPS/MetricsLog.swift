@@ -58,7 +58,7 @@ public struct MetricsRow: Sendable {
       kind = "finished"
       values = Self.score(score).merging(["size_percent": size]) { $1 }
       labels["architecture"] = architecture
-    case .resuming, .alreadyComplete, .trainingTeacher, .resumingTeacher, .pruningAlreadyDone, .sizeSearch:
+    case .resuming, .alreadyComplete, .trainingTeacher, .resumingTeacher, .pruningAlreadyDone, .sizeSearch, .resumingStage:
       return nil
     }
   }
@@ -116,6 +116,24 @@ final class MetricsLog: @unchecked Sendable {
     isStarted = true
     for row in pending { write(row) }
     pending = []
+  }
+
+  /// The file's length and row count now (what a stage checkpoint records).
+  var position: (bytes: Int, rows: Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    let bytes = ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
+    return (bytes, index)
+  }
+
+  /// Drops the rows written after `position` (a stage resumed from its
+  /// checkpoint writes them again). Does nothing if the file is shorter.
+  func rewind(toBytes bytes: Int, rows: Int) {
+    lock.lock()
+    defer { lock.unlock() }
+    guard let handle, let size = try? handle.seekToEnd(), bytes >= 0, UInt64(bytes) <= size else { return }
+    try? handle.truncate(atOffset: UInt64(bytes))
+    index = rows
   }
 
   func record(_ event: PoPSEvent) {

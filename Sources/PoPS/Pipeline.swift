@@ -35,6 +35,12 @@ public struct PoPSOptions: Sendable {
   /// A folder for TensorBoard event files of the run's metrics (nil: none;
   /// metrics.jsonl in the output folder is always written).
   public var tensorBoard: URL?
+  /// How often IPP and distillation save their state so a killed run
+  /// continues inside its stage (`stage-checkpoint.safetensors`).
+  public var checkpoints: StageCheckpointInterval = .standard
+  /// Asked between minibatches: once it returns true, the stage writes its
+  /// checkpoint and the run throws `RunStopped` (the CLI's Ctrl-C).
+  public var stopRequested: @Sendable () -> Bool = { false }
 
   public init(config: PoPSConfig, output: URL, seed: UInt64, teacher: URL?) {
     self.config = config
@@ -249,6 +255,8 @@ extension PoPSRun {
     let needsStudent = options.mode != .pruneOnly
     record.status = needsStudent && !record.steps.contains(where: \.studentAccepted) ? .noStudent : .done
     try save()
+    // Every stage is recorded: its checkpoint has nothing left to resume.
+    try? FileManager.default.removeItem(at: file(Self.stageCheckpointFile))
     try AtomicFile.write(Data(record.csv.utf8), to: file("results.csv"))
     try writeReport(record, teacher: teacher, final: result, to: options.output)
     events(.finished(architecture: result.architecture.summary, sizePercent: record.final!.sizePercent, score: score))

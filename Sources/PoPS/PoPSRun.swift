@@ -24,6 +24,11 @@ public struct PoPSRun {
   var evaluationWorkers: VectorEnvironment? = nil
   /// The teacher's experience (docs/algorithm.md section 2).
   public var buffer: ExperienceBuffer
+  /// The refills whose entries the buffer holds now, oldest first (what a
+  /// stage checkpoint records instead of the buffer itself).
+  var refills: [ExperienceRefill] = []
+  /// OUT/metrics.jsonl (and TensorBoard's files when asked).
+  let metrics: MetricsLog
   /// results.json as of now.
   public var record: PoPSRecord
   let events: (PoPSEvent) -> Void
@@ -69,6 +74,7 @@ public struct PoPSRun {
       reported(event)
     }
     self.events = events
+    self.metrics = metrics
     // The stages' buffers must fit this machine: checked on the environment's
     // spaces (the teacher's, which must fit them) before any teacher is trained.
     let probe = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)

@@ -83,3 +83,23 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
   }
 }
 
+
+/// A generator's state in JSON: its four words as hexadecimal strings (JSON
+/// numbers cannot hold every 64-bit value exactly).
+extension SeededGenerator: Codable, Equatable {
+  public init(from decoder: Decoder) throws {
+    let container = try decoder.singleValueContainer()
+    let words = try container.decode([String].self)
+    let state = words.compactMap { UInt64($0, radix: 16) }
+    guard state.count == 4, let generator = SeededGenerator(state: state) else {
+      throw DecodingError.dataCorruptedError(
+        in: container, debugDescription: "a random generator's state is four hexadecimal words, not all zero; got \(words)")
+    }
+    self = generator
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(state.map { String($0, radix: 16) })
+  }
+}

@@ -126,6 +126,21 @@ public struct RMSProp: Optimizer {
     }
     network.applyMasks()
   }
+
+  /// Saves the squared-gradient averages under `prefix` (none before the first update).
+  public func store(in archive: inout TensorArchive, as prefix: String) {
+    archive.arrays["\(prefix).count"] = .int64([Int64(v.count)])
+    for (i, average) in v.enumerated() { archive.arrays["\(prefix).v.\(i)"] = .float(average) }
+  }
+
+  /// Restores what `store(in:as:)` saved, for parameters of `shapes`.
+  public mutating func restore(from archive: TensorArchive, as prefix: String, shapes: [[Int]]) throws {
+    let count = try archive.int64s("\(prefix).count", count: 1)[0]
+    guard count == 0 || count == Int64(shapes.count) else {
+      throw archive.problem("\(prefix) holds \(count) RMSProp averages, the network has \(shapes.count) parameters")
+    }
+    v = try (0..<Int(count)).map { try archive.floats("\(prefix).v.\($0)", count: shapes[$0].reduce(1, *)) }
+  }
 }
 
 /// Stochastic gradient descent with optional (heavy-ball) momentum, as

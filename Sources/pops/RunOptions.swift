@@ -34,8 +34,21 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "Also write the run's metrics as TensorBoard event files into this folder (view: tensorboard --logdir DIR).")
   var tensorboard: String?
 
+  @Option(help: "How often IPP and distillation save stage-checkpoint.safetensors in --out, so a killed run continues inside its stage: a duration (30s, 5m, 1h), a number of minibatches (2000), or 0 for never.")
+  var checkpointEvery = "5m"
+
   @Flag(help: "Print the result as one JSON object on stdout; progress goes to stderr.")
   var json = false
+
+  /// `--checkpoint-every` as an interval (nil: not one).
+  static func checkpointInterval(_ text: String) -> StageCheckpointInterval? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+    if let unit = text.last, let scale = units[unit], let value = Double(text.dropLast()), value.isFinite, value > 0 {
+      return .seconds(value * scale)
+    }
+    guard let count = Int(text), count >= 0 else { return nil }
+    return count == 0 ? .never : .minibatches(count)
+  }
 
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
@@ -45,6 +58,10 @@ struct PoPSRunOptions: ParsableArguments {
     if mode == .distillOnly && hidden == nil { throw ValidationError("--mode distill-only needs --hidden, e.g. --hidden 16,16,8") }
     if hidden != nil && mode != .distillOnly {
       throw ValidationError("--hidden sets the student of --mode distill-only; \(mode.rawValue) finds the architectures itself")
+    }
+    if Self.checkpointInterval(checkpointEvery) == nil {
+      throw ValidationError(
+        "--checkpoint-every takes a duration (30s, 5m, 1h), a number of minibatches (2000) or 0 (never), got '\(checkpointEvery)'")
     }
     if let hidden, parseHidden(hidden) == nil { throw ValidationError("--hidden must be positive integers separated by commas, got '\(hidden)'") }
   }
@@ -66,7 +83,11 @@ struct PoPSRunOptions: ParsableArguments {
     options.objective = objective
     options.studentHidden = hidden.flatMap(parseHidden)
     options.tensorBoard = tensorboard.map { URL(fileURLWithPath: $0) }
+    options.checkpoints = Self.checkpointInterval(checkpointEvery) ?? .standard
     let line = ProgressLine(toStandardError: json)
+    // Ctrl-C (or SIGTERM) during IPP or distillation: checkpoint, then stop.
+    StopSignal.install()
+    options.stopRequested = { StopSignal.received }
     line.say("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     // The console's lines also go to OUT/run.log (appended across resumes).
     line.log = URL(fileURLWithPath: out).appendingPathComponent("run.log")
@@ -75,7 +96,7 @@ struct PoPSRunOptions: ParsableArguments {
     // Where the current stage started (time, and its schedule step or minibatch), for its ETA.
     var stage = (time: Date(), first: -1)
     let pruning = config.pruning, distillation = config.distillation
-    let record = try runPoPS(options) { event in
+    func report(_ event: PoPSEvent) {
       if !logged, FileManager.default.fileExists(atPath: out) {
         logged = true
         line.append("--- \(ISO8601DateFormatter().string(from: Date())): pops \(CommandLine.arguments.dropFirst().joined(separator: " "))")
@@ -115,6 +136,14 @@ struct PoPSRunOptions: ParsableArguments {
       default:
         line.update("[\(clock)] \(event)", permanent: true)
       }
+    }
+    let record: PoPSRecord
+    do {
+      record = try runPoPS(options, events: report)
+    } catch let stopped as RunStopped {
+      line.finish()
+      line.say("stopped at a stage checkpoint (\(stopped.checkpoint.lastPathComponent)); run the same command again to continue")
+      throw ExitCode(130)
     }
     line.finish()
     let say = line.say
