@@ -21,6 +21,7 @@ public struct MetricsRow: Sendable {
         "loss": Double(p.loss), "updates": Double(p.updates), "steps_per_second": p.stepsPerSecond,
       ]
       if let e = p.epsilon { values["epsilon"] = e }
+      if let rate = p.learningRate { values["learning_rate"] = Double(rate) }
       if let evaluation = p.evaluation { values["evaluation_mean"] = evaluation.mean }
     case .teacherEvaluated(let architecture, let score):
       kind = "teacher_evaluation"

@@ -67,6 +67,7 @@ public final class TensorBoardWriter: @unchecked Sendable {
       add("losses/td_loss", "loss")
       add("charts/SPS", "steps_per_second")
       add("charts/evaluation_return", "evaluation_mean")
+      add("charts/learning_rate", "learning_rate")
     case "teacher_evaluation": add("pops/teacher_score", "score_mean")
     case "ipp_start": add("pops/ipp_input_size_percent", "size_percent")
     case "ipp_evaluation":

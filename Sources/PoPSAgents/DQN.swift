@@ -132,7 +132,7 @@ public struct DQN: TeacherAgent {
         epsilon: epsilon(at: steps), updates: updates,
         updatesPerSecond: Double(updates - startUpdates) / elapsed,
         stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: secondsBefore + elapsed, loss: lastLoss,
-        evaluation: evaluation, network: online)
+        evaluation: evaluation, network: online, learningRate: optimizer.learningRate)
     }
 
     for _ in 0..<totalSteps {

@@ -96,6 +96,12 @@ public struct PPO: TeacherAgent {
 
     while steps - startSteps < totalSteps {
       let rolloutStart = steps
+      if config.annealLearningRate {
+        // Linear to zero over the whole budget (this call's steps plus those before a resume).
+        let fraction = max(0, 1 - Double(steps) / Double(startSteps + totalSteps))
+        actorOptimizer.learningRate = Float(fraction) * config.learningRate
+        criticOptimizer.learningRate = actorOptimizer.learningRate
+      }
       for step in 0..<t {
         let batch = observations.flatMap { $0 }
         let logits = actor.forward(batch, batch: n, cache: actorCache)
@@ -169,7 +175,7 @@ public struct PPO: TeacherAgent {
         meanReturn: recentReturns.isEmpty ? 0 : recentReturns.reduce(0, +) / Double(recentReturns.count), epsilon: nil,
         updates: updates, updatesPerSecond: Double(updates - startUpdates) / elapsed,
         stepsPerSecond: Double(steps - startSteps) / elapsed, elapsed: secondsBefore + elapsed, loss: lastLoss,
-        evaluation: evaluation, network: actor)
+        evaluation: evaluation, network: actor, learningRate: actorOptimizer.learningRate)
       if !callback(progress) { return }
       // After the report, so a checkpoint includes this rollout's evaluation.
       if checkpointInterval > 0 && steps / checkpointInterval > rolloutStart / checkpointInterval {

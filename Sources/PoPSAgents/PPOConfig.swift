@@ -13,6 +13,10 @@ public struct PPOConfig: Codable, Sendable, Equatable {
   public var convolutions: [[Int]] = []
   /// Adam step size for both networks.
   public var learningRate: Float = 3e-4
+  /// Lower the step size linearly to zero over the training budget
+  /// (`teacher.steps`), set at the start of each rollout, as CleanRL's
+  /// `anneal_lr` does.
+  public var annealLearningRate: Bool = false
   /// Discount factor.
   public var gamma: Float = 0.999
   /// GAE lambda.
@@ -49,6 +53,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     criticHidden = try c.decodeIfPresent([Int].self, forKey: .criticHidden) ?? d.criticHidden
     convolutions = try c.decodeIfPresent([[Int]].self, forKey: .convolutions) ?? d.convolutions
     learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+    annealLearningRate = try c.decodeIfPresent(Bool.self, forKey: .annealLearningRate) ?? d.annealLearningRate
     gamma = try c.decodeIfPresent(Float.self, forKey: .gamma) ?? d.gamma
     gaeLambda = try c.decodeIfPresent(Float.self, forKey: .gaeLambda) ?? d.gaeLambda
     environments = try c.decodeIfPresent(Int.self, forKey: .environments) ?? d.environments

@@ -26,6 +26,8 @@ public struct TrainingProgress: Sendable {
   public var evaluation: EvaluationResult?
   /// The network being trained, as of this report (a cheap copy-on-write value).
   public var network: Network
+  /// The optimiser's step size in force (PPO anneals it with `anneal_learning_rate`).
+  public var learningRate: Float? = nil
 
   /// Estimated seconds to the end of the budget at the current rate.
   public var eta: Double { stepsPerSecond > 0 ? Double(totalSteps - step) / stepsPerSecond : 0 }

@@ -117,6 +117,48 @@ struct PPOTests {
     }
   }
 
+  /// CleanRL's anneal_lr: the step size of each rollout is
+  /// `lr * (1 - steps before it / budget)`, continuing across a resume; off,
+  /// it stays `lr`.
+  @Test func annealedLearningRateFallsLinearlyOverTheBudget() throws {
+    var config = PPOConfig()
+    config.environments = 2
+    config.rolloutSteps = 16
+    config.batchSize = 16
+    config.evaluationInterval = 0
+    config.learningRate = 1e-3
+    func rates(_ config: PPOConfig, resumeAfter: Int?) throws -> [Float] {
+      var agent = PPO(config: config, observationCount: 4, actionCount: 2, seed: 1)
+      var evalEnv = try Environments.make("CartPole-v1", seed: 9)
+      var rates: [Float] = []
+      let budget = 320
+      if let resumeAfter {
+        // Stopped (as by a kill) after `resumeAfter` steps, resumed with the rest of the budget.
+        try agent.learn(makeEnvironment: { try Environments.make("CartPole-v1", seed: UInt64($0)) },
+                        totalSteps: budget, evaluationEnvironment: &evalEnv) {
+          rates.append($0.learningRate ?? -1)
+          return $0.step < resumeAfter
+        }
+        agent = try PPO(resumingFrom: agent.checkpoint(), config: config, observationCount: 4, actionCount: 2)
+      }
+      try agent.learn(makeEnvironment: { try Environments.make("CartPole-v1", seed: UInt64($0)) },
+                      totalSteps: budget - agent.steps, evaluationEnvironment: &evalEnv) {
+        rates.append($0.learningRate ?? -1)
+        return true
+      }
+      return rates
+    }
+    // 10 rollouts of 32 steps: rollout k starts after 32k steps.
+    let expected = (0..<10).map { Float(1 - Double(32 * $0) / 320) * 1e-3 }
+    config.annealLearningRate = true
+    let annealed = try rates(config, resumeAfter: nil)
+    #expect(annealed.count == 10)
+    for (a, b) in zip(annealed, expected) { #expect(abs(a - b) < 1e-9, "\(annealed) vs \(expected)") }
+    #expect(try rates(config, resumeAfter: 128) == annealed, "a resumed run continues the schedule")
+    config.annealLearningRate = false
+    #expect(try rates(config, resumeAfter: nil) == [Float](repeating: 1e-3, count: 10))
+  }
+
   @Test func shortRunImprovesOnLunarLander() throws {
     var config = PPOConfig()
     config.environments = 8
