@@ -90,7 +90,7 @@ final class MetricsLog: @unchecked Sendable {
   private let lock = NSLock()
   private var index = 0
   private let started = Date()
-  private let previousSeconds: Double
+  private var previousSeconds: Double
   private let tensorBoardFolder: URL?
   private var tensorBoard: TensorBoardWriter?
   private var pending: [MetricsRow] = []
@@ -135,6 +135,13 @@ final class MetricsLog: @unchecked Sendable {
     guard let handle, let size = try? handle.seekToEnd(), bytes >= 0, UInt64(bytes) <= size else { return }
     try? handle.truncate(atOffset: UInt64(bytes))
     index = rows
+  }
+
+  /// Makes the elapsed time now read `seconds` (a stage resumed from its checkpoint).
+  func setElapsed(_ seconds: Double) {
+    lock.lock()
+    defer { lock.unlock() }
+    previousSeconds = seconds - Date().timeIntervalSince(started)
   }
 
   func record(_ event: PoPSEvent) {

@@ -35,7 +35,7 @@ public struct PoPSRun {
   /// The output folder's lock, held as long as this run is open.
   let lock: RunLock
   private let started = Date()
-  private let previousSeconds: Double
+  private var previousSeconds: Double
 
   /// Opens `options.output`: continues the run recorded there (refusing one
   /// with other settings), takes or trains the teacher, and evaluates it once.
@@ -263,9 +263,19 @@ public struct PoPSRun {
     try save()
   }
 
+  /// The run's wall time so far, across the runs that resumed it.
+  var wallSeconds: Double { previousSeconds + Date().timeIntervalSince(started) }
+
+  /// Makes the wall time now read `seconds` (a stage resumed from its
+  /// checkpoint: the time since that checkpoint was lost with the kill).
+  mutating func setWallSeconds(_ seconds: Double) {
+    previousSeconds = seconds - Date().timeIntervalSince(started)
+    metrics.setElapsed(seconds)
+  }
+
   /// Writes results.json with the run's wall time so far.
   public mutating func save() throws {
-    record.wallSeconds = previousSeconds + Date().timeIntervalSince(started)
+    record.wallSeconds = wallSeconds
     try record.write(to: file("results.json"))
   }
 }

@@ -111,6 +111,7 @@ extension PoPSRun {
     archive.metadata["refills"] = Self.sortedJSON(refills)
     let position = metrics.position
     archive.metadata["metrics"] = "\(position.bytes) \(position.rows)"
+    archive.metadata["wall_seconds"] = String(wallSeconds)
     for (name, network) in snapshot.networks {
       archive.store(network.parameters, as: "\(name).parameters")
       for (i, mask) in network.masks.enumerated() {
@@ -170,6 +171,9 @@ extension PoPSRun {
     try replay(saved, checkpoint: url)
     let position = (archive.metadata["metrics"] ?? "").split(separator: " ").compactMap { Int($0) }
     if position.count == 2 { metrics.rewind(toBytes: position[0], rows: position[1]) }
+    if let seconds = archive.metadata["wall_seconds"].flatMap(Double.init), seconds.isFinite, seconds >= 0 {
+      setWallSeconds(seconds)
+    }
     return StageSnapshot(state: state, networks: restored, optimizer: optimizer)
   }
 

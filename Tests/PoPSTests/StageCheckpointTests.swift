@@ -94,6 +94,12 @@ struct StageCheckpointTests {
     let finalB = try ModelFile.load(from: whole.appendingPathComponent("final.safetensors")).network
     #expect(finalA.parameters == finalB.parameters, "the final student's weights are bit-identical")
     #expect(try metricsRows(stopped) == metricsRows(whole), "metrics.jsonl holds each measurement once")
+    // The resumed runs' clock continues from the checkpoint's: elapsed time never runs backwards.
+    let text = try String(contentsOf: stopped.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    let elapsed = try text.split(separator: "\n").map { line in
+      try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])["elapsed_s"] as? Double ?? -1
+    }
+    #expect(zip(elapsed, elapsed.dropFirst()).allSatisfy { $0 <= $1 }, "\(elapsed)")
     #expect(!FileManager.default.fileExists(atPath: stopped.appendingPathComponent(PoPSRun.stageCheckpointFile).path),
       "a finished run removes its stage checkpoint")
   }
