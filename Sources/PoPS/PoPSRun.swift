@@ -189,6 +189,8 @@ public struct PoPSRun {
       environment: config.environment, output: options.output.appendingPathComponent("teacher"), seed: seeds.run,
       steps: config.teacher.steps)
     teacherOptions.teacher = config.teacher
+    // Evaluations at the run's acceptance score go to the gate (Atari games have no reward threshold of their own).
+    teacherOptions.threshold = config.acceptanceScore
     // The teacher gate: it must meet the objective the way students do.
     teacherOptions.acceptance = TeacherAcceptance(episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes) {
       config.accepts($0)

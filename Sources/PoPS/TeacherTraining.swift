@@ -9,9 +9,13 @@ public struct TeacherTrainingOptions: Sendable {
   public var seed: UInt64
   /// Environment-step budget.
   public var steps: Int
-  /// Stop as soon as a greedy evaluation reaches the environment's threshold
-  /// (and, with `acceptance`, the network passes it).
+  /// Stop as soon as a greedy evaluation reaches `threshold` (and, with
+  /// `acceptance`, the network passes it).
   public var stopAtThreshold = true
+  /// The greedy score that stops training (or, with `acceptance`, that sends
+  /// the network to the gate); nil: the environment's reward threshold
+  /// (Atari games have none: training then runs its whole budget).
+  public var threshold: Double? = nil
   /// The teacher gate of `pops run`: a network whose greedy evaluation reached
   /// the threshold must also pass this acceptance evaluation (the rule
   /// students face) before training stops; it is saved as
@@ -87,6 +91,7 @@ public func trainTeacher(
   _ options: TeacherTrainingOptions, progress: (TrainingProgress) -> Void = { _ in }
 ) throws -> TeacherTrainingResult {
   let spec = try Environments.spec(for: options.environment)
+  let threshold = options.threshold ?? spec.rewardThreshold
   if let problem = options.teacher.dqn.validationError() { throw EnvironmentError(description: "DQN config: \(problem)") }
   if let problem = options.teacher.ppo.validationError() { throw EnvironmentError(description: "PPO config: \(problem)") }
   let algorithm = options.teacher.algorithm
@@ -192,7 +197,7 @@ public func trainTeacher(
       }
     }
     progress(report)
-    guard options.stopAtThreshold, let e = report.evaluation, e.mean >= spec.rewardThreshold else { return true }
+    guard options.stopAtThreshold, let e = report.evaluation, e.mean >= threshold else { return true }
     guard let gate = options.acceptance else { return false }
     // The gate: stop only once the network also passes the acceptance evaluation.
     let score: EvaluationResult
@@ -272,7 +277,7 @@ public func trainTeacher(
   let result = TeacherTrainingResult(
     environment: options.environment, seed: options.seed, steps: steps, updates: updates,
     seconds: seconds, bestEvaluation: best,
-    solved: (best?.mean ?? -.infinity) >= spec.rewardThreshold,
+    solved: (best?.mean ?? -.infinity) >= threshold,
     bestModel: bestURL.path, finalModel: finalURL.path, acceptance: accepted,
     acceptedModel: accepted == nil ? nil : acceptedURL.path)
   let encoder = JSONEncoder()

@@ -44,6 +44,9 @@ struct Train: ParsableCommand {
   @Option(parsing: .unconditional, help: "Environment steps between checkpoints (checkpoint.safetensors in --out; 0: none).")
   var checkpointEvery = 100_000
 
+  @Option(help: "Stop once a greedy evaluation reaches this mean return (default: the environment's reward threshold; Atari games have none, e.g. --stop-at 18 for Pong).")
+  var stopAt: Double?
+
   @Flag(help: "Continue from --out's checkpoint (same --env, --seed and config); --steps stays the total budget.")
   var resume = false
 
@@ -60,6 +63,7 @@ struct Train: ParsableCommand {
     if let tensorboard, tensorboard.trimmingCharacters(in: .whitespaces).isEmpty {
       throw ValidationError("--tensorboard must name a folder, got an empty path")
     }
+    if let stopAt, !stopAt.isFinite { throw ValidationError("--stop-at must be a finite number, got \(stopAt)") }
     if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
   }
@@ -71,6 +75,7 @@ struct Train: ParsableCommand {
       environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: budget)
     options.teacher = preset.teacher
     options.stopAtThreshold = !noEarlyStop
+    options.threshold = stopAt
     options.checkpointInterval = checkpointEvery
     options.resume = resume
     if let evalEpisodes {
@@ -78,7 +83,9 @@ struct Train: ParsableCommand {
       options.teacher.ppo.evaluationEpisodes = evalEpisodes
     }
     let spec = try Environments.spec(for: env)
-    let threshold = spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold"
+    let threshold = noEarlyStop ? "no early stop"
+      : stopAt.map { "stops at \($0)" }
+      ?? (spec.rewardThreshold.isFinite ? "threshold \(spec.rewardThreshold)" : "no reward threshold: runs its whole budget unless --stop-at")
     let line = ProgressLine(toStandardError: json)
     line.say("pops train: \(options.teacher.algorithm.rawValue.uppercased()) on \(env) (\(threshold)), seed \(seed), up to \(budget) steps -> \(out)\(resume ? " (resuming)" : "")")
     let board = try tensorboard.map { try TensorBoardWriter(folder: URL(fileURLWithPath: $0)) }

@@ -177,4 +177,34 @@ struct TeacherGateTests {
     #expect(result.acceptedModel == nil && result.acceptance == nil)
     #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("accepted.safetensors").path))
   }
+
+  /// A threshold of the run's own (Pong has no reward threshold; a config may
+  /// accept less than the environment's): the gate sees the first evaluation
+  /// that reaches it, and only its first.
+  @Test func theGateIsTriedAtTheRunsThresholdNotOnlyTheEnvironments() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let tried = Tried()
+    var options = try options(folder, steps: 20_000) { score in
+      tried.add(score.mean)
+      return true
+    }
+    options.dqn.learningStarts = 200
+    options.dqn.evaluationInterval = 500
+    options.threshold = 15
+    let result = try trainTeacher(options)
+    #expect(tried.values.count == 1, "\(tried.values)")
+    let best = try #require(result.bestEvaluation)
+    #expect(result.solved && best.mean >= 15)
+    #expect(best.mean < 195, "it stopped before the environment's threshold: \(best.mean)")
+    #expect(result.acceptedModel != nil)
+  }
+}
+
+/// The scores a gate saw.
+final class Tried: @unchecked Sendable {
+  private let lock = NSLock()
+  private var seen: [Double] = []
+  func add(_ value: Double) { lock.lock(); seen.append(value); lock.unlock() }
+  var values: [Double] { lock.lock(); defer { lock.unlock() }; return seen }
 }
