@@ -75,6 +75,22 @@ struct DistillationProgress: Codable {
   var initRNG: SeededGenerator
   var rng: SeededGenerator
   var recyclingRNG: SeededGenerator
+
+  /// Why this state cannot be one of a distillation under `config`, naming the field, or nil.
+  func problem(_ config: PoPSConfig) -> String? {
+    let d = config.distillation
+    if !(0..<d.maxEpochs).contains(epoch) { return "epoch \(epoch) is outside 0..<\(d.maxEpochs)" }
+    if !(0...epoch).contains(startEpoch) { return "startEpoch \(startEpoch) is outside 0...\(epoch)" }
+    if !(0...d.minibatchesPerEpoch).contains(minibatchInEpoch) {
+      return "minibatchInEpoch \(minibatchInEpoch) is outside 0...\(d.minibatchesPerEpoch)"
+    }
+    let (done, overflow) = epoch.multipliedReportingOverflow(by: d.minibatchesPerEpoch)
+    if overflow || minibatches != done + minibatchInEpoch {
+      return "minibatches \(minibatches) is not epoch x distillation.minibatches_per_epoch + minibatchInEpoch"
+    }
+    if start < 1 || recycled < 0 { return "start \(start) or recycled \(recycled) is out of range" }
+    return nil
+  }
 }
 
 /// What distilling a dense student produced.
@@ -146,8 +162,9 @@ extension PoPSRun {
         learningRate: config.learningRate(sizeFraction: fraction, epoch: 0))
     }
     var distiller = freshDistiller()
-    if let saved = try resumeStage(key, as: DistillationProgress.self, networks: ["student"], optimizer: distiller.optimizer),
-      let student = saved.networks["student"]
+    if let saved = try resumeStage(
+      key, as: DistillationProgress.self, networks: ["student"], optimizer: distiller.optimizer,
+      problem: { [config] in $0.problem(config) }), let student = saved.networks["student"]
     {
       s = saved.state
       distiller.student = student
@@ -196,11 +213,7 @@ extension PoPSRun {
             }
           }
         }
-        if options.stopRequested() {
-          try checkpoint()
-          throw RunStopped(checkpoint: file(Self.stageCheckpointFile))
-        }
-        if clock.due(minibatches: s.minibatches) { try checkpoint() }
+        try stageBoundary(&clock, minibatches: s.minibatches, checkpoint: checkpoint)
       }
       s.epoch += 1
       s.minibatchInEpoch = 0

@@ -175,6 +175,29 @@ struct PruningProgress: Codable {
   var stopRule: IPPStopRule
   var bestScore: EvaluationResult?
   var rng: SeededGenerator
+
+  /// Why this state cannot be one of IPP under `config`, naming the field, or nil.
+  func problem(_ config: PoPSConfig) -> String? {
+    let p = config.pruning
+    let (most, overflow) = (iteration + 1).multipliedReportingOverflow(by: p.minibatchesPerIteration)
+    if !(0..<p.maxIterations).contains(iteration) { return "iteration \(iteration) is outside 0..<\(p.maxIterations)" }
+    if !(0...p.minibatchesPerIteration).contains(minibatchInIteration) {
+      return "minibatchInIteration \(minibatchInIteration) is outside 0...\(p.minibatchesPerIteration)"
+    }
+    if overflow || !(0...most).contains(minibatches) { return "minibatches \(minibatches) is outside 0...\(most)" }
+    if !(0...minibatches).contains(scheduleStep) { return "scheduleStep \(scheduleStep) is outside 0...\(minibatches)" }
+    let fresh = PruningController(
+      objective: config.objective, lowerBound: config.lowerBound, badEvaluationsPerIteration: p.badEvaluationsPerIteration)
+    if controller.objective != fresh.objective || controller.lowerBound != fresh.lowerBound
+      || controller.badEvaluationsPerIteration != fresh.badEvaluationsPerIteration || controller.consecutiveBad < 0
+    {
+      return "its pause controller does not match the config"
+    }
+    if stopRule.patience != p.patience || stopRule.failingIterations < 0 || stopRule.unchangedIterations < 0 {
+      return "its stop rule does not match the config"
+    }
+    return nil
+  }
 }
 
 extension PoPSRun {
@@ -191,9 +214,12 @@ extension PoPSRun {
     var distiller = Distiller(student: start, config: config.distillation, learningRate: learningRate)
     var best = SparsestModel()
     var s: PruningProgress
-    if let saved = try resumeStage(key, as: PruningProgress.self, networks: ["student", "best"], optimizer: distiller.optimizer) {
+    if let saved = try resumeStage(
+      key, as: PruningProgress.self, networks: ["student"], optional: ["best"], optimizer: distiller.optimizer,
+      problem: { [config] in $0.problem(config) }), let student = saved.networks["student"]
+    {
       s = saved.state
-      distiller.student = saved.networks["student"] ?? start
+      distiller.student = student
       distiller.optimizer = saved.optimizer
       best = SparsestModel(network: saved.networks["best"], score: s.bestScore)
       events(.resumingStage(step: step, stage: "IPP", minibatch: s.minibatches))
@@ -243,13 +269,7 @@ extension PoPSRun {
           endIteration = decision.endIteration
         }
         // Not at an iteration's early end: the checkpoint resumes inside the loop.
-        if !endIteration {
-          if options.stopRequested() {
-            try checkpoint()
-            throw RunStopped(checkpoint: file(Self.stageCheckpointFile))
-          }
-          if clock.due(minibatches: s.minibatches) { try checkpoint() }
-        }
+        if !endIteration { try stageBoundary(&clock, minibatches: s.minibatches, checkpoint: checkpoint) }
       }
       let frozen = s.controller.paused || s.scheduleStep >= p.endStep
       let stop = s.stopRule.endIteration(

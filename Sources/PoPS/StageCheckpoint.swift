@@ -85,19 +85,37 @@ extension PoPSRun {
   static let stageCheckpointFormat = "pops-stage-checkpoint"
   static let stageCheckpointVersion = 1
 
-  /// The identity of the run a checkpoint belongs to: the settings, the seed
-  /// and the teacher's weights, compared field by field on resume.
+  /// The identity of the run a checkpoint belongs to besides its config:
+  /// compared field by field on resume.
   private var runIdentity: [String: String] {
     [
       "mode": options.mode.rawValue, "environment": config.environment, "seed": String(seeds.run),
-      "teacher_fingerprint": teacher.fingerprint, "config": Self.sortedJSON(options.config),
+      "teacher_fingerprint": teacher.fingerprint,
     ]
   }
 
-  static func sortedJSON<Value: Encodable>(_ value: Value) -> String {
+  /// JSON with sorted keys; non-finite numbers as "inf", "-inf", "nan" (a diverged loss).
+  static func checkpointJSON<Value: Encodable>(_ value: Value) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self)
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+  }
+
+  static var checkpointDecoder: JSONDecoder {
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return decoder
+  }
+
+  /// At a minibatch boundary of a stage: when the run is asked to stop, writes
+  /// the checkpoint and throws `RunStopped`; otherwise writes it when due.
+  func stageBoundary(_ clock: inout CheckpointClock, minibatches: Int, checkpoint: () throws -> Void) throws {
+    if options.stopRequested() {
+      try checkpoint()
+      throw RunStopped(checkpoint: file(Self.stageCheckpointFile))
+    }
+    if clock.due(minibatches: minibatches) { try checkpoint() }
   }
 
   /// Writes the stage's checkpoint atomically (replacing the previous one).
@@ -106,9 +124,10 @@ extension PoPSRun {
     archive.metadata = runIdentity
     archive.metadata["format"] = Self.stageCheckpointFormat
     archive.metadata["pops_checkpoint_version"] = String(Self.stageCheckpointVersion)
-    archive.metadata["stage"] = Self.sortedJSON(key)
-    archive.metadata["state"] = Self.sortedJSON(snapshot.state)
-    archive.metadata["refills"] = Self.sortedJSON(refills)
+    archive.metadata["config"] = try Self.checkpointJSON(options.config)
+    archive.metadata["stage"] = try Self.checkpointJSON(key)
+    archive.metadata["state"] = try Self.checkpointJSON(snapshot.state)
+    archive.metadata["refills"] = try Self.checkpointJSON(refills)
     let position = metrics.position
     archive.metadata["metrics"] = "\(position.bytes) \(position.rows)"
     archive.metadata["wall_seconds"] = String(wallSeconds)
@@ -125,15 +144,22 @@ extension PoPSRun {
   /// The checkpoint of stage `key` if the output folder holds one, with the
   /// experience buffer, refills and metrics.jsonl put back as they were when
   /// it was written. A checkpoint of another stage is ignored (a later one
-  /// replaces it); one of another run is refused, naming what differs.
+  /// replaces it); one of another run, or one whose contents do not add up
+  /// (`problem` judges the loop state), is refused naming the field.
   mutating func resumeStage<State: Codable>(
-    _ key: StageKey, as: State.Type, networks names: [String], optimizer: RMSProp
+    _ key: StageKey, as: State.Type, networks names: [String], optional: [String] = [], optimizer: RMSProp,
+    problem: (State) -> String?
   ) throws -> StageSnapshot<State>? {
     let url = file(Self.stageCheckpointFile)
     guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-    let archive = try TensorArchive.read(from: url)
     func refuse(_ problem: String) -> ConfigError {
       ConfigError("\(url.path): \(problem); delete it to restart the stage, or choose another output folder")
+    }
+    let archive: TensorArchive
+    do {
+      archive = try TensorArchive.read(from: url)
+    } catch {
+      throw refuse("\(error)")
     }
     guard archive.metadata["format"] == Self.stageCheckpointFormat else {
       throw refuse("not a pops stage checkpoint (format \(archive.metadata["format"] ?? "missing"))")
@@ -143,32 +169,43 @@ extension PoPSRun {
         "pops_checkpoint_version \(archive.metadata["pops_checkpoint_version"] ?? "missing") is not supported (this pops reads \(Self.stageCheckpointVersion))")
     }
     for (field, value) in runIdentity.sorted(by: { $0.key < $1.key }) where archive.metadata[field] != value {
-      guard field == "config", let saved = archive.metadata[field].flatMap({ try? JSONDecoder().decode(PoPSConfig.self, from: Data($0.utf8)) })
-      else { throw refuse("it belongs to another run: its \(field) is \(archive.metadata[field] ?? "missing"), this run's is \(value)") }
-      let difference = Self.firstDifference(saved, options.config) ?? "the config differs"
-      throw refuse("it belongs to another run: config \(difference)")
+      throw refuse("it belongs to another run: its \(field) is \(archive.metadata[field] ?? "missing"), this run's is \(value)")
     }
     func decode<T: Decodable>(_ type: T.Type, _ field: String) throws -> T {
-      guard let text = archive.metadata[field], let value = try? JSONDecoder().decode(T.self, from: Data(text.utf8)) else {
+      guard let text = archive.metadata[field], let value = try? Self.checkpointDecoder.decode(T.self, from: Data(text.utf8)) else {
         throw refuse("its \(field) is missing or unreadable")
       }
       return value
     }
+    let saved = try decode(PoPSConfig.self, "config")
+    if saved != options.config {
+      throw refuse("it belongs to another run: config \(Self.firstDifference(saved, options.config) ?? "differs")")
+    }
     guard try decode(StageKey.self, "stage") == key else { return nil }
     let state = try decode(State.self, "state")
-    let saved = try decode([ExperienceRefill].self, "refills")
+    if let problem = problem(state) { throw refuse("its state: \(problem)") }
     var restored: [String: Network] = [:]
-    for name in names where archive.arrays["\(name).parameters.0"] != nil {
-      let shapes = key.architecture.parameterShapes
-      var network = Network(key.architecture, parameters: try archive.tensors("\(name).parameters", shapes: shapes))
-      for i in shapes.indices where archive.arrays["\(name).masks.\(i)"] != nil {
-        network.masks[i] = Tensor(shape: shapes[i], scalars: try archive.floats("\(name).masks.\(i)", count: shapes[i].reduce(1, *)))
-      }
-      restored[name] = network
-    }
+    let shapes = key.architecture.parameterShapes
     var optimizer = optimizer
-    try optimizer.restore(from: archive, as: "rmsprop", shapes: key.architecture.parameterShapes)
-    try replay(saved, checkpoint: url)
+    do {
+      for name in names + optional {
+        guard archive.arrays["\(name).parameters.0"] != nil else {
+          if names.contains(name) { throw refuse("its \(name) network is missing") }
+          continue
+        }
+        var network = Network(key.architecture, parameters: try archive.tensors("\(name).parameters", shapes: shapes))
+        for i in shapes.indices where archive.arrays["\(name).masks.\(i)"] != nil {
+          network.masks[i] = Tensor(shape: shapes[i], scalars: try archive.floats("\(name).masks.\(i)", count: shapes[i].reduce(1, *)))
+        }
+        restored[name] = network
+      }
+      try optimizer.restore(from: archive, as: "rmsprop", shapes: shapes)
+    } catch let error as ModelFileError {
+      throw refuse(error.problem)
+    }
+    let recorded = try decode([ExperienceRefill].self, "refills")
+    if let problem = refillProblem(recorded) { throw refuse("its refills: \(problem)") }
+    try replay(recorded, refuse: refuse)
     let position = (archive.metadata["metrics"] ?? "").split(separator: " ").compactMap { Int($0) }
     if position.count == 2 { metrics.rewind(toBytes: position[0], rows: position[1]) }
     if let seconds = archive.metadata["wall_seconds"].flatMap(Double.init), seconds.isFinite, seconds >= 0 {
@@ -177,21 +214,37 @@ extension PoPSRun {
     return StageSnapshot(state: state, networks: restored, optimizer: optimizer)
   }
 
-  /// Plays the recorded refills again into the same slots of the buffer.
-  private mutating func replay(_ saved: [ExperienceRefill], checkpoint url: URL) throws {
-    guard let first = saved.first, buffer.rewind(position: first.position, count: first.count) else {
-      throw ConfigError("\(url.path): its experience refills are missing or do not fit this buffer; delete it to restart the stage")
+  /// Why `recorded` cannot be the refills this run's buffer holds, or nil.
+  private func refillProblem(_ recorded: [ExperienceRefill]) -> String? {
+    let e = config.experience
+    guard let first = recorded.first else { return "none recorded" }
+    if recorded.count > e.capacity / e.refillSteps + 2 { return "\(recorded.count) is more than the buffer holds" }
+    if let bad = recorded.first(where: { $0.steps != e.refillSteps }) {
+      return "a refill of \(bad.steps) steps, experience.refill_steps is \(e.refillSteps)"
     }
-    for refill in saved {
+    guard (0..<e.capacity).contains(first.position), (0...e.capacity).contains(first.count) else {
+      return "the first starts at slot \(first.position) with \(first.count) entries, outside a buffer of \(e.capacity)"
+    }
+    // Every slot must be written again, unless the first refill started from an empty buffer.
+    if !(first.position == 0 && first.count == 0) && recorded.count * e.refillSteps < e.capacity {
+      return "they cover \(recorded.count * e.refillSteps) of the buffer's \(e.capacity) entries"
+    }
+    return nil
+  }
+
+  /// Plays the recorded refills again into the same slots of the buffer.
+  private mutating func replay(_ recorded: [ExperienceRefill], refuse: (String) -> ConfigError) throws {
+    guard let first = recorded.first, buffer.rewind(position: first.position, count: first.count) else {
+      throw refuse("its experience refills do not fit this buffer")
+    }
+    for refill in recorded {
       var rng = refill.before
-      try buffer.refill(
-        from: teacher, in: &environment, steps: refill.steps, exploration: config.experience.exploration, using: &rng)
-      guard rng.state == refill.after.state else {
-        throw ConfigError(
-          "\(url.path): the teacher's play does not replay as it was recorded (the environment or its version changed?); delete it to restart the stage")
+      try refillBuffer(using: &rng)
+      guard rng == refill.after else {
+        throw refuse("the teacher's play does not replay as it was recorded (the environment or its version changed?)")
       }
     }
-    refills = saved
+    refills = recorded
   }
 }
 

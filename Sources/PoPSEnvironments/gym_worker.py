@@ -26,6 +26,7 @@ Requests and replies:
 Observation bytes are the raw array (float32 or uint8, C order, obs_shape).
 """
 import json
+import signal
 import struct
 import sys
 
@@ -40,6 +41,9 @@ def fail(message):
 
 
 def main():
+    # Ctrl-C goes to the whole terminal's process group: pops decides what it
+    # means (a stage checkpoint, then a clean stop) and ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if len(sys.argv) < 2:
         fail("usage: gym_worker.py ENV_ID [JSON_KWARGS]")
     env_id, _, query = sys.argv[1].partition("?")

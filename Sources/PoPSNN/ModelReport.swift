@@ -55,11 +55,16 @@ public struct ModelReport: Codable, Sendable {
     }
     lines.append("")
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    lines.append(pad("tensor", 18) + pad("shape", 14) + pad("params", 10) + pad("non-zero", 10) + "sparsity")
-    for layer in layers {
-      lines.append(
-        pad(layer.name, 18) + pad("\(layer.shape)", 14) + pad("\(layer.parameters)", 10)
-          + pad("\(layer.nonZero)", 10) + String(format: "%.2f%%", 100 * layer.sparsity))
+    // Columns as wide as their longest entry plus two spaces (a conv weight's shape is long).
+    let rows = layers.map { [$0.name, "\($0.shape)", "\($0.parameters)", "\($0.nonZero)"] }
+    let header = ["tensor", "shape", "params", "non-zero"]
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! + 2 }
+    func line(_ cells: [String], _ last: String) -> String {
+      zip(cells, widths).map { pad($0, $1) }.joined() + last
+    }
+    lines.append(line(header, "sparsity"))
+    for (layer, cells) in zip(layers, rows) {
+      lines.append(line(cells, String(format: "%.2f%%", 100 * layer.sparsity)))
     }
     let sparsity = weights == 0 ? 0 : 100 * (1 - Double(nonZeroWeights) / Double(weights))
     lines.append("")

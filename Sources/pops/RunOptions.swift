@@ -85,9 +85,8 @@ struct PoPSRunOptions: ParsableArguments {
     options.tensorBoard = tensorboard.map { URL(fileURLWithPath: $0) }
     options.checkpoints = Self.checkpointInterval(checkpointEvery) ?? .standard
     let line = ProgressLine(toStandardError: json)
-    // Ctrl-C (or SIGTERM) during IPP or distillation: checkpoint, then stop.
-    StopSignal.install()
-    options.stopRequested = { StopSignal.received }
+    // Ctrl-C (or SIGTERM) once a stage has started: checkpoint, then stop.
+    options.stopRequested = { StopSignal.number != nil }
     line.say("pops: \(mode.rawValue) on \(environment), seed \(seed) -> \(out)")
     // The console's lines also go to OUT/run.log (appended across resumes).
     line.log = URL(fileURLWithPath: out).appendingPathComponent("run.log")
@@ -131,6 +130,7 @@ struct PoPSRunOptions: ParsableArguments {
           clock, step, e.epoch + 1, distillation.maxEpochs, e.minibatch, total, e.learningRate, e.mean, e.std,
           eta(done: e.minibatch - stage.first, left: total - e.minibatch, since: stage.time)))
       case .pruningStarted, .distillationStarted, .sizeSearch:
+        StopSignal.install()
         stage = (Date(), -1)
         line.update("[\(clock)] \(event)", permanent: true)
       default:
@@ -143,7 +143,7 @@ struct PoPSRunOptions: ParsableArguments {
     } catch let stopped as RunStopped {
       line.finish()
       line.say("stopped at a stage checkpoint (\(stopped.checkpoint.lastPathComponent)); run the same command again to continue")
-      throw ExitCode(130)
+      throw ExitCode(128 + (StopSignal.number ?? SIGINT))
     }
     line.finish()
     let say = line.say

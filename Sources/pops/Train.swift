@@ -64,6 +64,7 @@ struct Train: ParsableCommand {
       throw ValidationError("--tensorboard must name a folder, got an empty path")
     }
     if let stopAt, !stopAt.isFinite { throw ValidationError("--stop-at must be a finite number, got \(stopAt)") }
+    if stopAt != nil && noEarlyStop { throw ValidationError("--stop-at and --no-early-stop contradict each other: give one") }
     if checkpointEvery < 0 { throw ValidationError("--checkpoint-every must be >= 0, got \(checkpointEvery)") }
     do { _ = try Environments.spec(for: env) } catch { throw ValidationError("--env: \(error)") }
   }

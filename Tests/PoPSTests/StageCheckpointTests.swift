@@ -41,9 +41,14 @@ struct StageCheckpointTests {
   func options(_ folder: URL, teacher: URL) throws -> PoPSOptions {
     var options = PoPSOptions(config: try tinyConfig(), output: folder, seed: 6, teacher: teacher)
     options.checkpoints = .minibatches(100)
-    // The learning rate halves after the student's first epoch, so a resume in a later epoch must restore it.
+    // The learning rate halves after the student's first epoch, so a resume in a later epoch must restore it;
+    // students restart after two epochs and recycle dormant units (more state to carry).
     options.config.distillation.decayEpochs = [1]
     options.config.distillation.decayFactors = [0.5]
+    options.config.distillation.restartEpochs = 2
+    options.config.distillation.recycleDormantUnits = true
+    // Refills of 1,500 into 4,000 slots: the ring wraps mid-refill.
+    options.config.experience.refillSteps = 1_500
     return options
   }
 
@@ -126,6 +131,40 @@ struct StageCheckpointTests {
       } catch let error as ConfigError {
         #expect(error.description.contains(name), "\(error)")
         #expect(error.description.contains(PoPSRun.stageCheckpointFile), "\(error)")
+      }
+    }
+  }
+
+  /// A checkpoint whose contents were edited into nonsense is refused naming
+  /// what is wrong, and never traps.
+  @Test func anEditedCheckpointIsRefusedNotTrusted() throws {
+    let root = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: root) }
+    let teacher = try teacherFile(in: root)
+    let first = root.appendingPathComponent("first")
+    var o = try options(first, teacher: teacher)
+    let stop = StopAt([150])
+    o.stopRequested = { stop() }
+    #expect(throws: RunStopped.self) { try runPoPS(o) }
+    let checkpoint = first.appendingPathComponent(PoPSRun.stageCheckpointFile)
+    let original = try TensorArchive.read(from: checkpoint)
+    let edits: [(String, (inout TensorArchive) -> Void)] = [
+      ("minibatches", { $0.metadata["state"] = $0.metadata["state"]!.replacingOccurrences(of: "\"minibatches\":150", with: "\"minibatches\":-5") }),
+      ("refill", { $0.metadata["refills"] = $0.metadata["refills"]!.replacingOccurrences(of: "\"steps\":1500", with: "\"steps\":-1") }),
+      ("student", { archive in for key in archive.arrays.keys where key.hasPrefix("student.") { archive.arrays[key] = nil } }),
+      ("rmsprop", { $0.arrays["rmsprop.v.0"] = .float([1, 2, 3]) }),
+      ("state", { $0.metadata["state"] = "{" }),
+    ]
+    for (name, edit) in edits {
+      var archive = original
+      edit(&archive)
+      #expect(archive.metadata != original.metadata || archive.arrays != original.arrays, "the \(name) edit changed nothing")
+      try archive.write(to: checkpoint)
+      do {
+        try runPoPS(try options(first, teacher: teacher))
+        Issue.record("an edited checkpoint (\(name)) was resumed")
+      } catch let error as ConfigError {
+        #expect(error.description.contains(name), "\(error)")
       }
     }
   }
