@@ -81,21 +81,20 @@ public func runPoPS(_ options: PoPSOptions, events: (PoPSEvent) -> Void = { _ in
 
 extension PoPSRun {
   /// The newest accepted network of the recorded steps (the teacher if
-  /// none), after dropping the steps whose stages did not finish: a step
-  /// whose IPP finished but whose student did not is kept, to be completed.
+  /// none). An unfinished run first drops what a kill left unfinished at the
+  /// end of its record, to be done again: the failed attempts of a size
+  /// search that was cut short (it starts again from its step's student) and
+  /// a step whose IPP kept no model. A step whose IPP finished but whose
+  /// student did not is kept, to be completed; so are the attempts of a
+  /// search that ended, which keeps every later step's number (and seeds).
   mutating func newestNetwork() throws -> Network {
-    var current = teacher
-    var kept: [StepRecord] = []
-    for step in record.steps {
-      if step.studentAccepted, let name = step.student?.model {
-        current = try ModelFile.load(from: file(name)).network
-        kept.append(step)
-      } else if step.pruned != nil {
-        kept.append(step)
+    if !record.status.isFinished {
+      while let last = record.steps.last, !last.studentAccepted, last.searchAttempt != nil || last.pruned == nil {
+        record.steps.removeLast()
       }
     }
-    record.steps = kept
-    return current
+    guard let name = record.steps.last(where: \.studentAccepted)?.student?.model else { return teacher }
+    return try ModelFile.load(from: file(name)).network
   }
 
   /// The outer PoPS loop (docs/algorithm.md sections 4-7): prune the
