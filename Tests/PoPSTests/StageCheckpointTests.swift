@@ -109,16 +109,21 @@ struct StageCheckpointTests {
       "a finished run removes its stage checkpoint")
   }
 
+  /// The stage checkpoint a run into `folder` leaves when stopped inside IPP at minibatch 150.
+  func checkpointOfARunStopped(in folder: URL, teacher: URL) throws -> URL {
+    var o = try options(folder, teacher: teacher)
+    let stop = StopAt([150])
+    o.stopRequested = { stop() }
+    #expect(throws: RunStopped.self) { try runPoPS(o) }
+    return folder.appendingPathComponent(PoPSRun.stageCheckpointFile)
+  }
+
   @Test func aCheckpointOfAnotherRunIsRefusedNamingTheField() throws {
     let root = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: root) }
     let teacher = try teacherFile(in: root)
     let first = root.appendingPathComponent("first")
-    var o = try options(first, teacher: teacher)
-    let stop = StopAt([150])
-    o.stopRequested = { stop() }
-    #expect(throws: RunStopped.self) { try runPoPS(o) }
-    let checkpoint = first.appendingPathComponent(PoPSRun.stageCheckpointFile)
+    let checkpoint = try checkpointOfARunStopped(in: first, teacher: teacher)
     for (name, change) in [("seed", { (o: inout PoPSOptions) in o.seed = 7 }), ("pruning.frequency", { o in o.config.pruning.frequency += 1 })] {
       let other = root.appendingPathComponent("other-\(name)")
       try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
@@ -142,11 +147,7 @@ struct StageCheckpointTests {
     defer { try? FileManager.default.removeItem(at: root) }
     let teacher = try teacherFile(in: root)
     let first = root.appendingPathComponent("first")
-    var o = try options(first, teacher: teacher)
-    let stop = StopAt([150])
-    o.stopRequested = { stop() }
-    #expect(throws: RunStopped.self) { try runPoPS(o) }
-    let checkpoint = first.appendingPathComponent(PoPSRun.stageCheckpointFile)
+    let checkpoint = try checkpointOfARunStopped(in: first, teacher: teacher)
     let original = try TensorArchive.read(from: checkpoint)
     let edits: [(String, (inout TensorArchive) -> Void)] = [
       ("minibatches", { $0.metadata["state"] = $0.metadata["state"]!.replacingOccurrences(of: "\"minibatches\":150", with: "\"minibatches\":-5") }),
