@@ -111,7 +111,10 @@ extension PoPSConfig {
   /// objective 18 / lower bound 0 and pruning every 50 minibatches. The
   /// replay holds 100k transitions as bytes (0.7 GB; set
   /// `teacher.dqn.buffer_size: 1000000` for the full 7 GB); checkpoints let
-  /// the hours-long teacher run resume.
+  /// the hours-long teacher run resume. Students distil at the reference's
+  /// temperature 0.01 from a 50k-state buffer (5.6 GB of float frames) with
+  /// one draw (no restarts: a Pong student needs more than 10 epochs), see
+  /// docs/algorithm.md section 10.
   static func atari(_ spec: EnvironmentSpec) -> PoPSConfig {
     var config = cartPole(EnvironmentSpec(id: spec.id, maxEpisodeSteps: 200, rewardThreshold: 18))
     config.objective = 18
@@ -134,8 +137,10 @@ extension PoPSConfig {
     dqn.evaluationInterval = 50_000
     dqn.evaluationEpisodes = 5
     config.teacher = TeacherConfig(algorithm: .dqn, steps: 10_000_000, dqn: dqn, ppo: PPOConfig())
-    config.experience = ExperienceConfig(refillSteps: 10_000, capacity: 10_000, exploration: 0.05)
+    config.experience = ExperienceConfig(refillSteps: 10_000, capacity: 50_000, exploration: 0.05)
     config.distillation.batchSize = 32
+    config.distillation.temperature = 0.01
+    config.distillation.restartEpochs = 0
     config.distillation.evaluationEpisodes = 5
     config.distillation.evaluationInterval = 2_000
     config.pruning.frequency = 50
