@@ -55,6 +55,24 @@ public struct StudentEvaluation: Codable, Sendable, Equatable {
   /// Mean distillation loss over the minibatches since the last evaluation
   /// (absent in records written before it was kept).
   public var loss: Double?
+  /// The acceptance evaluation this evaluation led to (it met the
+  /// objective), passed or not; absent when none ran.
+  public var acceptance: AcceptanceTry?
+}
+
+/// An acceptance evaluation of a student during its distillation.
+public struct AcceptanceTry: Codable, Sendable, Equatable {
+  public var episodes: Int
+  public var mean: Double
+  public var std: Double
+  public var passed: Bool
+
+  public init(_ score: EvaluationResult, passed: Bool) {
+    episodes = score.episodes
+    mean = score.mean
+    std = score.std
+    self.passed = passed
+  }
 }
 
 /// Where a student's distillation stands: everything its loop carries from
@@ -197,20 +215,20 @@ extension PoPSRun {
           if d.recycleDormantUnits { s.recycled += recycleDormantUnits(of: &distiller.student, using: &s.recyclingRNG) }
           let score = try evaluate(distiller.student, episodes: d.evaluationEpisodes, seed: s.evaluationSeed)
           s.evaluationSeed &+= UInt64(d.evaluationEpisodes)
-          let evaluation = StudentEvaluation(
+          var evaluation = StudentEvaluation(
             epoch: s.epoch, start: s.start, minibatch: s.minibatches, learningRate: distiller.optimizer.learningRate,
             mean: score.mean, std: score.std, recycledUnits: s.recycled, loss: s.lossSum / Double(d.evaluationInterval))
           s.lossSum = 0
           s.recycled = 0
+          // One that meets the objective is tried on the acceptance episodes.
+          let acceptance = score.mean >= config.objective ? try acceptanceEvaluation(distiller.student) : nil
+          if let acceptance { evaluation.acceptance = AcceptanceTry(acceptance, passed: config.accepts(acceptance)) }
           s.evaluations.append(evaluation)
           events(.student(step: step, evaluation))
-          if score.mean >= config.objective {
-            let acceptance = try acceptanceEvaluation(distiller.student)
-            if config.accepts(acceptance) {
-              return StudentResult(
-                accepted: distiller.student, acceptance: acceptance, evaluations: s.evaluations,
-                epochs: s.epoch + 1, minibatches: s.minibatches)
-            }
+          if let acceptance, evaluation.acceptance?.passed == true {
+            return StudentResult(
+              accepted: distiller.student, acceptance: acceptance, evaluations: s.evaluations,
+              epochs: s.epoch + 1, minibatches: s.minibatches)
           }
         }
         try stageBoundary(&clock, minibatches: s.minibatches, checkpoint: checkpoint)

@@ -51,6 +51,12 @@ public struct MetricsRow: Sendable {
       ]
       if let loss = e.loss { values["loss"] = loss }
       if let units = e.recycledUnits { values["recycled_units"] = Double(units) }
+      if let a = e.acceptance {
+        values["acceptance_mean"] = a.mean
+        values["acceptance_std"] = a.std
+        values["acceptance_episodes"] = Double(a.episodes)
+        values["acceptance_passed"] = a.passed ? 1 : 0
+      }
     case .studentAccepted(let step, let architecture, let size, let score):
       kind = "student_accepted"
       values = Self.score(score).merging(["step": Double(step), "size_percent": size]) { $1 }

@@ -181,10 +181,13 @@ private func evaluationDetails(_ record: PoPSRecord) -> String {
       html += "</table>"
     }
     if !step.studentEvaluations.isEmpty {
-      html += "<table><tr><th>student epoch</th><th>minibatch</th><th>learning rate</th><th>loss</th><th>score</th></tr>"
+      html += "<table><tr><th>student epoch</th><th>minibatch</th><th>learning rate</th><th>loss</th><th>score</th>"
+      html += "<th>acceptance evaluation</th></tr>"
       for e in step.studentEvaluations {
         html += "<tr><td>\(e.epoch + 1)</td><td>\(e.minibatch)</td><td>\(String(format: "%.2e", Double(e.learningRate)))</td>"
-        html += "<td>\(e.loss.map { String(format: "%.4g", $0) } ?? "–")</td><td>\(fmt(e.mean)) ± \(fmt(e.std))</td></tr>"
+        html += "<td>\(e.loss.map { String(format: "%.4g", $0) } ?? "–")</td><td>\(fmt(e.mean)) ± \(fmt(e.std))</td>"
+        let tried = e.acceptance.map { "\(fmt($0.mean)) ± \(fmt($0.std)) over \($0.episodes): \($0.passed ? "passed" : "failed")" }
+        html += "<td>\(tried ?? "")</td></tr>"
       }
       html += "</table>"
     }

@@ -125,10 +125,15 @@ struct PoPSRunOptions: ParsableArguments {
         // Distillation runs until the student passes or max_epochs: the ETA is an upper bound.
         if stage.first < 0 { stage = (Date(), e.minibatch) }
         let total = distillation.maxEpochs * distillation.minibatchesPerEpoch
+        // A failed acceptance try is kept on screen: it is why a good score did not end the stage.
+        let tried = e.acceptance.map {
+          String(format: "  acceptance %.2f +- %.2f over %d: %@", $0.mean, $0.std, $0.episodes, $0.passed ? "passed" : "failed")
+        }
         line.update(String(
-          format: "[%@] step %d student epoch %d/%d  minibatch %d/%d  lr %.2g  score %.1f +- %.1f  ETA <= %@",
+          format: "[%@] step %d student epoch %d/%d  minibatch %d/%d  lr %.2g  score %.1f +- %.1f  ETA <= %@%@",
           clock, step, e.epoch + 1, distillation.maxEpochs, e.minibatch, total, e.learningRate, e.mean, e.std,
-          eta(done: e.minibatch - stage.first, left: total - e.minibatch, since: stage.time)))
+          eta(done: e.minibatch - stage.first, left: total - e.minibatch, since: stage.time), tried ?? ""),
+          permanent: tried != nil)
       case .pruningStarted, .distillationStarted, .sizeSearch:
         StopSignal.install()
         stage = (Date(), -1)

@@ -161,3 +161,33 @@ struct IPPLoopTests {
     #expect(sparser && rule.network?.sparsity == dense.sparsity)
   }
 }
+
+/// A student's distillation records every acceptance evaluation it tried.
+struct AcceptanceTryTests {
+  @Test func everyAcceptanceEvaluationIsRecordedPassedOrFailed() throws {
+    let folder = temporaryRunFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    var config = try tinyConfig()
+    // Every evaluation meets an objective of -1, so each one is tried on the
+    // 20 acceptance episodes; a 2-unit student after 500 minibatches fails them.
+    config.objective = -1
+    config.lowerBound = -2
+    config.distillation.maxEpochs = 1
+    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    var popsRun = try PoPSRun(PoPSOptions(config: config, output: folder, seed: 3, teacher: teacherURL))
+    let result = try popsRun.distil(.mlp(inputs: 4, hidden: [2], outputs: 2), step: 1)
+    #expect(result.accepted == nil)
+    #expect(result.evaluations.count == 2)
+    for evaluation in result.evaluations {
+      let tried = try #require(evaluation.acceptance, "an evaluation meeting the objective was not tried")
+      #expect(tried.episodes == 20 && !tried.passed)
+      #expect(tried.passed == config.accepts(mean: tried.mean, std: tried.std, episodes: tried.episodes))
+    }
+    // The same tries in metrics.jsonl.
+    let lines = try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+      .split(separator: "\n").filter { $0.contains("distillation_evaluation") }
+    #expect(lines.count == 2 && lines.allSatisfy { $0.contains("\"acceptance_passed\":0") && $0.contains("\"acceptance_episodes\":20") })
+  }
+}
