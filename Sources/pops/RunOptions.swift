@@ -125,7 +125,7 @@ struct PoPSRunOptions: ParsableArguments {
         // Distillation runs until the student passes or max_epochs: the ETA is an upper bound.
         if stage.first < 0 { stage = (Date(), e.minibatch) }
         let total = distillation.maxEpochs * distillation.minibatchesPerEpoch
-        // A failed acceptance try is kept on screen: it is why a good score did not end the stage.
+        // An acceptance try stays on screen: a failed one is why a good score did not end the stage.
         let tried = e.acceptance.map {
           String(format: "  acceptance %.2f +- %.2f over %d: %@", $0.mean, $0.std, $0.episodes, $0.passed ? "passed" : "failed")
         }
