@@ -105,9 +105,7 @@ struct IPPLoopTests {
     config.lowerBound = lowerBound
     config.pruning.maxIterations = 2
     config.pruning.patience = 5
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     return try PoPSRun(PoPSOptions(config: config, output: folder, seed: 3, teacher: teacherURL))
   }
 
@@ -174,15 +172,14 @@ struct AcceptanceTryTests {
     config.objective = -1
     config.lowerBound = -2
     config.distillation.maxEpochs = 1
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     var popsRun = try PoPSRun(PoPSOptions(config: config, output: folder, seed: 3, teacher: teacherURL))
     let result = try popsRun.distil(.mlp(inputs: 4, hidden: [2], outputs: 2), step: 1)
     // Whatever the training gives: every try is recorded, only the last can
     // have passed, and it did exactly when the student was accepted.
     let evaluations = result.evaluations
-    #expect(evaluations.count == (result.accepted == nil ? 2 : evaluations.count) && !evaluations.isEmpty)
+    #expect(!evaluations.isEmpty)
+    if result.accepted == nil { #expect(evaluations.count == 2) }
     for (index, evaluation) in evaluations.enumerated() {
       let tried = try #require(evaluation.acceptance, "an evaluation meeting the objective was not tried")
       #expect(tried.episodes == 20)

@@ -21,6 +21,15 @@ func handMadeTeacher() -> Network {
   return net
 }
 
+/// The hand-made teacher saved as `given-teacher.safetensors` in `folder`
+/// (created if missing); returns the file.
+func handMadeTeacherFile(in folder: URL) throws -> URL {
+  try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  let url = folder.appendingPathComponent("given-teacher.safetensors")
+  try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: url)
+  return url
+}
+
 func tinyConfig() throws -> PoPSConfig {
   var c = try PoPSConfig.preset(for: "CartPole-v0")
   c.acceptanceEpisodes = 20
@@ -56,8 +65,7 @@ struct PipelineTests {
   @Test func tinyEndToEndRunShrinksTheTeacherAndKeepsItsInvariants() throws {
     let folder = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     let options = PoPSOptions(config: try tinyConfig(), output: folder, seed: 4, teacher: teacherURL)
     var accepted: [Int] = []
     let record = try runPoPS(options) { if case .studentAccepted(let step, _, _, _) = $0 { accepted.append(step) } }
@@ -97,8 +105,7 @@ struct PipelineTests {
   @Test func anInterruptedRunResumesFromItsRecord() throws {
     let folder = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     let options = PoPSOptions(config: try tinyConfig(), output: folder, seed: 5, teacher: teacherURL)
     let first = try runPoPS(options)
     // Pretend the run was killed during its last step's student training.
@@ -129,8 +136,7 @@ struct PipelineTests {
   @Test func aFolderWithOtherSettingsIsRefused() throws {
     let folder = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     var config = try tinyConfig()
     config.shrinking.maxSteps = 1
     config.pruning.maxIterations = 1

@@ -16,9 +16,7 @@ struct SizeSearchTests {
   }
 
   func searchRun(_ configure: (inout PoPSConfig) -> Void, folder: URL) throws -> PoPSRun {
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     var config = try tinyConfig()
     config.shrinking.backoffAttempts = 3
     config.shrinking.minimumWidth = 1
@@ -71,9 +69,7 @@ struct SizeSearchTests {
   @Test func aRunWithoutAStudentSaysSo() throws {
     let folder = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     var config = try tinyConfig()
     config.distillation.maxEpochs = 1
     config.distillation.evaluationInterval = 1_000  // never evaluated: never accepted
@@ -195,8 +191,7 @@ struct SizeSearchResumeTests {
   /// A finished tiny run whose record is rewritten as if step 2's student had
   /// come from a size search: attempt 1 failed (step 2), attempt 2 passed (step 3).
   func searchedRecord(_ folder: URL) throws -> (PoPSOptions, PoPSRecord) {
-    let teacherURL = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: teacherURL)
+    let teacherURL = try handMadeTeacherFile(in: folder)
     var config = try tinyConfig()
     config.shrinking.maxSteps = 3
     let options = PoPSOptions(config: config, output: folder.appendingPathComponent("run"), seed: 4, teacher: teacherURL)

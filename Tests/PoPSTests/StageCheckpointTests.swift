@@ -21,12 +21,6 @@ final class StopAt: @unchecked Sendable {
 /// a student's distillation continues from its stage checkpoint to exactly
 /// the result of the uninterrupted run.
 struct StageCheckpointTests {
-  func teacherFile(in folder: URL) throws -> URL {
-    let url = folder.appendingPathComponent("given-teacher.safetensors")
-    try ModelFile.save(Model(network: handMadeTeacher(), provenance: Provenance(environment: "CartPole-v0")), to: url)
-    return url
-  }
-
   /// metrics.jsonl without its clock columns.
   func metricsRows(_ folder: URL) throws -> [String] {
     let text = try String(contentsOf: folder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
@@ -55,7 +49,7 @@ struct StageCheckpointTests {
   @Test func aRunStoppedInsideItsStagesEndsAsTheUninterruptedRun() throws {
     let root = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: root) }
-    let teacher = try teacherFile(in: root)
+    let teacher = try handMadeTeacherFile(in: root)
     let whole = root.appendingPathComponent("whole"), stopped = root.appendingPathComponent("stopped")
     let reference = try runPoPS(try options(whole, teacher: teacher))
     let ippMinibatches = try #require(reference.steps.first?.pruningMinibatches)
@@ -121,7 +115,7 @@ struct StageCheckpointTests {
   @Test func aCheckpointOfAnotherRunIsRefusedNamingTheField() throws {
     let root = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: root) }
-    let teacher = try teacherFile(in: root)
+    let teacher = try handMadeTeacherFile(in: root)
     let first = root.appendingPathComponent("first")
     let checkpoint = try checkpointOfARunStopped(in: first, teacher: teacher)
     for (name, change) in [("seed", { (o: inout PoPSOptions) in o.seed = 7 }), ("pruning.frequency", { o in o.config.pruning.frequency += 1 })] {
@@ -145,7 +139,7 @@ struct StageCheckpointTests {
   @Test func anEditedCheckpointIsRefusedNotTrusted() throws {
     let root = temporaryRunFolder()
     defer { try? FileManager.default.removeItem(at: root) }
-    let teacher = try teacherFile(in: root)
+    let teacher = try handMadeTeacherFile(in: root)
     let first = root.appendingPathComponent("first")
     let checkpoint = try checkpointOfARunStopped(in: first, teacher: teacher)
     let original = try TensorArchive.read(from: checkpoint)
