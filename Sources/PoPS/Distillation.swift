@@ -73,6 +73,11 @@ public struct AcceptanceTry: Codable, Sendable, Equatable {
     std = score.std
     self.passed = passed
   }
+
+  /// "19.10 +- 1.51 over 10 episodes: passed".
+  public var summary: String {
+    String(format: "%.2f +- %.2f over %d episodes: ", mean, std, episodes) + (passed ? "passed" : "failed")
+  }
 }
 
 /// Where a student's distillation stands: everything its loop carries from

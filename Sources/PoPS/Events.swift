@@ -69,9 +69,7 @@ extension PoPSEvent: CustomStringConvertible {
       let values = redundancy.map { String(format: "%.3f", $0) }.joined(separator: ", ")
       return "step \(step): redundancy \(values) -> distilling \(architecture)"
     case .student(let step, let e):
-      let tried = e.acceptance.map {
-        ", acceptance \(String(format: "%.2f", $0.mean)) over \($0.episodes) \($0.passed ? "passed" : "failed")"
-      }
+      let tried = e.acceptance.map { ", acceptance \($0.summary)" }
       return "step \(step) student epoch \(e.epoch + 1), minibatch \(e.minibatch): score \(String(format: "%.1f", e.mean))\(tried ?? "")"
     case .sizeSearch(let step, let attempt, let architecture, let accepted, let failed):
       return "step \(step): size search \(attempt), distilling \(architecture) (between \(accepted) and the failed \(failed))"

@@ -126,9 +126,7 @@ struct PoPSRunOptions: ParsableArguments {
         if stage.first < 0 { stage = (Date(), e.minibatch) }
         let total = distillation.maxEpochs * distillation.minibatchesPerEpoch
         // An acceptance try stays on screen: a failed one is why a good score did not end the stage.
-        let tried = e.acceptance.map {
-          String(format: "  acceptance %.2f +- %.2f over %d: %@", $0.mean, $0.std, $0.episodes, $0.passed ? "passed" : "failed")
-        }
+        let tried = e.acceptance.map { "  acceptance " + $0.summary }
         line.update(String(
           format: "[%@] step %d student epoch %d/%d  minibatch %d/%d  lr %.2g  score %.1f +- %.1f  ETA <= %@%@",
           clock, step, e.epoch + 1, distillation.maxEpochs, e.minibatch, total, e.learningRate, e.mean, e.std,
