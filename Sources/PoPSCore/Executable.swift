@@ -18,10 +18,13 @@ public enum Executable {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
   }
 
-  /// Folders to look in for files that live beside pops: the current
-  /// folder, the executable's folder and those above it, the build checkout.
+  /// Folders to look in for files that live beside pops (the bridge's
+  /// `.venv-gym`): the executable's folder and those above it, the build
+  /// checkout. Not the current folder: what pops runs must not depend on
+  /// where it is started (a `.venv-gym/bin/python` planted in a downloaded
+  /// folder would run there).
   public static var searchFolders: [URL] {
-    var folders = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+    var folders: [URL] = []
     var dir = current.deletingLastPathComponent()
     for _ in 0..<5 {
       folders.append(dir)

@@ -16,9 +16,15 @@ public struct GymBridgeError: Error, CustomStringConvertible {
 ///
 /// Use `--env gym:ID` on the command line (`gym:CartPole-v1`,
 /// `gym:Acrobot-v1`, `gym:ALE/Pong-v5`). The worker's Python is `POPS_PYTHON`
-/// if set, else `.venv-gym/bin/python` (made by `make deps-gym`) in the current
-/// folder or above the executable, else `python3`. Gymnasium's own
-/// `TimeLimit` applies, so no pops time limit is added.
+/// if set, else `.venv-gym/bin/python` (made by `make deps-gym`) beside or
+/// above the executable or in the checkout it was built from, else `python3`
+/// from an absolute folder on PATH; never one from the current folder.
+/// Gymnasium's own `TimeLimit` applies, so no pops time limit is added.
+///
+/// Ids come from model files and studies as well as from the command line,
+/// so an id with a module part (`MODULE:ENV`, which makes Gymnasium import
+/// MODULE) is refused before any Python starts; modules that register
+/// environments are named by the user in `POPS_GYM_MODULES` instead.
 ///
 /// A value of this type owns its worker; copies share it.
 public struct GymEnvironment: Environment {
@@ -114,8 +120,25 @@ public struct GymEnvironment: Environment {
   }
 
   /// The Python the bridge runs: POPS_PYTHON, a `.venv-gym` beside the
-  /// working folder or the executable, else python3 on PATH.
+  /// executable or in its build checkout, else python3 from an absolute
+  /// folder on PATH. Never one from the current folder (a `.venv-gym`
+  /// planted there would run as soon as pops starts an environment).
   public static func python() throws -> URL { try GymWorker.python() }
+
+  /// Refuses an id (without `gym:`) that the worker must not be handed:
+  /// one with a module part, `MODULE:ENV`, for which Gymnasium imports
+  /// MODULE, that is runs code the id names (an id in a model file or a
+  /// study would run it on `evaluate` or `sweep`); or one with a control
+  /// character. Thrown before any Python starts.
+  public static func checkID(_ id: String) throws {
+    if id.contains(":") {
+      throw GymBridgeError(
+        "gym:\(id): an environment id with a module part ('MODULE:ENV') is refused: Gymnasium would import MODULE, and pops never imports a module an id names (ids also come from model files and studies). Give the environment's id alone and name the module that registers it in POPS_GYM_MODULES (e.g. POPS_GYM_MODULES=minigrid), which the worker imports first")
+    }
+    if let bad = id.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+      throw GymBridgeError("gym:\(id.debugDescription): the id holds a control character (U+\(String(bad.value, radix: 16, uppercase: true)))")
+    }
+  }
 
   /// The worker's process id (for tests of failure handling).
   public var workerProcessIdentifier: Int32 { worker.process.processIdentifier }
@@ -153,6 +176,7 @@ final class GymWorker: @unchecked Sendable {
 
   init(id: String, python chosen: URL?) throws {
     self.id = id
+    try GymEnvironment.checkID(id)
     let python = try chosen ?? Self.python()
     guard FileManager.default.isExecutableFile(atPath: python.path) else {
       throw GymBridgeError("gym:\(id): no Python at \(python.path); run `make deps-gym` or set POPS_PYTHON")
@@ -325,7 +349,8 @@ final class GymWorker: @unchecked Sendable {
       let python = base.appendingPathComponent(".venv-gym/bin/python")
       if fm.isExecutableFile(atPath: python.path) { return python }
     }
-    for path in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+    // Only absolute PATH folders: an empty or relative entry means the current folder.
+    for path in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") where path.hasPrefix("/") {
       let python = URL(fileURLWithPath: String(path)).appendingPathComponent("python3")
       if fm.isExecutableFile(atPath: python.path) { return python }
     }

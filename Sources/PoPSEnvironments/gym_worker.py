@@ -7,6 +7,11 @@ Start-up: `python gym_worker.py ENV_ID[?OPTIONS] [JSON_KWARGS]`. OPTIONS are
   actions=1,2,3   pops action i is the environment's action map[i]
                   (the reference's 3-action Pong is `ALE/Pong-v5?actions=1,2,3`)
   atari=0         no DeepMind preprocessing for an ALE id
+An id with a module part (`MODULE:ENV`) is refused: Gymnasium would import
+MODULE, and ids also come from files (pops refuses them before starting the
+worker; this is the second line of defence). The modules that register
+environments are the ones the user lists, comma-separated, in
+POPS_GYM_MODULES; the worker imports them before it makes the environment.
 ALE ids (`ALE/...`) get the DeepMind preprocessing of the reference: no sticky
 actions, up to 30 no-ops on reset, frame skip 4 with max-pooling, end of
 episode on life loss, FIRE on reset, rewards clipped to their sign, 84x84
@@ -25,7 +30,10 @@ Requests and replies:
   b"Q"                           -> (the worker exits)
 Observation bytes are the raw array (float32 or uint8, C order, obs_shape).
 """
+import importlib
 import json
+import os
+import re
 import signal
 import struct
 import sys
@@ -47,6 +55,9 @@ def main():
     if len(sys.argv) < 2:
         fail("usage: gym_worker.py ENV_ID [JSON_KWARGS]")
     env_id, _, query = sys.argv[1].partition("?")
+    if ":" in env_id:
+        fail(f"'{env_id}' has a module part ('MODULE:ENV'), which would make Gymnasium import MODULE; "
+             "name the environment alone and list the module that registers it in POPS_GYM_MODULES")
     options = {}
     for pair in query.split("&") if query else []:
         key, equals, value = pair.partition("=")
@@ -66,6 +77,13 @@ def main():
         import gymnasium as gym
     except ImportError as error:
         fail(f"the Python packages are missing ({error}) in {sys.executable}; run `make deps-gym` in the pops checkout, or set POPS_PYTHON to a Python that has gymnasium")
+    for name in [m.strip() for m in os.environ.get("POPS_GYM_MODULES", "").split(",") if m.strip()]:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name, re.ASCII):
+            fail(f"POPS_GYM_MODULES has '{name}', which is not a module name (e.g. minigrid or my_package.envs)")
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            fail(f"POPS_GYM_MODULES: cannot import '{name}': {type(error).__name__}: {error}")
     if env_id.startswith("ALE/"):
         try:
             import ale_py
@@ -104,7 +122,6 @@ def main():
     out.write(b"POPS" + struct.pack("<II", VERSION, len(data)) + data)
     out.flush()
     start = info["action_start"]
-    import os
     fd = out.fileno()
 
     def send(*parts):

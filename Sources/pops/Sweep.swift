@@ -53,6 +53,11 @@ struct Sweep: ParsableCommand {
 
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
+    // Both are written into the Slurm scripts; a newline there would run as a command.
+    do {
+      try ShellText.checkPrintable(out, option: "--out")
+      try ShellText.checkPrintable(study, option: "the study path")
+    } catch { throw ValidationError("\(error)") }
     if let workers, workers <= 0 || workers > 4096 { throw ValidationError("--workers must be in 1...4096, got \(workers)") }
     if let threads, threads <= 0 || threads > 1024 { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
     if let cell, cell < 0 { throw ValidationError("--cell must be >= 0, got \(cell)") }
@@ -83,6 +88,11 @@ struct Sweep: ParsableCommand {
       try runOne(cells[index], plan: plan)
       return
     }
+    // One sweep (or collect) per study folder at a time: a second one would
+    // start the same cells and append to their logs. `--cell` runs of a
+    // Slurm array share the folder; each cell's own run locks its folder.
+    let lock = try RunLock(folder: plan.folder)
+    defer { withExtendedLifetime(lock) {} }
     if collect {
       try writeSummary(plan, failed: [])
       return
@@ -97,7 +107,7 @@ struct Sweep: ParsableCommand {
       for (name, indices) in script.arrays {
         print("\(name).sbatch: array of \(indices.count) cells (\(indices.lowerBound)...\(indices.upperBound - 1)), at most \(workers) at once")
       }
-      print("submit with \(submit.path); then: pops sweep \(study) --out \(out) --collect")
+      print("submit with \(ShellText.quoted(submit.path)); then: pops sweep \(ShellText.commandLine([study, "--out", out, "--collect"]))")
     case .ray:
       let sweep = RaySweep(
         plan: plan, studyPath: URL(fileURLWithPath: study).path, executable: Self.executable, address: address ?? "auto",
@@ -118,12 +128,21 @@ struct Sweep: ParsableCommand {
       let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: workers, threadsPerRun: threads)
       let line = ProgressLine()
       print("pops sweep: \(cells.count) cells (\(plan.study.environments.count) environments x \(plan.study.seeds.count) seeds x \(plan.study.modes.count) modes), \(workers) at once, \(threads) thread(s) each -> \(out)")
-      let failures = try sweep.run { progress in
-        let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
-        let running = progress.running.map(\.name).joined(separator: ", ")
-        line.update(
-          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.running.count) running, \(progress.failed) failed\(eta)\(running.isEmpty ? "" : " | \(running)")",
-          permanent: progress.running.isEmpty && progress.done + progress.failed == progress.total)
+      // Ctrl-C and SIGTERM are passed on to the running cells, which are waited for.
+      StopSignal.install()
+      let failures: [SweepFailure]
+      do {
+        failures = try sweep.run(stop: { StopSignal.number }) { progress in
+          let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
+          let running = progress.running.map(\.name).joined(separator: ", ")
+          line.update(
+            "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.running.count) running, \(progress.failed) failed\(eta)\(running.isEmpty ? "" : " | \(running)")",
+            permanent: progress.running.isEmpty && progress.done + progress.failed == progress.total)
+        }
+      } catch let stopped as SweepStopped {
+        line.finish()
+        print("pops sweep: \(stopped)")
+        throw ExitCode(128 + stopped.signal)
       }
       line.finish()
       try finish(plan, failures: failures)
@@ -152,10 +171,25 @@ struct Sweep: ParsableCommand {
       throw ValidationError("\(cell.name) needs \(dependency.name) finished first (its teacher and architecture)")
     }
     let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: 1, threadsPerRun: threads ?? Compute.defaultThreads)
+    // SIGTERM (Slurm's scancel, a Ray task's end) and Ctrl-C reach the cell too.
+    StopSignal.install()
     let process = try sweep.launch(cell)
-    process.waitUntilExit()
+    while process.poll() == nil {
+      if let signal = StopSignal.number {
+        process.send(signal)
+        _ = process.wait()
+        print("\(cell.name) stopped by signal \(signal); run the same command again to continue")
+        throw ExitCode(128 + signal)
+      }
+      usleep(50_000)
+    }
     guard plan.isFinished(cell) else {
-      print("\(cell.name) did not finish (status \(process.terminationStatus)); see \(plan.log(of: cell).path)")
+      let how: String
+      switch process.wait() {
+      case .exited(let status): how = "status \(status)"
+      case .signalled(let signal): how = "killed by signal \(signal)"
+      }
+      print("\(cell.name) did not finish (\(how)); see \(plan.log(of: cell).path)")
       throw ExitCode(1)
     }
     print("\(cell.name): \(plan.record(of: cell)?.status.rawValue ?? "")")

@@ -1,6 +1,12 @@
 import Foundation
 import PoPSCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Where a sweep stands, for live progress.
 public struct SweepProgress: Sendable {
   public var total: Int
@@ -20,10 +26,24 @@ public struct SweepFailure: Sendable {
   public var logTail: String
 }
 
+/// A sweep stopped by SIGINT or SIGTERM: the signal, passed on to the
+/// cells that were running, which have all ended (a rerun continues them).
+public struct SweepStopped: Error, CustomStringConvertible {
+  public var signal: Int32
+  public var cells: [SweepCell]
+
+  public var description: String {
+    let stopped = cells.isEmpty ? "no cell was running" : "stopped \(cells.map(\.name).joined(separator: ", "))"
+    return "sweep stopped by signal \(signal): \(stopped); run the same command again to continue"
+  }
+}
+
 /// The `local` engine: a pool of `workers` child processes of the `pops`
 /// executable, one per cell, each with `POPS_THREADS` set so the pool does
 /// not oversubscribe the cores. Finished cells are skipped; a killed cell
 /// resumes (the pipeline's own resume); a failed cell does not stop the others.
+/// A stop request (SIGINT, SIGTERM) is passed on to the running cells, which
+/// the sweep then waits for before it returns.
 public struct LocalSweep {
   public let plan: SweepPlan
   public let executable: URL
@@ -37,14 +57,16 @@ public struct LocalSweep {
     self.threadsPerRun = max(1, threadsPerRun)
   }
 
-  /// Runs every cell not finished yet; returns the failures.
-  public func run(progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
-    try FileManager.default.createDirectory(
-      at: plan.folder.appendingPathComponent("cells"), withIntermediateDirectories: true)
+  /// Runs every cell not finished yet; returns the failures. `stop` is
+  /// asked between polls: a signal number there is sent to every running
+  /// cell, no cell starts after it, and once the running ones have ended
+  /// `SweepStopped` is thrown.
+  public func run(stop: () -> Int32? = { nil }, progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
+    try plan.makeCellsFolder()
     let cells = plan.study.cells
     var pending = cells.filter { !plan.isFinished($0) }
     var done = cells.count - pending.count
-    var running: [(cell: SweepCell, process: Process, started: Date)] = []
+    var running: [(cell: SweepCell, process: CellProcess, started: Date)] = []
     var failures: [SweepFailure] = []
     var failedNames: Set<String> = []
     var finishedSeconds: [Double] = []
@@ -64,6 +86,12 @@ public struct LocalSweep {
     }
     report()
     while !pending.isEmpty || !running.isEmpty {
+      if let signal = stop() {
+        // Pass the signal on once, then wait for every cell to end.
+        for entry in running { entry.process.send(signal) }
+        for entry in running { _ = entry.process.wait() }
+        throw SweepStopped(signal: signal, cells: running.map(\.cell))
+      }
       // Start what may start: a free worker, a cell whose dependency is finished.
       var index = 0
       while running.count < workers && index < pending.count {
@@ -89,18 +117,20 @@ public struct LocalSweep {
         }
       }
       report()
-      // Wait for any child to end.
-      while !running.isEmpty && !running.contains(where: { !$0.process.isRunning }) { usleep(50_000) }
+      // Wait for any child to end (or a stop request).
+      while stop() == nil && !running.isEmpty && !running.contains(where: { $0.process.poll() != nil }) { usleep(50_000) }
       running.removeAll { entry in
-        guard !entry.process.isRunning else { return false }
-        let status = entry.process.terminationStatus
-        let finished = plan.isFinished(entry.cell)
-        if finished {
+        guard let ending = entry.process.poll() else { return false }
+        if plan.isFinished(entry.cell) {
           done += 1
           finishedSeconds.append(Date().timeIntervalSince(entry.started))
         } else {
           failedNames.insert(entry.cell.name)
-          let how = entry.process.terminationReason == .uncaughtSignal ? "was killed by signal \(status)" : "exited with status \(status)"
+          let how: String
+          switch ending {
+          case .exited(let status): how = "exited with status \(status)"
+          case .signalled(let signal): how = "was killed by signal \(signal)"
+          }
           failures.append(SweepFailure(cell: entry.cell, reason: how, logTail: Self.tail(of: plan.log(of: entry.cell))))
         }
         return true
@@ -110,29 +140,16 @@ public struct LocalSweep {
     return failures
   }
 
-  public func launch(_ cell: SweepCell) throws -> Process {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = try plan.arguments(of: cell)
+  /// Starts `cell`'s `pops` with its output appended to the cell's log.
+  public func launch(_ cell: SweepCell) throws -> CellProcess {
+    let arguments = try plan.arguments(of: cell)
     var environment = ProcessInfo.processInfo.environment
     environment["POPS_THREADS"] = String(threadsPerRun)
-    process.environment = environment
-    let log = plan.log(of: cell)
-    let handle: FileHandle
-    do {
-      try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
-      if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-      handle = try FileHandle(forWritingTo: log)
-    } catch {
-      throw ConfigError("cannot write the log \(log.path): \(FileErrors.reason(error))")
-    }
-    handle.seekToEndOfFile()
-    handle.write(Data("$ pops \(process.arguments!.joined(separator: " "))\n".utf8))
-    process.standardOutput = handle
-    process.standardError = handle
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    return process
+    let log = try plan.openLog(of: cell)
+    defer { close(log) }
+    let header = "$ pops \(ShellText.commandLine(arguments))\n"
+    _ = header.withCString { write(log, $0, strlen($0)) }
+    return try CellProcess(executable: executable, arguments: arguments, environment: environment, output: log)
   }
 
   /// The last `lines` lines of a log.

@@ -31,7 +31,7 @@ public struct RaySweep {
 
   /// Runs the cells not finished yet (full ones first); returns the failures.
   public func run(progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
-    try FileManager.default.createDirectory(at: plan.folder.appendingPathComponent("cells"), withIntermediateDirectories: true)
+    try plan.makeCellsFolder()
     let cells = plan.study.cells
     let open = cells.indices.filter { !plan.isFinished(cells[$0]) }
     let phases = [open.filter { cells[$0].mode == .full }, open.filter { cells[$0].mode != .full }].filter { !$0.isEmpty }

@@ -32,21 +32,40 @@ public struct SlurmScript {
     return arrays
   }
 
-  func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+  func quoted(_ text: String) -> String { ShellText.quoted(text) }
+
+  /// A value of an `#SBATCH` line, which sbatch reads itself (sh sees a
+  /// comment): in double quotes (spaces and `#` stay in the value), with `\`
+  /// before each `\` and `"` (sbatch's escape), and `%` doubled (Slurm's
+  /// file-name patterns read `%%` as one `%`).
+  static func directiveQuoted(_ text: String) -> String {
+    var escaped = ""
+    for character in text {
+      switch character {
+      case "\\", "\"": escaped += "\\\(character)"
+      case "%": escaped += "%%"
+      default: escaped.append(character)
+      }
+    }
+    return "\"" + escaped + "\""
+  }
 
   /// One sbatch script per array: SLURM_ARRAY_TASK_ID runs cell offset + id.
+  /// The paths are quoted for sh (`ShellText.quoted`); `write()` refuses
+  /// any with a control character.
   public func script(name: String, indices: Range<Int>) -> String {
-    """
-    #!/bin/bash
-    #SBATCH --job-name=pops-\(name)
-    #SBATCH --array=0-\(indices.count - 1)%\(concurrency)
-    #SBATCH --cpus-per-task=\(threadsPerRun)
-    #SBATCH --output=\(plan.folder.path)/slurm/\(name)-%a.out
-    # Cells \(indices.lowerBound)..\(indices.upperBound - 1) of the study (pops sweep --list shows them).
-    export POPS_THREADS=\(threadsPerRun)
-    exec \(quoted(executable)) sweep \(quoted(studyPath)) --out \(quoted(plan.folder.path)) --cell $((\(indices.lowerBound) + SLURM_ARRAY_TASK_ID))
+    let output = Self.directiveQuoted(plan.folder.appendingPathComponent("slurm").path + "/") + "\(name)-%a.out"
+    return """
+      #!/bin/bash
+      #SBATCH --job-name=pops-\(name)
+      #SBATCH --array=0-\(indices.count - 1)%\(concurrency)
+      #SBATCH --cpus-per-task=\(threadsPerRun)
+      #SBATCH --output=\(output)
+      # Cells \(indices.lowerBound)..\(indices.upperBound - 1) of the study (pops sweep --list shows them).
+      export POPS_THREADS=\(threadsPerRun)
+      exec \(quoted(executable)) sweep \(quoted(studyPath)) --out \(quoted(plan.folder.path)) --cell $((\(indices.lowerBound) + SLURM_ARRAY_TASK_ID))
 
-    """
+      """
   }
 
   /// Submits the arrays, the second after the first has ended (whatever its
@@ -65,6 +84,9 @@ public struct SlurmScript {
 
   /// Writes DIR/slurm/{full,rest}.sbatch and submit.sh; returns the submit script's path.
   public func write() throws -> URL {
+    try ShellText.checkPrintable(plan.folder.path, option: "--out")
+    try ShellText.checkPrintable(studyPath, option: "the study path")
+    try ShellText.checkPrintable(executable, option: "the pops executable's path")
     let folder = plan.folder.appendingPathComponent("slurm")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     for (name, indices) in arrays {

@@ -1,4 +1,11 @@
 import Foundation
+import PoPSCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What each cell of a study runs, where it writes, and what it waits for.
 public struct SweepPlan: Sendable {
@@ -17,6 +24,42 @@ public struct SweepPlan: Sendable {
 
   public func log(of cell: SweepCell) -> URL {
     folder.appendingPathComponent("cells").appendingPathComponent(cell.name + ".log")
+  }
+
+  /// Makes `folder/cells`, refusing one that is a symbolic link (the logs
+  /// and the cells' output would be written wherever it points).
+  public func makeCellsFolder() throws {
+    let cells = folder.appendingPathComponent("cells")
+    if (try? FileManager.default.destinationOfSymbolicLink(atPath: cells.path)) != nil {
+      throw ConfigError("\(cells.path) is a symbolic link; pops writes the cells only into a real folder inside --out")
+    }
+    do {
+      try FileManager.default.createDirectory(at: cells, withIntermediateDirectories: true)
+    } catch {
+      throw ConfigError("cannot create \(cells.path): \(FileErrors.reason(error))")
+    }
+  }
+
+  /// Opens `cell`'s log for appending (creating it), never through a
+  /// symbolic link: one planted at `cells/NAME.log` would make the log
+  /// overwrite the file it points to, outside the output folder. Returns
+  /// the descriptor (close-on-exec; the caller closes it). Anything but a
+  /// regular file there (a FIFO would block the sweep) is refused too.
+  public func openLog(of cell: SweepCell) throws -> Int32 {
+    try makeCellsFolder()
+    let log = log(of: cell)
+    let fd = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
+    guard fd >= 0 else {
+      let reason = errno == ELOOP ? "it is a symbolic link, which pops does not follow" : String(cString: strerror(errno))
+      throw ConfigError("cannot write the log \(log.path): \(reason)")
+    }
+    var info = stat()
+    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      close(fd)
+      throw ConfigError("cannot write the log \(log.path): it is not a regular file")
+    }
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+    return fd
   }
 
   /// The cell this one needs finished first: the full run that trains the
