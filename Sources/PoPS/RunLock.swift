@@ -17,12 +17,12 @@ public final class RunLock {
   /// Whether this lock made the folder (a failed start then removes it).
   private let createdFolder: Bool
 
-  /// Takes the folder's lock, creating the folder if needed.
+  /// Takes the folder's lock, creating the folder if needed. (The commands
+  /// refuse a folder of other files first: `OutputFolder.check`.)
   public init(folder: URL) throws {
     self.folder = folder
-    var isDirectory: ObjCBool = false
-    let existed = FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory)
-    if existed && !isDirectory.boolValue { throw ConfigError("\(folder.path) is a file, not a folder") }
+    try OutputFolder.requireFolder(folder)
+    let existed = FileManager.default.fileExists(atPath: folder.path)
     do {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     } catch {

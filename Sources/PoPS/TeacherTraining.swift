@@ -177,14 +177,22 @@ public func trainTeacher(
       diverged = (report.step, "the loss is \(report.loss)")
       return false
     }
-    metrics.append(
-      [String(report.step), String(report.episodes), String(format: "%.3f", report.meanReturn),
-       String(format: "%.4f", report.epsilon ?? 0), String(format: "%.5g", report.loss), String(report.updates),
-       String(format: "%.1f", report.updatesPerSecond), String(format: "%.1f", report.stepsPerSecond),
-       String(format: "%.2f", report.elapsed)].joined(separator: ","))
+    // A log line that cannot be written (a full disk) stops training with the reason.
+    do {
+      try metrics.append(
+        [String(report.step), String(report.episodes), String(format: "%.3f", report.meanReturn),
+         String(format: "%.4f", report.epsilon ?? 0), String(format: "%.5g", report.loss), String(report.updates),
+         String(format: "%.1f", report.updatesPerSecond), String(format: "%.1f", report.stepsPerSecond),
+         String(format: "%.2f", report.elapsed)].joined(separator: ","))
+      if let evaluation = report.evaluation {
+        try evaluations.append(
+          "{\"step\":\(report.step),\"mean\":\(evaluation.mean),\"std\":\(evaluation.std),\"min\":\(evaluation.min),\"max\":\(evaluation.max),\"episodes\":\(evaluation.episodes)}")
+      }
+    } catch {
+      saveError = error
+      return false
+    }
     if let evaluation = report.evaluation {
-      evaluations.append(
-        "{\"step\":\(report.step),\"mean\":\(evaluation.mean),\"std\":\(evaluation.std),\"min\":\(evaluation.min),\"max\":\(evaluation.max),\"episodes\":\(evaluation.episodes)}")
       if best == nil || evaluation.mean > best!.mean {
         best = evaluation
         do {
@@ -360,15 +368,14 @@ struct EvaluationRow: Codable {
 /// An append-only text log (CSV or JSON lines), flushed line by line so a
 /// killed run keeps everything up to its last report.
 final class LineLog {
-  private let handle: FileHandle
+  private let output: FileOutput
 
   /// Starts the log afresh, or with `append` continues an existing one.
   init(url: URL, header: String?, append: Bool = false) throws {
     if !append || !FileManager.default.fileExists(atPath: url.path) {
-      _ = FileManager.default.createFile(atPath: url.path, contents: header.map { Data(($0 + "\n").utf8) } ?? Data())
+      try AtomicFile.write(header.map { Data(($0 + "\n").utf8) } ?? Data(), to: url)
     }
-    handle = try FileHandle(forWritingTo: url)
-    handle.seekToEndOfFile()
+    output = try FileOutput(appendingTo: url.path)
   }
 
   /// Rewrites the log at `url` (atomically) keeping the header line, if it
@@ -381,9 +388,8 @@ final class LineLog {
     try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: url)
   }
 
-  func append(_ line: String) {
-    handle.write(Data((line + "\n").utf8))
+  /// Appends one line; a failure names the log and the reason.
+  func append(_ line: String) throws {
+    try output.write(Data((line + "\n").utf8))
   }
-
-  deinit { try? handle.close() }
 }

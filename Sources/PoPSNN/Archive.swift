@@ -65,38 +65,13 @@ public struct TensorArchive: Sendable {
     }
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     while json.count % 8 != 0 { json.append(0x20) }
-    let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-      throw ModelFileError(path: url.path, problem: "cannot create \(temporary.path)")
-    }
-    do {
-      let handle = try FileHandle(forWritingTo: temporary)
-      defer { try? handle.close() }
-      var prefix = Data()
-      withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
-      prefix.append(json)
-      try handle.write(contentsOf: prefix)
-      for name in names {
-        try arrays[name]!.withBytes { raw in
-          // In 64 MiB pieces so a multi-gigabyte replay buffer is never copied whole.
-          var start = 0
-          while start < raw.count {
-            let end = min(raw.count, start + (64 << 20))
-            try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress! + start),
-              count: end - start, deallocator: .none))
-            start = end
-          }
-        }
-      }
-      try handle.synchronize()
-      if rename(temporary.path, url.path) != 0 {
-        throw ModelFileError(path: url.path, problem: "cannot rename \(temporary.lastPathComponent) over it")
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
+    var prefix = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { prefix.append(contentsOf: $0) }
+    prefix.append(json)
+    // Straight from the arrays' memory: a multi-gigabyte replay buffer is never copied.
+    try AtomicFile.write(to: url, synchronize: true) { output in
+      try output.write(prefix)
+      for name in names { try arrays[name]!.withBytes { try output.write($0) } }
     }
   }
 

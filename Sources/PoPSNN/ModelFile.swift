@@ -283,22 +283,3 @@ public struct SafetensorsFile {
     return Tensor(shape: shape, scalars: scalars)
   }
 }
-
-/// Writes files so a reader never sees a half-written one.
-public enum AtomicFile {
-  /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
-  public static func write(_ data: Data, to url: URL) throws {
-    let directory = url.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-    do {
-      try data.write(to: temporary)
-      if rename(temporary.path, url.path) != 0 {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
-    }
-  }
-}

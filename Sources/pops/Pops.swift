@@ -23,6 +23,9 @@ struct Pops: ParsableCommand {
 
   /// Refuses a `POPS_ISA` this CPU cannot run before any command starts.
   static func main() {
+    // A file-size limit (ulimit -f) then fails the write with "File too
+    // large", named like any other write error, instead of killing pops.
+    signal(SIGXFSZ, SIG_IGN)
     do {
       _ = try InstructionSet.requested()
     } catch {

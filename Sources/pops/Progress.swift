@@ -1,4 +1,5 @@
 import Foundation
+import PoPS
 
 /// A progress line that rewrites itself on a terminal and prints plain lines
 /// (at most one every few seconds, plus every permanent one) elsewhere.
@@ -47,14 +48,15 @@ final class ProgressLine {
     }
   }
 
-  /// Appends a line to `log` if its folder exists (a run creates it when it starts).
+  /// Appends a line to `log` if its folder exists (a run creates it when it
+  /// starts). The log only mirrors the console: a line it cannot take (a full
+  /// disk) is dropped, and the run's next file write reports the reason.
   func append(_ text: String) {
-    guard let log, FileManager.default.fileExists(atPath: log.deletingLastPathComponent().path) else { return }
-    if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-    guard let handle = try? FileHandle(forWritingTo: log) else { return }
-    handle.seekToEndOfFile()
-    handle.write(Data((text + "\n").utf8))
-    try? handle.close()
+    guard let log, FileManager.default.fileExists(atPath: log.deletingLastPathComponent().path),
+      FileErrors.kindOfNonRegular(atPath: log.path, followingLinks: false) == nil,
+      let output = try? FileOutput(appendingTo: log.path)
+    else { return }
+    try? output.write(Data((text + "\n").utf8))
   }
 
   func finish() {

@@ -10,7 +10,7 @@ struct PoPSRunOptions: ParsableArguments {
   @Option(help: "Environment id, or gym:ID for any Gymnasium environment (run: default CartPole-v0; compress: default the one recorded in the teacher).")
   var env: String?
 
-  @Option(help: "Output folder; re-running with the same folder resumes the run.")
+  @Option(help: "Output folder: a new or empty one, or an earlier run's, which re-running resumes (a folder of other files is refused).")
   var out: String
 
   @Option(parsing: .unconditional, help: "Random seed.")
@@ -76,6 +76,8 @@ struct PoPSRunOptions: ParsableArguments {
   /// overrides, printing progress.
   func run(environment: String, teacher: String?) throws {
     let config = try PoPSConfig.resolved(for: environment, file: self.config, assignments: overrides)
+    // Never over someone else's files: only a new, empty or earlier pops run folder.
+    try OutputFolder.check(URL(fileURLWithPath: out), markers: OutputFolder.runMarkers, writes: "results, models and logs")
     var options = PoPSOptions(
       config: config, output: URL(fileURLWithPath: out), seed: seed,
       teacher: teacher.map { URL(fileURLWithPath: $0) })

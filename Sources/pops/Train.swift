@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
   @Option(help: "Environment id (\(Environments.specs.map(\.id).joined(separator: ", ")), or gym:ID for any Gymnasium environment).")
   var env = "CartPole-v0"
 
-  @Option(help: "Output folder.")
+  @Option(help: "Output folder: a new or empty one, or an earlier `pops train` folder (a folder of other files is refused).")
   var out: String
 
   @Option(parsing: .unconditional, help: "Random seed (same seed, same run).")
@@ -72,6 +72,9 @@ struct Train: ParsableCommand {
   func run() throws {
     let preset = try PoPSConfig.resolved(for: env, file: config, assignments: overrides)
     let budget = steps ?? preset.teacher.steps
+    // Never over someone else's files: only a new, empty or earlier `pops train` folder.
+    try OutputFolder.check(
+      URL(fileURLWithPath: out), markers: OutputFolder.trainingMarkers, writes: "models, metrics.csv and evaluations.jsonl")
     var options = try TeacherTrainingOptions(
       environment: env, output: URL(fileURLWithPath: out), seed: seed, steps: budget)
     options.teacher = preset.teacher

@@ -1,0 +1,150 @@
+import Foundation
+import PoPS
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What pops does with an `--out` it cannot or must not write (issue 26):
+/// something that is not a regular file is refused and kept, a folder of
+/// someone else's files is refused and left as it was, and a failed write
+/// names the file and the operating system's reason, keeps the old file and
+/// leaves no temporary file.
+struct OutputTargetTests {
+  /// A folder holding m.safetensors, a CartPole model of a few kilobytes.
+  func modelFolder() throws -> String {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    var rng = SeededGenerator(seed: 7)
+    let network = Network(.mlp(inputs: 4, hidden: [64, 64], outputs: 2), using: &rng)
+    try ModelFile.save(
+      Model(network: network, provenance: Provenance(environment: "CartPole-v0")),
+      to: URL(fileURLWithPath: "\(folder)/m.safetensors"))
+    return folder
+  }
+
+  /// Files in `folder` (hidden ones included), sorted.
+  func entries(_ folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+  }
+
+  @Test func aTargetThatIsNotARegularFileIsRefusedAndKept() throws {
+    let folder = try modelFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let model = "\(folder)/m.safetensors"
+    let fifo = "\(folder)/fifo"
+    #expect(mkfifo(fifo, 0o644) == 0)
+    try "keep".write(toFile: "\(folder)/real.safetensors", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: "\(folder)/link.safetensors", withDestinationPath: "\(folder)/real.safetensors")
+    // What /dev/stdout is: a link to the process's descriptor (here inside the test's folder, so nothing real is at stake).
+    try FileManager.default.createSymbolicLink(atPath: "\(folder)/stdout", withDestinationPath: "/proc/self/fd/1")
+    try FileManager.default.createDirectory(atPath: "\(folder)/dir.onnx", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: "\(folder)/firmware", withIntermediateDirectories: true)
+    #expect(mkfifo("\(folder)/firmware/pops_policy.c", 0o644) == 0)
+    let cases: [([String], String, String)] = [
+      (["import", model, "--out", fifo], fifo, "it is a FIFO (named pipe), not a regular file"),
+      (["export", model, "--format", "onnx", "--out", fifo], fifo, "it is a FIFO (named pipe), not a regular file"),
+      (["import", model, "--out", "\(folder)/link.safetensors"], "\(folder)/link.safetensors", "it is a symbolic link (to \(folder)/real.safetensors)"),
+      (["import", model, "--out", "\(folder)/stdout"], "\(folder)/stdout", "it is a symbolic link (to /proc/self/fd/1)"),
+      (["export", model, "--format", "onnx", "--out", "\(folder)/dir.onnx"], "\(folder)/dir.onnx", "it is a folder, not a regular file"),
+      (["export", model, "--format", "c", "--out", "\(folder)/firmware"], "\(folder)/firmware/pops_policy.c", "it is a FIFO (named pipe)"),
+    ]
+    for (arguments, path, reason) in cases {
+      let result = try pops(arguments)
+      // Export says "cannot write PATH (REASON)" (its own wording around the same error).
+      let named = result.output.contains("could not write \(path): \(reason)") || result.output.contains("cannot write \(path) (\(reason)")
+      #expect(result.status != 0 && named, "\(arguments): \(result.output)")
+    }
+    var info = stat()
+    #expect(lstat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO, "the FIFO was replaced")
+    #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/link.safetensors")) == "\(folder)/real.safetensors")
+    #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/stdout")) == "/proc/self/fd/1")
+    #expect((try? String(contentsOfFile: "\(folder)/real.safetensors", encoding: .utf8)) == "keep")
+    #expect(entries("\(folder)/dir.onnx").isEmpty)
+    #expect(!entries(folder).contains { $0.hasSuffix(".tmp") }, "\(entries(folder))")
+  }
+
+  /// `run`/`compress`, `train` and `sweep` never write into a folder of
+  /// someone else's files; an empty folder is fine.
+  @Test func aFolderOfOtherFilesIsRefusedAndLeftAsItWas() throws {
+    let fixtures = try OutputFolderTests().fixtures()
+    defer { try? FileManager.default.removeItem(atPath: fixtures) }
+    let user = "\(fixtures)/mine"
+    try FileManager.default.createDirectory(atPath: user, withIntermediateDirectories: true)
+    for name in ["notes.txt", "data.csv", "results.csv", "plot.svg"] {
+      try "mine".write(toFile: "\(user)/\(name)", atomically: true, encoding: .utf8)
+    }
+    let before = entries(user)
+    let study = try SweepTests().study(modes: "full")
+    defer { try? FileManager.default.removeItem(atPath: study) }
+    let commands: [[String]] = [
+      ["compress", "--teacher", "\(fixtures)/a.safetensors", "--env", "CartPole-v0", "--out", user, "--config", "\(fixtures)/tiny.yaml"],
+      ["run", "--env", "CartPole-v0", "--out", user, "--config", "\(fixtures)/tiny.yaml"],
+      ["train", "--env", "CartPole-v0", "--out", user, "--steps", "100"],
+      ["sweep", "\(study)/study.yaml", "--out", user, "--collect"],
+    ]
+    for arguments in commands {
+      let result = try pops(arguments)
+      #expect(
+        result.status != 0 && result.output.contains("\(user) is not empty and holds no pops output (it has data.csv, notes.txt, plot.svg and 1 more"),
+        "\(arguments[0]): \(result.output)")
+      #expect(entries(user) == before, "\(arguments[0]) wrote into the folder: \(entries(user))")
+      for name in before { #expect((try? String(contentsOfFile: "\(user)/\(name)", encoding: .utf8)) == "mine") }
+    }
+    // Something else than a folder is named as such.
+    let fifo = "\(fixtures)/fifo"
+    #expect(mkfifo(fifo, 0o644) == 0)
+    let piped = try pops(["run", "--env", "CartPole-v0", "--out", fifo])
+    #expect(piped.status != 0 && piped.output.contains("\(fifo) is a FIFO (named pipe), not a folder"), "\(piped.output)")
+    // An empty folder is a new one.
+    let empty = "\(fixtures)/empty"
+    try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+    let run = try pops([
+      "compress", "--teacher", "\(fixtures)/a.safetensors", "--env", "CartPole-v0", "--out", empty, "--config", "\(fixtures)/tiny.yaml",
+    ])
+    #expect(run.status == 0 && FileManager.default.fileExists(atPath: "\(empty)/results.json"), "\(run.output)")
+  }
+
+  /// A write the file system refuses names the file and the reason. /dev/full
+  /// opens but fails every write with ENOSPC, as a full disk does.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
+  func aFullDiskIsNamedWithTheFileAndTheReason() throws {
+    let output = try FileOutput(appendingTo: "/dev/full")
+    let error = #expect(throws: WriteError.self) { try output.write(Data(repeating: 1, count: 100_000)) }
+    #expect(error?.description == "could not write /dev/full: No space left on device")
+    // What Foundation throws for a full disk reads the same.
+    let cocoa = CocoaError(.fileWriteOutOfSpace, userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+    #expect(WriteError(path: "/x/y", error: cocoa).description == "could not write /x/y: No space left on device")
+  }
+
+  /// Through the CLI: a file-size limit (`ulimit -f`) fails the write part
+  /// way, as a full disk does; a file where a folder should be fails it at once.
+  @Test func aFailedWriteKeepsTheOldFileAndNamesTheReason() throws {
+    let folder = try modelFolder()
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let target = "\(folder)/old.safetensors"
+    try "the old model".write(toFile: target, atomically: true, encoding: .utf8)
+    let log = "\(folder)/log.txt"
+    FileManager.default.createFile(atPath: log, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", "ulimit -f 1 && exec \"$0\" \"$@\"", popsExecutable().path, "import", "\(folder)/m.safetensors", "--out", target]
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    process.waitUntilExit()
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(output)")
+    #expect(output.contains("could not write \(target): File too large"), "\(output)")
+    #expect((try? String(contentsOfFile: target, encoding: .utf8)) == "the old model")
+    #expect(!entries(folder).contains { $0.hasSuffix(".tmp") }, "\(entries(folder))")
+
+    try "a file".write(toFile: "\(folder)/file", atomically: true, encoding: .utf8)
+    let under = try pops(["import", "\(folder)/m.safetensors", "--out", "\(folder)/file/sub/m.safetensors"])
+    #expect(
+      under.status != 0 && under.output.contains("could not write \(folder)/file/sub/m.safetensors: \(folder)/file is a file, not a folder"),
+      "\(under.output)")
+  }
+}
