@@ -12,7 +12,9 @@ struct Export: ParsableCommand {
       <math.h> only for Tanh): NAME_forward(observation, outputs) and NAME_act(observation). Prints the
       footprint and, with a C compiler present, the compiled forward latency. With --quantize int8 it
       plays the environment with the int8 policy first and refuses it when its mean return falls under
-      the environment's objective (--force writes it anyway).
+      the environment's objective (--force writes it anyway). Refused before anything is written: a
+      non-finite weight, an input scale that is not a finite positive number, and for int8 a channel
+      whose largest |weight| is under 1.5e-36 (too small for a float scale).
 
       Examples:
         pops export runs/cartpole/final.safetensors --format onnx --out policy.onnx
@@ -56,6 +58,8 @@ struct Export: ParsableCommand {
   func run() throws {
     let url = URL(fileURLWithPath: model)
     let loaded = try TeacherImport.load(url).model
+    // Values no export can hold (an imported graph's infinite input scale, ...): refused before anything is written.
+    try ExportCheck.check(loaded, source: model)
     if format == .onnx {
       try ONNXExport.write(loaded, source: url.lastPathComponent, to: URL(fileURLWithPath: out))
       let footprint = CExport.footprint(loaded, int8: false)
@@ -69,7 +73,12 @@ struct Export: ParsableCommand {
       guard let id = env ?? loaded.provenance.environment else {
         throw ValidationError("\(model) records no environment: pass --env to check the int8 policy")
       }
-      let check = try QuantizationCheck.measure(loaded, environment: id, episodes: episodes, seed: 2026)
+      let check: QuantizationCheck
+      do {
+        check = try QuantizationCheck.measure(loaded, environment: id, episodes: episodes, seed: 2026)
+      } catch let error as ExportError {
+        throw ExportError("\(model): \(error); nothing written")
+      }
       print(String(
         format: "int8 check on %@: %d of %d greedy actions agree with the float model; mean return %.2f (float %.2f) over %d episodes",
         id, check.agreeing, check.observations, check.int8Score.mean, check.floatScore.mean, episodes))

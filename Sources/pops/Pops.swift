@@ -17,8 +17,8 @@ struct Pops: ParsableCommand {
       """,
     version: "\(PoPSVersion.current) (kernels: \(InstructionSet.active))",
     subcommands: [
-      Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Inspect.self, Plot.self, Report.self,
-      Config.self, Sweep.self,
+      Run.self, Compress.self, Import.self, Export.self, Train.self, Evaluate.self, Predict.self, Inspect.self, Plot.self,
+      Report.self, Config.self, Sweep.self,
     ])
 
   /// Refuses a `POPS_ISA` this CPU cannot run before any command starts.

@@ -67,7 +67,7 @@ struct CExportTests {
     let float = try CompiledPolicy(model, int8: false)
     let int8 = try CompiledPolicy(model, int8: true, name: "policy8")
     defer { try? FileManager.default.removeItem(at: float.folder); try? FileManager.default.removeItem(at: int8.folder) }
-    let quantized = Int8Policy(model)
+    let quantized = try Int8Policy(model)
     var rng = SeededGenerator(seed: 9)
     let raw = model.input.dtype == .uint8 ? Float(255) : 2
     for _ in 0..<20 {
@@ -94,9 +94,9 @@ struct CExportTests {
     }
   }
 
-  @Test func int8WeightsArePerChannelSymmetric() {
+  @Test func int8WeightsArePerChannelSymmetric() throws {
     let model = Self.models()[0]
-    let q = Int8Policy(model)
+    let q = try Int8Policy(model)
     let weight = model.network.parameters[0]
     let layer = q.layers[0]!
     for o in 0..<weight.shape[0] {

@@ -103,7 +103,7 @@ public struct QuantizationCheck: Sendable {
   /// Plays `episodes` greedy episodes with each policy (same seeds) and
   /// compares their actions on the float policy's observations.
   public static func measure(_ model: Model, environment id: String, episodes: Int, seed: UInt64) throws -> QuantizationCheck {
-    let quantized = Int8Policy(model)
+    let quantized = try Int8Policy(model)
     var environment = try Environments.make(id, seed: seed)
     try model.network.checkFits(environment, id: id)
     var agreeing = 0, observations = 0

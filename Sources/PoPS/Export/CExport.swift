@@ -58,6 +58,7 @@ public enum CExport {
     try checkName(name)
     let architecture = model.network.architecture
     if let problem = architecture.validationError() { throw ExportError("the model cannot be exported: \(problem)") }
+    try ExportCheck.check(model, source: source)
     let upper = name.uppercased()
     let footprint = self.footprint(model, int8: int8)
     let widest = scratchFloats(architecture)
@@ -92,7 +93,7 @@ public enum CExport {
     code += "\n"
     // Constant data.
     var parameter = 0
-    let quantized = int8 ? Int8Policy(model) : nil
+    let quantized = int8 ? try Int8Policy(model) : nil
     for (index, layer) in architecture.layers.enumerated() where layer.hasParameters {
       let weight = model.network.parameters[parameter], bias = model.network.parameters[parameter + 1]
       parameter += 2
@@ -179,31 +180,37 @@ public enum CExport {
     return (header, code)
   }
 
-  /// The helper that quantizes a layer's input with one scale.
+  /// The helper that quantizes a layer's input with one scale, exactly as
+  /// `Int8Policy.quantize` does: zeros with scale 1 when the largest magnitude
+  /// is 0, infinite or too small to invert; NaN to 0; the clamp before the
+  /// conversion, so no value makes the cast to int undefined.
   static func quantizeHelper(_ name: String) -> String {
-    """
-    /* x quantized to [-127, 127] with one scale (max |x| / 127, returned), rounding half away from zero. */
-    static float \(name)_quantize(const float *x, int *q, int n) {
-      float largest = 0.0f, inverse;
-      for (int i = 0; i < n; ++i) {
-        float v = x[i] < 0.0f ? -x[i] : x[i];
-        if (v > largest) largest = v;
+    let largestFloat = literal(.greatestFiniteMagnitude)
+    return """
+      /* x quantized to [-127, 127] with one scale (max |x| / 127, returned), rounding half away from zero. */
+      static float \(name)_quantize(const float *x, int *q, int n) {
+        float largest = 0.0f, inverse = 0.0f;
+        for (int i = 0; i < n; ++i) {
+          float v = x[i] < 0.0f ? -x[i] : x[i];
+          if (v > largest) largest = v;
+        }
+        if (largest > 0.0f && largest <= \(largestFloat)) inverse = 127.0f / largest;
+        if (!(inverse > 0.0f && inverse <= \(largestFloat))) {
+          for (int i = 0; i < n; ++i) q[i] = 0;
+          return 1.0f;
+        }
+        for (int i = 0; i < n; ++i) {
+          float v = x[i] * inverse;
+          if (v != v) v = 0.0f;
+          if (v > 127.0f) v = 127.0f;
+          if (v < -127.0f) v = -127.0f;
+          q[i] = (int)(v + (v >= 0.0f ? 0.5f : -0.5f));
+        }
+        return largest / 127.0f;
       }
-      if (!(largest > 0.0f)) {
-        for (int i = 0; i < n; ++i) q[i] = 0;
-        return 1.0f;
-      }
-      inverse = 127.0f / largest;
-      for (int i = 0; i < n; ++i) {
-        float v = x[i] * inverse;
-        int r = (int)(v + (v >= 0.0f ? 0.5f : -0.5f));
-        q[i] = r > 127 ? 127 : (r < -127 ? -127 : r);
-      }
-      return largest / 127.0f;
-    }
 
 
-    """
+      """
   }
 
   /// A float as a C literal that reads back to the same float.

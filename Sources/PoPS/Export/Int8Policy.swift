@@ -7,6 +7,13 @@ import Foundation
 /// result is scaled back to float before the bias and the activation.
 /// `forward` computes exactly what the generated C computes, so pops can
 /// measure the quantized policy before it ships.
+///
+/// Quantization is total: a model with a non-finite value, or a channel whose
+/// largest weight is too small for a normal float scale, is refused by
+/// `init` with the tensor and the value; at run time a layer input whose
+/// largest magnitude is zero, infinite, or too small to invert (under about
+/// 3.7e-37) quantizes to zeros with scale 1, and NaN inputs count as 0, so
+/// no observation can make `forward` or the C trap or leave defined behaviour.
 public struct Int8Policy: Policy, Sendable {
   public struct Layer: Sendable {
     /// int8 weights in the float layer's layout ([out, in] or [out, in, kh, kw]).
@@ -22,7 +29,14 @@ public struct Int8Policy: Policy, Sendable {
   /// The observation's scale (the model's recorded encoding).
   public let inputScale: Float
 
-  public init(_ model: Model) {
+  /// The smallest nonzero largest |weight| of a channel: its scale
+  /// (largest / 127) must be a normal float, or it loses its precision.
+  public static let smallestChannelMaximum: Float = 127 * Float.leastNormalMagnitude
+
+  /// Quantizes `model`; throws `ExportError` naming the tensor, the channel
+  /// and the value when a weight is non-finite or a channel cannot be scaled.
+  public init(_ model: Model) throws {
+    if let problem = ExportCheck.problem(model) { throw ExportError("int8 cannot quantize the model: \(problem)") }
     architecture = model.network.architecture
     inputScale = model.input.scale
     var layers: [Int: Layer] = [:]
@@ -37,6 +51,12 @@ public struct Int8Policy: Policy, Sendable {
         let row = weight.scalars[(o * perOutput)..<((o + 1) * perOutput)]
         let largest = row.map(abs).max() ?? 0
         guard largest > 0 else { continue }
+        guard largest >= Self.smallestChannelMaximum else {
+          throw ExportError(
+            "int8 cannot quantize layers.\(index).weight: output channel \(o)'s largest |weight| is \(largest), under "
+              + "\(Self.smallestChannelMaximum), the smallest an int8 channel scale can hold; export it as float32 "
+              + "(without --quantize) or set that channel's weights to 0")
+        }
         scales[o] = largest / 127
         let inverse = 127 / largest
         for (j, w) in row.enumerated() { quantized[o * perOutput + j] = Int8(Self.round(w * inverse)) }
@@ -46,17 +66,23 @@ public struct Int8Policy: Policy, Sendable {
     self.layers = layers
   }
 
-  /// Round half away from zero, clamped to [-127, 127], as the C does.
+  /// Round half away from zero, clamped to [-127, 127], NaN to 0, as the C does.
   static func round(_ v: Float) -> Int32 {
-    max(-127, min(127, Int32(v + (v >= 0 ? 0.5 : -0.5))))
+    guard !v.isNaN else { return 0 }
+    let clamped = min(127, max(-127, v))
+    return Int32(clamped + (clamped >= 0 ? 0.5 : -0.5))
   }
 
   /// `x` quantized with one scale; returns the int8 values and the scale.
+  /// All zeros with scale 1 when the largest magnitude is 0, infinite, or too
+  /// small for 127 / largest to be finite.
   static func quantize(_ x: [Float]) -> ([Int32], Float) {
     var largest: Float = 0
     for v in x where abs(v) > largest { largest = abs(v) }
-    guard largest > 0 else { return ([Int32](repeating: 0, count: x.count), 1) }
+    let zeros = ([Int32](repeating: 0, count: x.count), Float(1))
+    guard largest > 0, largest <= .greatestFiniteMagnitude else { return zeros }
     let inverse = 127 / largest
+    guard inverse <= .greatestFiniteMagnitude else { return zeros }
     return (x.map { round($0 * inverse) }, largest / 127)
   }
 

@@ -15,6 +15,7 @@ public enum ONNXExport {
   public static func data(_ model: Model, source: String) throws -> Data {
     let architecture = model.network.architecture
     if let problem = architecture.validationError() { throw ExportError("the model cannot be exported: \(problem)") }
+    try ExportCheck.check(model, source: source)
     var graph = Onnx_GraphProto()
     graph.name = "pops_policy"
     var current = "observation"
