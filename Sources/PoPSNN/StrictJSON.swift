@@ -2,12 +2,13 @@ import Foundation
 
 /// What Foundation's JSON parser lets through and a model file must not
 /// have: the same key twice in one object (the parser silently keeps one of
-/// them, so two readers could see two different files).
-enum StrictJSON {
+/// them, so two readers could see two different files). Package-wide: the
+/// importers hold the JSON inside other formats (SB3's `data`) to it too.
+package enum StrictJSON {
   /// The first key that appears twice in one object of `data` (compared
   /// after unescaping, so "a" and "\u0061" are the same key), or nil. Only
   /// meaningful for text the JSON parser accepts.
-  static func duplicateKey(in data: Data) -> String? {
+  package static func duplicateKey(in data: Data) -> String? {
     let bytes = [UInt8](data)
     var i = 0
     // One entry per open container: the keys seen so far, or nil for an array.

@@ -25,18 +25,51 @@ indirect enum PickleValue {
   case int(Int)
   case float(Double)
   case string(String)
-  case tuple([PickleValue])
+  /// A tuple and how deeply it nests (see `RestrictedUnpickler.maxNesting`).
+  case tuple([PickleValue], nesting: Int)
   case list(PickleList)
   case dict(PickleDict)
   case global(String)
   case storage(TorchStorageReference)
   case tensor(TorchTensorReference)
+
+  /// Levels of containers in this value: 0 for a scalar, 1 for a flat tuple,
+  /// list or dict, one more for each level of containers inside.
+  var nesting: Int {
+    switch self {
+    case .tuple(_, let nesting): return nesting
+    case .list(let list): return list.nesting
+    case .dict(let dict): return dict.nesting
+    default: return 0
+    }
+  }
+
+  /// The list or dict this value is, if it is one.
+  var container: PickleContainer? {
+    switch self {
+    case .list(let list): return list
+    case .dict(let dict): return dict
+    default: return nil
+    }
+  }
 }
 
-/// Lists and dicts are shared by reference, as in Python (the memo and the
-/// stack may hold the same one while it is being filled).
-final class PickleList { var items: [PickleValue] = [] }
-final class PickleDict { var items: [(key: PickleValue, value: PickleValue)] = [] }
+/// A list or dict: shared by reference, as in Python (the memo and the
+/// stack may hold the same one while it is being filled). `nesting` and
+/// `isNested` keep a chain of containers short: Swift frees a value's
+/// containers recursively, so a chain thousands deep would overflow the
+/// stack when it is freed.
+class PickleContainer {
+  /// Levels of containers, this one included (see `PickleValue.nesting`).
+  var nesting = 1
+  /// Set once the container is put inside another; it may not change after
+  /// that (`torch.save` fills every container before nesting it), so its
+  /// `nesting` stays true and no container can come to hold itself.
+  var isNested = false
+}
+
+final class PickleList: PickleContainer { var items: [PickleValue] = [] }
+final class PickleDict: PickleContainer { var items: [(key: PickleValue, value: PickleValue)] = [] }
 
 /// A small, restricted pickle reader for `torch.save` state dicts. It is not
 /// a general unpickler and runs no code: it knows the opcodes of protocols
@@ -55,6 +88,15 @@ struct RestrictedUnpickler {
   static let callables: Set<String> = [
     "collections OrderedDict", "torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_parameter",
   ]
+  /// The deepest nesting of tuples, lists and dicts a pickle may build. A
+  /// state dict nests four levels (the dict, a tensor's `_rebuild_tensor_v2`
+  /// arguments, their size tuple; `_metadata`'s dict of dicts); 100 leaves
+  /// room and keeps freeing the values, which Swift does recursively, far
+  /// inside any thread's stack (a chain of 40,000 tuples overflowed it).
+  static let maxNesting = 100
+  /// The most dimensions a tensor may have: pops' layers use at most 4, and
+  /// the gather walks every dimension for every value.
+  static let maxDimensions = 64
 
   let bytes: [UInt8]
   let path: String
@@ -97,15 +139,15 @@ struct RestrictedUnpickler {
       case 0x68: try push(recall(Int(try byte())))  // BINGET
       case 0x6A: try push(recall(Int(try uint32())))  // LONG_BINGET
       case 0x28: marks.append(stack.count)  // MARK
-      case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
-      case 0x85: try push(.tuple([try pop()]))  // TUPLE1
+      case 0x29: try push(tuple([]))  // EMPTY_TUPLE
+      case 0x85: try push(tuple([try pop()]))  // TUPLE1
       case 0x86:  // TUPLE2
         let b = try pop(), a = try pop()
-        try push(.tuple([a, b]))
+        try push(tuple([a, b]))
       case 0x87:  // TUPLE3
         let c = try pop(), b = try pop(), a = try pop()
-        try push(.tuple([a, b, c]))
-      case 0x74: try push(.tuple(try popMark()))  // TUPLE
+        try push(tuple([a, b, c]))
+      case 0x74: try push(tuple(try popMark()))  // TUPLE
       case 0x4E: try push(.none)  // NONE
       case 0x88: try push(.bool(true))  // NEWTRUE
       case 0x89: try push(.bool(false))  // NEWFALSE
@@ -123,24 +165,28 @@ struct RestrictedUnpickler {
       case 0x73:  // SETITEM
         let value = try pop(), key = try pop()
         guard case .dict(let dict) = try top() else { throw fail("SETITEM on a value that is not a dict") }
+        try admit([key, value], into: dict)
         dict.items.append((key, value))
       case 0x75:  // SETITEMS
         let items = try popMark()
         guard items.count % 2 == 0, case .dict(let dict) = try top() else { throw fail("malformed SETITEMS") }
+        try admit(items, into: dict)
         for i in stride(from: 0, to: items.count, by: 2) { dict.items.append((items[i], items[i + 1])) }
       case 0x61:  // APPEND
         let value = try pop()
         guard case .list(let list) = try top() else { throw fail("APPEND on a value that is not a list") }
+        try admit([value], into: list)
         list.items.append(value)
       case 0x65:  // APPENDS
         let values = try popMark()
         guard case .list(let list) = try top() else { throw fail("APPENDS on a value that is not a list") }
+        try admit(values, into: list)
         list.items += values
       case 0x51:  // BINPERSID
         try push(.storage(try storage(try pop())))
       case 0x52:  // REDUCE
         let arguments = try pop(), callable = try pop()
-        guard case .global(let name) = callable, case .tuple(let args) = arguments else {
+        guard case .global(let name) = callable, case .tuple(let args, _) = arguments else {
           throw fail("REDUCE of something that is not an allowed global")
         }
         try push(try call(name, args))
@@ -148,9 +194,36 @@ struct RestrictedUnpickler {
         _ = try pop()
         guard case .dict = try top() else { throw fail("BUILD on a value that is not an OrderedDict") }
       default:
-        throw fail(String(format: "refuses opcode 0x%02x at byte %d (not used by a torch state dict)", opcode, opcodeOffset))
+        let hex = String(opcode, radix: 16)
+        throw fail("refuses opcode 0x\(hex.count < 2 ? "0" + hex : hex) at byte \(opcodeOffset) (not used by a torch state dict)")
       }
     }
+  }
+
+  /// A tuple of `items`, its nesting checked (see `admit`).
+  private func tuple(_ items: [PickleValue]) throws -> PickleValue {
+    .tuple(items, nesting: try nesting(of: items, around: 1))
+  }
+
+  /// Checks that `items` may go into `container` and records it: a container
+  /// already inside another may not change (so none can come to hold itself
+  /// and every recorded nesting stays true), and none may hold itself.
+  private func admit(_ items: [PickleValue], into container: PickleContainer) throws {
+    guard !container.isNested, !items.contains(where: { $0.container === container }) else {
+      throw fail("a list or dict is filled after it was put inside another, or put inside itself, at byte \(position) (torch.save never does this)")
+    }
+    container.nesting = try nesting(of: items, around: container.nesting)
+  }
+
+  /// The nesting of a container of `nesting` levels once it holds `items`,
+  /// refused beyond `maxNesting`; marks the containers among `items` nested.
+  private func nesting(of items: [PickleValue], around nesting: Int) throws -> Int {
+    let deepest = items.reduce(nesting) { max($0, $1.nesting + 1) }
+    guard deepest <= Self.maxNesting else {
+      throw fail("tuples, lists and dicts nest more than \(Self.maxNesting) levels deep at byte \(position) (a state dict nests a few)")
+    }
+    for item in items { item.container?.isNested = true }
+    return deepest
   }
 
   private func global(_ name: String) throws -> PickleValue {
@@ -162,7 +235,7 @@ struct RestrictedUnpickler {
 
   /// A persistent id: ('storage', StorageType, key, location, numel).
   private func storage(_ id: PickleValue) throws -> TorchStorageReference {
-    guard case .tuple(let parts) = id, parts.count == 5, case .string("storage") = parts[0],
+    guard case .tuple(let parts, _) = id, parts.count == 5, case .string("storage") = parts[0],
       case .global(let type) = parts[1], Self.storageTypes.contains(type), case .string(let key) = parts[2],
       case .int(let count) = parts[4], count >= 0
     else { throw fail("unsupported persistent id (expected a torch storage)") }
@@ -177,8 +250,11 @@ struct RestrictedUnpickler {
       return .dict(PickleDict())
     case "torch._utils _rebuild_tensor_v2":
       guard args.count >= 4, case .storage(let storage) = args[0], case .int(let offset) = args[1],
-        case .tuple(let size) = args[2], case .tuple(let stride) = args[3]
+        case .tuple(let size, _) = args[2], case .tuple(let stride, _) = args[3]
       else { throw fail("_rebuild_tensor_v2 with unexpected arguments") }
+      guard size.count <= Self.maxDimensions else {
+        throw fail("a tensor with \(size.count) dimensions (at most \(Self.maxDimensions) are read)")
+      }
       let shape = try size.map(integer), strides = try stride.map(integer)
       guard shape.count == strides.count, offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
         throw fail("a tensor with a bad shape \(shape), stride \(strides) or offset \(offset)")
@@ -259,7 +335,8 @@ struct RestrictedUnpickler {
     let digits = try take(n)
     var value = 0
     for (i, b) in digits.enumerated() { value |= Int(b) << (8 * i) }
-    if n > 0 && n < 8 && digits.last! & 0x80 != 0 { value -= 1 << (8 * n) }
+    // Two's complement: below 8 bytes, a set top bit makes the number negative (at 8 the shifts already did).
+    if n < 8, let top = digits.last, top & 0x80 != 0 { value -= 1 << (8 * n) }
     return value
   }
 
@@ -268,7 +345,7 @@ struct RestrictedUnpickler {
   }
 
   private mutating func line() throws -> String {
-    guard let end = bytes[position...].firstIndex(of: 0x0A), end - position < 256 else {
+    guard let end = bytes[position..<min(bytes.count, position + 256)].firstIndex(of: 0x0A) else {
       throw fail("a GLOBAL name without an end of line")
     }
     defer { position = end + 1 }

@@ -8,7 +8,7 @@ enum StableBaselines3 {
   static func stateDict(_ data: Data, path: String, hints: LayoutHints) throws -> (StateDict, LayoutHints, [String]) {
     func fail(_ problem: String) -> ModelFileError { ModelFileError(path: path, problem: problem) }
     let zip = try ZipArchive(data, path: path)
-    guard let policy = zip.entry(where: { $0 == "policy.pth" }) else {
+    guard let policy = zip.entry(named: "policy.pth") else {
       throw fail("no policy.pth in the zip: not a Stable-Baselines3 model")
     }
     let dict = try TorchFile.stateDict(try zip.read(policy), path: path + "/policy.pth")
@@ -16,9 +16,14 @@ enum StableBaselines3 {
     var warnings = [
       "VecNormalize statistics are not stored in a Stable-Baselines3 zip: if the policy was trained with VecNormalize, its observations must be normalised the same way, which pops does not do"
     ]
-    if let entry = zip.entry(where: { $0 == "data" }),
-      let object = try? JSONSerialization.jsonObject(with: zip.read(entry)) as? [String: Any]
-    {
+    if let entry = zip.entry(named: "data") {
+      // A corrupt `data` would silently change the shape and activation pops infers: it is an error.
+      let bytes = try zip.read(entry)
+      guard let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
+        throw fail("its data member is not the JSON object Stable-Baselines3 writes")
+      }
+      // Python's json keeps the last of two equal keys, Foundation one of them: refused, as in a pops model.
+      if let key = StrictJSON.duplicateKey(in: bytes) { throw fail("its data member names \"\(key)\" twice") }
       if hints.observationShape == nil, let space = object["observation_space"] as? [String: Any],
         let shape = space["_shape"] as? [Int], !shape.isEmpty
       {

@@ -3,7 +3,11 @@ import Foundation
 /// A read-only view of a zip archive's stored (uncompressed) entries: what
 /// `torch.save` and Stable-Baselines3 write. Every entry's CRC-32 is checked
 /// when it is read; compressed entries and ZIP64 archives are refused with a
-/// clear error.
+/// clear error. So that every zip reader sees the same files, an archive is
+/// refused when it names a member twice (pops would read the first, Python's
+/// zipfile the last), when a member's local header names another file than
+/// its central directory entry, or when two members' bytes overlap (one
+/// stretch of the file read as many members).
 struct ZipArchive {
   struct Entry {
     var name: String
@@ -12,12 +16,16 @@ struct ZipArchive {
     var compressedSize: Int
     var size: Int
     var localHeaderOffset: Int
+    /// Where the member's bytes start: after its local header, name and extra field.
+    var dataOffset: Int
   }
 
   let data: Data
   /// The file, for errors.
   let path: String
   private(set) var entries: [Entry] = []
+  /// Each member's place in `entries`, by name.
+  private var positions: [String: Int] = [:]
 
   /// True when `data` starts like a zip file (a local file header).
   static func looksLikeZip(_ data: Data) -> Bool { data.starts(with: [0x50, 0x4B, 0x03, 0x04]) }
@@ -46,18 +54,45 @@ struct ZipArchive {
       guard offset + 46 <= end, u32(offset) == 0x0201_4B50 else { throw fail("corrupt zip central directory at byte \(offset)") }
       let nameLength = Int(u16(offset + 28)), extraLength = Int(u16(offset + 30)), commentLength = Int(u16(offset + 32))
       guard offset + 46 + nameLength <= end else { throw fail("corrupt zip central directory at byte \(offset)") }
-      let name = String(decoding: data[data.startIndex + offset + 46..<data.startIndex + offset + 46 + nameLength], as: UTF8.self)
-      let entry = Entry(
-        name: name, method: u16(offset + 10), crc: u32(offset + 16), compressedSize: Int(u32(offset + 20)),
-        size: Int(u32(offset + 24)), localHeaderOffset: Int(u32(offset + 42)))
-      if entry.size == 0xFFFF_FFFF || entry.localHeaderOffset == 0xFFFF_FFFF { throw fail("ZIP64 archives are not supported") }
-      entries.append(entry)
+      let name = text(offset + 46, nameLength)
+      guard positions.updateValue(entries.count, forKey: name) == nil else {
+        throw fail("the zip archive names member '\(name)' twice: zip readers disagree on which one counts, so pops reads neither")
+      }
+      let size = Int(u32(offset + 24)), localHeaderOffset = Int(u32(offset + 42))
+      if size == 0xFFFF_FFFF || localHeaderOffset == 0xFFFF_FFFF { throw fail("ZIP64 archives are not supported") }
+      // The local header: it must name the same file, and it says where the bytes start.
+      guard localHeaderOffset + 30 <= directoryOffset, u32(localHeaderOffset) == 0x0403_4B50 else {
+        throw fail("zip member '\(name)': bad local header at byte \(localHeaderOffset) (truncated archive?)")
+      }
+      let localNameLength = Int(u16(localHeaderOffset + 26)), localExtraLength = Int(u16(localHeaderOffset + 28))
+      guard localHeaderOffset + 30 + localNameLength <= directoryOffset, text(localHeaderOffset + 30, localNameLength) == name else {
+        throw fail("zip member '\(name)': its local header at byte \(localHeaderOffset) names another file")
+      }
+      entries.append(
+        Entry(
+          name: name, method: u16(offset + 10), crc: u32(offset + 16), compressedSize: Int(u32(offset + 20)), size: size,
+          localHeaderOffset: localHeaderOffset, dataOffset: localHeaderOffset + 30 + localNameLength + localExtraLength))
       offset += 46 + nameLength + extraLength + commentLength
+    }
+    // Each member's header and bytes lie before the central directory, apart from every other member's.
+    var previous: Entry? = nil
+    for entry in entries.sorted(by: { $0.localHeaderOffset < $1.localHeaderOffset }) {
+      if let previous, previous.dataOffset + previous.compressedSize > entry.localHeaderOffset {
+        throw fail("zip members '\(previous.name)' and '\(entry.name)' overlap: one stretch of the file read as two members")
+      }
+      guard entry.dataOffset + entry.compressedSize <= directoryOffset else {
+        throw fail("zip member '\(entry.name)': its \(entry.compressedSize) bytes run past the end of the file (truncated archive?)")
+      }
+      previous = entry
     }
   }
 
-  /// The first entry whose name satisfies `matches`.
+  /// The first entry whose name satisfies `matches` (names are unique).
   func entry(where matches: (String) -> Bool) -> Entry? { entries.first { matches($0.name) } }
+
+  /// The entry named `name`, found without a scan (a torch file names a
+  /// member for each of its storages).
+  func entry(named name: String) -> Entry? { positions[name].map { entries[$0] } }
 
   /// The bytes of `entry`, CRC-checked.
   func read(_ entry: Entry) throws -> Data {
@@ -65,15 +100,15 @@ struct ZipArchive {
     guard entry.method == 0 else {
       throw fail("compressed with method \(entry.method); only stored entries (as torch.save and Stable-Baselines3 write) are supported")
     }
-    let header = entry.localHeaderOffset
-    guard header + 30 <= data.count, u32(header) == 0x0403_4B50 else { throw fail("bad local header (truncated archive?)") }
-    let start = header + 30 + Int(u16(header + 26)) + Int(u16(header + 28))
-    guard entry.size == entry.compressedSize, start + entry.size <= data.count else {
-      throw fail("its \(entry.size) bytes run past the end of the file (truncated archive?)")
-    }
-    let bytes = data.subdata(in: data.startIndex + start..<data.startIndex + start + entry.size)
+    // The init checked that the bytes lie inside the file.
+    guard entry.size == entry.compressedSize else { throw fail("a stored entry of \(entry.compressedSize) bytes claims \(entry.size)") }
+    let bytes = data.subdata(in: data.startIndex + entry.dataOffset..<data.startIndex + entry.dataOffset + entry.size)
     guard CRC32.checksum(bytes) == entry.crc else { throw fail("CRC-32 mismatch: the archive is corrupt") }
     return bytes
+  }
+
+  private func text(_ offset: Int, _ length: Int) -> String {
+    String(decoding: data[data.startIndex + offset..<data.startIndex + offset + length], as: UTF8.self)
   }
 
   private func u16(_ offset: Int) -> UInt16 {
