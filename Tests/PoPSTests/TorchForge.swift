@@ -160,21 +160,22 @@ enum TorchForge {
   /// A local file header of a stored member (its bytes follow it).
   static func localHeader(_ name: String, _ bytes: [UInt8]) -> [UInt8] {
     let utf8 = Array(name.utf8)
-    return le32(0x0403_4B50) + le16(20) + le16(0) + le16(0) + le32(0) + le32(crc32(bytes))
-      + le32(UInt32(bytes.count)) + le32(UInt32(bytes.count)) + le16(UInt16(utf8.count)) + le16(0) + utf8
+    let size = le32(UInt32(bytes.count))
+    return joined([le32(0x0403_4B50), le16(20), le16(0), le16(0), le32(0), le32(crc32(bytes)), size, size, le16(UInt16(utf8.count)), le16(0), utf8])
   }
 
   /// A central directory entry of a stored member whose local header is at `offset`.
   static func centralEntry(_ name: String, _ bytes: [UInt8], localHeaderAt offset: Int) -> [UInt8] {
     let utf8 = Array(name.utf8)
-    return le32(0x0201_4B50) + le16(20) + le16(20) + le16(0) + le16(0) + le32(0) + le32(crc32(bytes))
-      + le32(UInt32(bytes.count)) + le32(UInt32(bytes.count)) + le16(UInt16(utf8.count)) + le16(0) + le16(0)
-      + le16(0) + le16(0) + le32(0) + le32(UInt32(offset)) + utf8
+    let size = le32(UInt32(bytes.count))
+    return joined([
+      le32(0x0201_4B50), le16(20), le16(20), le16(0), le16(0), le32(0), le32(crc32(bytes)), size, size,
+      le16(UInt16(utf8.count)), le16(0), le16(0), le16(0), le16(0), le32(0), le32(UInt32(offset)), utf8,
+    ])
   }
 
   static func endRecord(count: Int, directorySize: Int, directoryAt offset: Int) -> [UInt8] {
-    le32(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(count)) + le16(UInt16(count)) + le32(UInt32(directorySize))
-      + le32(UInt32(offset)) + le16(0)
+    joined([le32(0x0605_4B50), le16(0), le16(0), le16(UInt16(count)), le16(UInt16(count)), le32(UInt32(directorySize)), le32(UInt32(offset)), le16(0)])
   }
 
   /// The members of a stored zip, read through its central directory: lets
@@ -202,6 +203,9 @@ enum TorchForge {
     }
     return ~crc
   }
+
+  /// The parts one after another (one call, not a chain of `+`, which the type checker finds slow).
+  static func joined(_ parts: [[UInt8]]) -> [UInt8] { parts.flatMap { $0 } }
 
   static func le16(_ n: UInt16) -> [UInt8] { [UInt8(n & 0xFF), UInt8(n >> 8)] }
   static func le32(_ n: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: n >> (8 * $0)) } }
