@@ -153,6 +153,47 @@ struct TorchHostileTests {
     #expect(named.contains("alias.pt: zip member 'archive/data/1': its local header at byte \(outerAt) names another file"), "\(named)")
   }
 
+  /// The central directory must end where the end records start and hold
+  /// exactly the entries they count: Python's zipfile shifts every member by
+  /// a gap, reads every entry the directory's size covers, and takes a ZIP64
+  /// end record's numbers over the plain one's; pops read none of these the
+  /// same way. An encrypted member is refused rather than read as plain.
+  @Test func theCentralDirectoryIsReadAsEveryReaderReadsIt() throws {
+    let folder = try TorchForge.Folder()
+    defer { folder.remove() }
+    let members = try TorchForge.members(of: Self.policy)
+    var out: [UInt8] = [], directory: [UInt8] = []
+    for (name, bytes) in members {
+      directory += TorchForge.centralEntry(name, bytes, localHeaderAt: out.count)
+      out += TorchForge.localHeader(name, bytes) + bytes
+    }
+    func file(_ directory: [UInt8], count: Int, between: [UInt8] = []) -> [UInt8] {
+      out + directory + between + TorchForge.endRecord(count: count, directorySize: directory.count, directoryAt: out.count)
+    }
+    let gap = try TorchForge.error(file(directory, count: members.count, between: Array(repeating: 0, count: 16)), as: "gap.pt", in: folder)
+    #expect(gap.contains("gap.pt: zip central directory (bytes \(out.count) to \(out.count + directory.count)) does not end where the end record starts"), "\(gap)")
+    // One more entry than the end record counts: a second data.pkl that Python would read.
+    let other = TorchForge.statePickle([TorchForge.View("0.weight", key: "0", shape: [4, 2]), TorchForge.View("0.bias", key: "1", shape: [4])])
+    let hidden = directory + TorchForge.centralEntry("archive/data.pkl", other, localHeaderAt: out.count)
+    let withHidden = out + TorchForge.localHeader("archive/data.pkl", other) + other
+    let uncounted = withHidden + hidden + TorchForge.endRecord(count: members.count, directorySize: hidden.count, directoryAt: withHidden.count)
+    let count = try TorchForge.error(uncounted, as: "count.pt", in: folder)
+    #expect(count.contains("count.pt: zip central directory is not filled by exactly the \(members.count) entries its end record counts"), "\(count)")
+    // A ZIP64 end record (as torch writes one) whose directory offset is not the end record's.
+    let record = TorchForge.joined([
+      TorchForge.le32(0x0606_4B50), TorchForge.le64(44), TorchForge.le16(45), TorchForge.le16(45), TorchForge.le32(0), TorchForge.le32(0),
+      TorchForge.le64(UInt64(members.count)), TorchForge.le64(UInt64(members.count)), TorchForge.le64(UInt64(directory.count)), TorchForge.le64(7),
+    ])
+    let locator = TorchForge.joined([TorchForge.le32(0x0706_4B50), TorchForge.le32(0), TorchForge.le64(UInt64(out.count + directory.count)), TorchForge.le32(1)])
+    let zip64 = try TorchForge.error(file(directory, count: members.count, between: record + locator), as: "zip64.pt", in: folder)
+    #expect(zip64.contains("zip64.pt: the zip's ZIP64 end record says \(members.count) entries, \(directory.count) bytes at byte 7"), "\(zip64)")
+    // The first entry (data.pkl) flagged encrypted.
+    var encrypted = directory
+    encrypted[8] |= 1
+    let secret = try TorchForge.error(file(encrypted, count: members.count), as: "encrypted.pt", in: folder)
+    #expect(secret.contains("encrypted.pt: zip entry archive/data.pkl: it is encrypted"), "\(secret)")
+  }
+
   /// A Stable-Baselines3 `data` that is not its JSON was ignored, so the
   /// observation shape and activation were guessed, and one with a key
   /// twice was read one way by pops and another by SB3: both are errors.

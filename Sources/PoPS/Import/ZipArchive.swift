@@ -6,11 +6,16 @@ import Foundation
 /// clear error. So that every zip reader sees the same files, an archive is
 /// refused when it names a member twice (pops would read the first, Python's
 /// zipfile the last), when a member's local header names another file than
-/// its central directory entry, or when two members' bytes overlap (one
-/// stretch of the file read as many members).
+/// its central directory entry, when two members' bytes overlap (one
+/// stretch of the file read as many members), or when the central directory
+/// does not end exactly where the end records start or holds other entries
+/// than the end record counts (Python's zipfile would then shift every
+/// member by the gap, or read entries pops does not).
 struct ZipArchive {
   struct Entry {
     var name: String
+    /// The general-purpose flags (bit 0: encrypted).
+    var flags: UInt16
     var method: UInt16
     var crc: UInt32
     var compressedSize: Int
@@ -48,12 +53,24 @@ struct ZipArchive {
     let directorySize = Int(u32(end + 12))
     let directoryOffset = Int(u32(end + 16))
     guard count != 0xFFFF, directoryOffset != 0xFFFF_FFFF else { throw fail("ZIP64 archives are not supported") }
-    guard directoryOffset + directorySize <= end else { throw fail("zip central directory lies outside the file (truncated?)") }
+    // The directory ends at the end record, or at a ZIP64 end record (56 bytes) and its locator (20) just
+    // before it, which torch.save writes; Python's zipfile reads the ZIP64 record's numbers when it is there.
+    var directoryEnd = end
+    if end >= 76, u32(end - 20) == 0x0706_4B50, u32(end - 76) == 0x0606_4B50 {
+      directoryEnd = end - 76
+      let numbers = [24, 32, 40, 48].map { u64(directoryEnd + $0) }
+      guard numbers == [count, count, directorySize, directoryOffset].map(UInt64.init) else {
+        throw fail("the zip's ZIP64 end record says \(numbers[1]) entries, \(numbers[2]) bytes at byte \(numbers[3]), its end record \(count), \(directorySize) at \(directoryOffset)")
+      }
+    }
+    guard directoryOffset + directorySize == directoryEnd else {
+      throw fail("zip central directory (bytes \(directoryOffset) to \(directoryOffset + directorySize)) does not end where the end record starts (byte \(directoryEnd)): truncated, or data between them")
+    }
     var offset = directoryOffset
     for _ in 0..<count {
-      guard offset + 46 <= end, u32(offset) == 0x0201_4B50 else { throw fail("corrupt zip central directory at byte \(offset)") }
+      guard offset + 46 <= directoryEnd, u32(offset) == 0x0201_4B50 else { throw fail("corrupt zip central directory at byte \(offset)") }
       let nameLength = Int(u16(offset + 28)), extraLength = Int(u16(offset + 30)), commentLength = Int(u16(offset + 32))
-      guard offset + 46 + nameLength <= end else { throw fail("corrupt zip central directory at byte \(offset)") }
+      guard offset + 46 + nameLength <= directoryEnd else { throw fail("corrupt zip central directory at byte \(offset)") }
       let name = text(offset + 46, nameLength)
       guard positions.updateValue(entries.count, forKey: name) == nil else {
         throw fail("the zip archive names member '\(name)' twice: zip readers disagree on which one counts, so pops reads neither")
@@ -70,9 +87,12 @@ struct ZipArchive {
       }
       entries.append(
         Entry(
-          name: name, method: u16(offset + 10), crc: u32(offset + 16), compressedSize: Int(u32(offset + 20)), size: size,
+          name: name, flags: u16(offset + 8), method: u16(offset + 10), crc: u32(offset + 16), compressedSize: Int(u32(offset + 20)), size: size,
           localHeaderOffset: localHeaderOffset, dataOffset: localHeaderOffset + 30 + localNameLength + localExtraLength))
       offset += 46 + nameLength + extraLength + commentLength
+    }
+    guard offset == directoryEnd else {
+      throw fail("zip central directory is not filled by exactly the \(count) entries its end record counts (other readers would see other members)")
     }
     // Each member's header and bytes lie before the central directory, apart from every other member's.
     var previous: Entry? = nil
@@ -100,6 +120,7 @@ struct ZipArchive {
     guard entry.method == 0 else {
       throw fail("compressed with method \(entry.method); only stored entries (as torch.save and Stable-Baselines3 write) are supported")
     }
+    guard entry.flags & 1 == 0 else { throw fail("it is encrypted") }
     // The init checked that the bytes lie inside the file.
     guard entry.size == entry.compressedSize else { throw fail("a stored entry of \(entry.compressedSize) bytes claims \(entry.size)") }
     let bytes = data.subdata(in: data.startIndex + entry.dataOffset..<data.startIndex + entry.dataOffset + entry.size)
@@ -117,6 +138,10 @@ struct ZipArchive {
 
   private func u32(_ offset: Int) -> UInt32 {
     UInt32(u16(offset)) | UInt32(u16(offset + 2)) << 16
+  }
+
+  private func u64(_ offset: Int) -> UInt64 {
+    UInt64(u32(offset)) | UInt64(u32(offset + 4)) << 32
   }
 }
 
