@@ -101,6 +101,10 @@ enum Layouts {
     for group in groups {
       guard let weight = dict.tensors[group.stem + ".weight"] else { throw fail("\(group.stem).weight is missing") }
       let bias = dict.tensors[group.stem + ".bias"]
+      // Sizes checked before the geometry search below multiplies them.
+      guard weight.shape.allSatisfy({ (1...Architecture.maximumDimension).contains($0) }) else {
+        throw fail("\(group.stem).weight has shape \(weight.shape): each size must be in 1...\(Architecture.maximumDimension)")
+      }
       switch weight.shape.count {
       case 4:
         guard !flattened else { throw fail("\(group.stem) is a convolution after a dense layer") }
