@@ -8,6 +8,10 @@ public enum OutputFolder {
   /// What marks a folder of `pops run`, `pops compress` or `pops sweep`: the
   /// lock every such run takes first, its record, or its teacher.
   public static let runMarkers = [RunLock.fileName, "results.json", PoPSRun.teacherFile]
+  /// What marks a `pops sweep` study folder: its lock (since the study lock),
+  /// the cells it ran, its summary or its Slurm scripts; a study made before
+  /// the lock existed has no `.pops.lock` but is still the sweep's own.
+  public static let sweepMarkers = [RunLock.fileName, "cells", "summary.json", "slurm"]
   /// What marks a `pops train` folder: files it writes when it starts or ends.
   public static let trainingMarkers = ["evaluations.jsonl", "training.json", "checkpoint.safetensors"]
 

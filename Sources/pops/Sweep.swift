@@ -91,7 +91,7 @@ struct Sweep: ParsableCommand {
     // One sweep (or collect) per study folder at a time: a second one would
     // start the same cells and append to their logs. `--cell` runs of a
     // Slurm array share the folder; each cell's own run locks its folder.
-    try OutputFolder.check(plan.folder, markers: OutputFolder.runMarkers, writes: "cells, logs and summaries")
+    try OutputFolder.check(plan.folder, markers: OutputFolder.sweepMarkers, writes: "cells, logs and summaries")
     let lock = try RunLock(folder: plan.folder)
     defer { withExtendedLifetime(lock) {} }
     if collect {

@@ -104,6 +104,12 @@ struct OutputTargetTests {
       "compress", "--teacher", "\(fixtures)/a.safetensors", "--env", "CartPole-v0", "--out", empty, "--config", "\(fixtures)/tiny.yaml",
     ])
     #expect(run.status == 0 && FileManager.default.fileExists(atPath: "\(empty)/results.json"), "\(run.output)")
+    // A study folder written before sweeps took the study lock has a summary and no .pops.lock: still the sweep's own.
+    let older = "\(fixtures)/older-study"
+    try FileManager.default.createDirectory(atPath: older, withIntermediateDirectories: true)
+    try "{}".write(toFile: "\(older)/summary.json", atomically: true, encoding: .utf8)
+    let collected = try pops(["sweep", "\(study)/study.yaml", "--out", older, "--collect"])
+    #expect(!collected.output.contains("holds no pops output"), "\(collected.output)")
   }
 
   /// A write the file system refuses names the file and the reason. /dev/full
