@@ -61,12 +61,11 @@ struct TorchFuzzTests {
     let file = folder.url.appendingPathComponent("fuzz.pt")
     var rng = SeededGenerator(seed: FuzzTests.seed &+ 26)
     let seeds = try Self.seeds()
-    var loaded = 0, refused = 0
+    var refused = 0
     for i in 0..<FuzzTests.iterations {
       let bytes = Self.mutatedMember(seeds[i % seeds.count], using: &rng)
-      if try Self.outcome(bytes, file: file, iteration: i) { loaded += 1 } else { refused += 1 }
+      if try !Self.outcome(bytes, file: file, iteration: i) { refused += 1 }
     }
-    #expect(loaded + refused == FuzzTests.iterations)
     #expect(refused > FuzzTests.iterations / 4, "the mutations hardly change anything: \(refused) refused")
   }
 
@@ -102,7 +101,7 @@ struct TorchFuzzTests {
     let data = try #require(members.firstIndex { $0.name == "data" })
     let policy = try #require(members.firstIndex { $0.name == "policy.pth" })
     let inner = try TorchForge.members(of: members[policy].bytes)
-    var loaded = 0, refused = 0
+    var refused = 0
     let iterations = max(1, FuzzTests.iterations / 4)
     for i in 0..<iterations {
       var mutated = members
@@ -111,9 +110,8 @@ struct TorchFuzzTests {
       } else {
         mutated[policy].bytes = Self.mutatedMember(inner, using: &rng)
       }
-      if try Self.outcome(TorchForge.zip(mutated), file: file, iteration: i) { loaded += 1 } else { refused += 1 }
+      if try !Self.outcome(TorchForge.zip(mutated), file: file, iteration: i) { refused += 1 }
     }
-    #expect(loaded + refused == iterations)
     #expect(refused > 0, "the mutations never broke a file")
   }
 }
