@@ -13,12 +13,16 @@ import Darwin
 public final class RunLock {
   public static let fileName = ".pops.lock"
   public let folder: URL
-  private let descriptor: Int32
+  /// The lock file, open while the lock is held (closing it releases the lock).
+  private let file: FileOutput
   /// Whether this lock made the folder (a failed start then removes it).
   private let createdFolder: Bool
 
   /// Takes the folder's lock, creating the folder if needed. (The commands
-  /// refuse a folder of other files first: `OutputFolder.check`.)
+  /// refuse a folder of other files first: `OutputFolder.check`.) The lock
+  /// file must be a regular file: a symbolic link there is refused, never
+  /// followed, so a downloaded folder cannot make pops write over the file
+  /// it points to.
   public init(folder: URL) throws {
     self.folder = folder
     try OutputFolder.requireFolder(folder)
@@ -30,25 +34,19 @@ public final class RunLock {
     }
     createdFolder = !existed
     let path = folder.appendingPathComponent(Self.fileName).path
-    let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else {
-      throw ConfigError("cannot open \(path): \(String(cString: strerror(errno)))")
-    }
+    file = try FileOutput(appendingTo: path, readable: true)
+    let fd = file.fileDescriptor
     guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
       var buffer = [UInt8](repeating: 0, count: 32)
       let count = pread(fd, &buffer, 31, 0)
-      close(fd)
       let owner = count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
       throw ConfigError(
         "\(folder.path) is in use by another pops run (pid \(owner)); wait for it, stop it, or choose another output folder")
     }
-    let pid = "\(getpid())\n"
+    // The file is opened for appending: after the truncation the pid is its only line.
     _ = ftruncate(fd, 0)
-    _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
-    descriptor = fd
+    try? file.write(Data("\(getpid())\n".utf8))
   }
-
-  deinit { close(descriptor) }
 
   /// For a start that failed: removes the lock file, and the folder too if
   /// this lock created it and nothing else was written there.

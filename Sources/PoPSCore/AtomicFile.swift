@@ -85,11 +85,45 @@ public final class FileOutput {
     guard descriptor >= 0 else { throw WriteError.fromErrno(path: path) }
   }
 
-  /// Opens `path` to append to it, creating it if needed (logs).
-  public init(appendingTo path: String) throws {
+  /// Opens `path` to append to it (logs, a lock's pid), creating it if
+  /// needed; `readable` opens it for reading too. Only a regular file is
+  /// opened, never through a symbolic link: a link planted in an output
+  /// folder (`.pops.lock -> ~/.bashrc`) would have pops write to the file it
+  /// points to, and a FIFO would block. Anything else is a `WriteError`
+  /// naming what is there.
+  public init(appendingTo path: String, readable: Bool = false) throws {
     self.path = path
-    descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)
-    guard descriptor >= 0 else { throw WriteError.fromErrno(path: path) }
+    let access = readable ? O_RDWR : O_WRONLY
+    // O_NONBLOCK: a FIFO opens (or fails) at once instead of waiting for a reader.
+    descriptor = open(path, access | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o666)
+    guard descriptor >= 0 else {
+      let failure = WriteError.fromErrno(path: path)
+      throw FileOutput.notRegular(path) ?? failure
+    }
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+      let failure = FileOutput.notRegular(path) ?? WriteError(path: path, reason: "it is not a regular file")
+      try? close()
+      throw failure
+    }
+    _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+  }
+
+  /// Writes to `descriptor`, an open file it then owns (and closes);
+  /// failures name `path`.
+  public init(descriptor: Int32, named path: String) {
+    self.path = path
+    self.descriptor = descriptor
+  }
+
+  /// The open file's descriptor (for `flock`, or a child's output); -1 once closed.
+  public var fileDescriptor: Int32 { descriptor }
+
+  /// The refusal of what is at `path` when it is not a regular file.
+  static func notRegular(_ path: String) -> WriteError? {
+    FileErrors.kindOfNonRegular(atPath: path, followingLinks: false).map {
+      WriteError(path: path, reason: "it is \($0), not a regular file; pops writes only regular files, never through a link")
+    }
   }
 
   deinit { try? close() }

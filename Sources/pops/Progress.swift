@@ -50,10 +50,10 @@ final class ProgressLine {
 
   /// Appends a line to `log` if its folder exists (a run creates it when it
   /// starts). The log only mirrors the console: a line it cannot take (a full
-  /// disk) is dropped, and the run's next file write reports the reason.
+  /// disk, or a link or FIFO in its place, which `FileOutput` refuses) is
+  /// dropped, and the run's next file write reports the reason.
   func append(_ text: String) {
     guard let log, FileManager.default.fileExists(atPath: log.deletingLastPathComponent().path),
-      FileErrors.kindOfNonRegular(atPath: log.path, followingLinks: false) == nil,
       let output = try? FileOutput(appendingTo: log.path)
     else { return }
     try? output.write(Data((text + "\n").utf8))

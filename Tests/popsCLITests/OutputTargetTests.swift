@@ -116,12 +116,55 @@ struct OutputTargetTests {
   /// opens but fails every write with ENOSPC, as a full disk does.
   @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
   func aFullDiskIsNamedWithTheFileAndTheReason() throws {
-    let output = try FileOutput(appendingTo: "/dev/full")
+    let output = FileOutput(descriptor: open("/dev/full", O_WRONLY | O_CLOEXEC), named: "/dev/full")
     let error = #expect(throws: WriteError.self) { try output.write(Data(repeating: 1, count: 100_000)) }
     #expect(error?.description == "could not write /dev/full: No space left on device")
     // What Foundation throws for a full disk reads the same.
     let cocoa = CocoaError(.fileWriteOutOfSpace, userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
     #expect(WriteError(path: "/x/y", error: cocoa).description == "could not write /x/y: No space left on device")
+  }
+
+  /// A run folder downloaded with `.pops.lock -> ~/.bashrc`: the lock is
+  /// refused, naming the link, and the file it points to is not touched.
+  @Test func aLinkedLockFileIsRefusedAndTheFileItPointsToKept() throws {
+    let root = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: "\(root)/out", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let outside = "\(root)/bashrc"
+    try "export PATH=keep\n".write(toFile: outside, atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: "\(root)/out/.pops.lock", withDestinationPath: outside)
+    let result = try pops(["run", "--env", "CartPole-v0", "--out", "\(root)/out"])
+    #expect(
+      result.status != 0
+        && result.output.contains("could not write \(root)/out/.pops.lock: it is a symbolic link (to \(outside)), not a regular file"),
+      "\(result.output)")
+    #expect((try? String(contentsOfFile: outside, encoding: .utf8)) == "export PATH=keep\n")
+    #expect(entries("\(root)/out") == [".pops.lock"])
+  }
+
+  /// Appending (logs, the lock) opens only a regular file: a link, a FIFO
+  /// (which would block) or a device is refused, naming what it is.
+  @Test func appendingRefusesWhatIsNotARegularFile() throws {
+    let root = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "keep".write(toFile: "\(root)/target", atomically: true, encoding: .utf8)
+    try FileManager.default.createSymbolicLink(atPath: "\(root)/link", withDestinationPath: "\(root)/target")
+    #expect(mkfifo("\(root)/fifo", 0o644) == 0)
+    let cases = [
+      ("\(root)/link", "it is a symbolic link (to \(root)/target), not a regular file"),
+      ("\(root)/fifo", "it is a FIFO (named pipe), not a regular file"),
+      ("/dev/null", "it is a character device, not a regular file"),
+    ]
+    for (path, reason) in cases {
+      let error = #expect(throws: WriteError.self) { try FileOutput(appendingTo: path) }
+      #expect(error?.description.hasPrefix("could not write \(path): \(reason)") == true, "\(String(describing: error))")
+    }
+    #expect((try? String(contentsOfFile: "\(root)/target", encoding: .utf8)) == "keep")
+    let log = try FileOutput(appendingTo: "\(root)/log")
+    try log.write(Data("a line\n".utf8))
+    try log.close()
+    #expect((try? String(contentsOfFile: "\(root)/log", encoding: .utf8)) == "a line\n")
   }
 
   /// Through the CLI: a file-size limit (`ulimit -f`) fails the write part
