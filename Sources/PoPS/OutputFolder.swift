@@ -33,13 +33,9 @@ public enum OutputFolder {
       "\(path) is not empty and holds no pops output (it has \(shown), and no \(markers.joined(separator: " or "))); pops would write \(writes) there, over files of the same names: choose a new or empty folder")
   }
 
-  /// Throws a `ConfigError` naming what `folder` is when it exists and is
-  /// not a folder (a file, a FIFO, a device...).
+  /// Throws a `ConfigError` naming what stands where `folder` or one of
+  /// its parents should be a folder (a file, a FIFO, a device...).
   public static func requireFolder(_ folder: URL) throws {
-    let path = folder.path
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else { return }
-    let kind = FileErrors.kindOfNonRegular(atPath: path, followingLinks: true) ?? "a file"
-    throw ConfigError("\(path) is \(kind), not a folder")
+    if let problem = FileErrors.notAFolder(folder.path) { throw ConfigError(problem) }
   }
 }

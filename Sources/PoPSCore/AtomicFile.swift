@@ -55,16 +55,8 @@ public enum AtomicFile {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      // The first part of the path that exists: a file there is the usual cause.
-      var ancestor = directory
-      while ancestor.path != "/" && !FileManager.default.fileExists(atPath: ancestor.path) {
-        ancestor.deleteLastPathComponent()
-      }
-      var isFolder: ObjCBool = false
-      if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isFolder), !isFolder.boolValue {
-        let kind = FileErrors.kindOfNonRegular(atPath: ancestor.path, followingLinks: true) ?? "a file"
-        throw WriteError(path: path, reason: "\(ancestor.path) is \(kind), not a folder")
-      }
+      // A file where a folder should be is the usual cause.
+      if let obstacle = FileErrors.notAFolder(directory.path) { throw WriteError(path: path, reason: obstacle) }
       throw WriteError(path: path, error: error)
     }
   }

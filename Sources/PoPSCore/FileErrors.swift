@@ -42,6 +42,28 @@ extension FileErrors {
     }
   }
 
+  /// Why no folder can be made or used at `folder`: "PATH is a file, not a
+  /// folder" for the first part of the path (the folder itself or a parent)
+  /// that exists and is not a folder; nil when that part is a folder. `.`
+  /// and `..` are resolved by name (`FILE/x/..` is FILE), and the walk up
+  /// drops one component a step, so it ends at `/`.
+  public static func notAFolder(_ folder: String) -> String? {
+    let absolute = folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder
+    var parts: [Substring] = []
+    for part in absolute.split(separator: "/") where part != "." {
+      if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+    }
+    while true {
+      let path = "/" + parts.joined(separator: "/")
+      var isFolder: ObjCBool = false
+      if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+        guard !isFolder.boolValue else { return nil }
+        return "\(path) is \(kindOfNonRegular(atPath: path, followingLinks: true) ?? "a file"), not a folder"
+      }
+      guard parts.popLast() != nil else { return nil }
+    }
+  }
+
   /// What is at `path` when it exists and is not a regular file: "a folder",
   /// "a FIFO (named pipe)", "a character device", "a symbolic link (to
   /// TARGET)"...; nil for a regular file or nothing. `followingLinks: false`

@@ -167,6 +167,20 @@ struct OutputTargetTests {
     #expect((try? String(contentsOfFile: "\(root)/log", encoding: .utf8)) == "a line\n")
   }
 
+  /// A path ending in `..` under a file (`FILE/x/../m.onnx`) is an error
+  /// naming the file; the search for the part in the way once never ended.
+  @Test func aPathThroughAFileWithDotDotIsNamed() throws {
+    let root = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "a file".write(toFile: "\(root)/file", atomically: true, encoding: .utf8)
+    let target = "\(root)/file/x/../m.onnx"
+    let error = #expect(throws: WriteError.self) { try AtomicFile.write(Data("m".utf8), to: URL(fileURLWithPath: target)) }
+    #expect(error?.description == "could not write \(target): \(root)/file is a file, not a folder", "\(String(describing: error))")
+    #expect(FileErrors.notAFolder("\(root)/file/x/../..") == nil)
+    #expect(FileErrors.notAFolder("/../..") == nil)
+  }
+
   /// Through the CLI: a file-size limit (`ulimit -f`) fails the write part
   /// way, as a full disk does; a file where a folder should be fails it at once.
   @Test func aFailedWriteKeepsTheOldFileAndNamesTheReason() throws {
