@@ -229,8 +229,8 @@ struct PipelineCLITests {
     let student = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("docs/results/cartpole-v0/final.safetensors").path
     let float = try pops(["export", student, "--format", "c", "--out", "\(folder)/c"])
-    #expect(float.status == 0 && float.output.contains("4-2-7-2-2: 53 parameters"), "\(float.output)")
-    #expect(float.output.contains("weights 212 bytes") && float.output.contains("us compiled with cc -std=c99 -O2"), "\(float.output)")
+    #expect(float.status == 0 && float.output.contains("4-2-4-2-2: 38 parameters"), "\(float.output)")
+    #expect(float.output.contains("weights 152 bytes") && float.output.contains("us compiled with cc -std=c99 -O2"), "\(float.output)")
     let header = try String(contentsOfFile: "\(folder)/c/pops_policy.h", encoding: .utf8)
     #expect(header.contains("#define POPS_POLICY_OBSERVATIONS 4") && header.contains("#define POPS_POLICY_ACTIONS 2"))
     #expect(header.contains("int pops_policy_act(const float *observation);"))
