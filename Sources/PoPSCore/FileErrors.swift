@@ -31,15 +31,11 @@ public enum FileErrors {
 
 extension FileErrors {
   /// Why `path` cannot be read as a file, if it is a folder or not a
-  /// regular file (a FIFO would block a read, a folder gives "error 256").
+  /// regular file (a FIFO would block a read, a folder gives "error 256"):
+  /// "is a folder, not a file", "is not a regular file but a FIFO (named pipe)".
   public static func notARegularFile(_ path: String) -> String? {
-    var info = stat()
-    guard stat(path, &info) == 0 else { return nil }  // reading it names the reason
-    switch info.st_mode & S_IFMT {
-    case S_IFREG: return nil
-    case S_IFDIR: return "is a folder, not a file"
-    default: return "is not a regular file (a pipe, device or socket)"
-    }
+    guard let kind = kindOfNonRegular(atPath: path, followingLinks: true) else { return nil }  // reading it names the reason
+    return kind == "a folder" ? "is a folder, not a file" : "is not a regular file but \(kind)"
   }
 
   /// Why no folder can be made or used at `folder`: "PATH is a file, not a

@@ -167,6 +167,21 @@ struct OutputTargetTests {
     #expect((try? String(contentsOfFile: "\(root)/log", encoding: .utf8)) == "a line\n")
   }
 
+  /// What a reader says of a file it cannot read uses the writers' words for what is there.
+  @Test func readersNameWhatIsThereAsWritersDo() throws {
+    let root = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    #expect(mkfifo("\(root)/fifo", 0o644) == 0)
+    try "x".write(toFile: "\(root)/file", atomically: true, encoding: .utf8)
+    #expect(FileErrors.notARegularFile("\(root)/fifo") == "is not a regular file but a FIFO (named pipe)")
+    #expect(FileErrors.notARegularFile("/dev/null") == "is not a regular file but a character device")
+    #expect(FileErrors.notARegularFile(root) == "is a folder, not a file")
+    #expect(FileErrors.notARegularFile("\(root)/file") == nil)
+    let result = try pops(["evaluate", "\(root)/fifo", "--env", "CartPole-v0"])
+    #expect(result.status != 0 && result.output.contains("fifo: is not a regular file but a FIFO (named pipe)"), "\(result.output)")
+  }
+
   /// A path ending in `..` under a file (`FILE/x/../m.onnx`) is an error
   /// naming the file; the search for the part in the way once never ended.
   @Test func aPathThroughAFileWithDotDotIsNamed() throws {
