@@ -4,23 +4,19 @@ import PoPSCore
 /// Writing the generated C, and compiling it with the system compiler to
 /// measure it (or, in tests, to load and run it).
 extension CExport {
-  /// Writes `NAME.h` and `NAME.c` into `folder` (created), each atomically;
-  /// the header is written last, so a failure leaves no header without its source.
+  /// Writes `NAME.h` and `NAME.c` into `folder` (created), each atomically.
+  /// Both targets are checked before either is written (a FIFO or link at
+  /// `NAME.h` must not leave a new source beside the old header); the header
+  /// is written last, so a failure leaves no header without its source. A
+  /// failed write is the `WriteError` "could not write PATH: REASON".
   @discardableResult
   public static func write(_ model: Model, name: String, int8: Bool, source: String, to folder: URL) throws -> (header: URL, code: URL) {
     let (header, code) = try generate(model, name: name, int8: int8, source: source)
-    do {
-      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    } catch {
-      throw ExportError("cannot create the output folder \(folder.path) (\(FileErrors.reason(error)))")
-    }
     let headerURL = folder.appendingPathComponent("\(name).h"), codeURL = folder.appendingPathComponent("\(name).c")
-    do {
-      try AtomicFile.write(Data(code.utf8), to: codeURL)
-      try AtomicFile.write(Data(header.utf8), to: headerURL)
-    } catch {
-      throw ExportError("cannot write \(codeURL.path) (\(FileErrors.reason(error)))")
-    }
+    try AtomicFile.checkTarget(codeURL.path)
+    try AtomicFile.checkTarget(headerURL.path)
+    try AtomicFile.write(Data(code.utf8), to: codeURL)
+    try AtomicFile.write(Data(header.utf8), to: headerURL)
     return (headerURL, codeURL)
   }
 

@@ -107,14 +107,10 @@ public enum ONNXExport {
     return try proto.serializedData()
   }
 
-  /// Writes `model` to `url` atomically.
+  /// Writes `model` to `url` atomically; a failed write is the
+  /// `WriteError` "could not write PATH: REASON".
   public static func write(_ model: Model, source: String, to url: URL) throws {
-    let bytes = try data(model, source: source)
-    do {
-      try AtomicFile.write(bytes, to: url)
-    } catch {
-      throw ExportError("cannot write \(url.path) (\(FileErrors.reason(error)))")
-    }
+    try AtomicFile.write(data(model, source: source), to: url)
   }
 
   static func tensor(_ name: String, shape: [Int], values: [Float]) -> Onnx_TensorProto {
