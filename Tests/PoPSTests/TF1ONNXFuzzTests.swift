@@ -44,7 +44,7 @@ struct TF1ONNXFuzzTests {
     var rng = SeededGenerator(seed: FuzzTests.seed &+ 2)
     let folder = TF1ONNXHostileTests.folder()
     defer { try? FileManager.default.removeItem(at: folder) }
-    var loaded = 0, refused = 0, pastCRC = 0
+    var refused = 0, pastCRC = 0
     for i in 0..<FuzzTests.iterations {
       var teacher = TF1Forge.denseTeacher()
       var records: [(key: [UInt8], value: [UInt8])]?
@@ -109,9 +109,8 @@ struct TF1ONNXFuzzTests {
         footer: { offset, size in (footer.offset ?? offset, footer.size ?? size) })
       if rawIndex { index = FuzzTests.mutate(index, using: &rng) }
       let prefix = try TF1Forge.write(index: index, data: data, in: folder)
-      if Self.load(prefix, iteration: i, pastCRC: &pastCRC) { loaded += 1 } else { refused += 1 }
+      if !Self.load(prefix, iteration: i, pastCRC: &pastCRC) { refused += 1 }
     }
-    #expect(loaded + refused == FuzzTests.iterations)
     #expect(refused > FuzzTests.iterations / 2, "the mutations hardly change anything: \(refused) refused")
     #expect(pastCRC > FuzzTests.iterations / 3, "too few mutations get past the CRCs: \(pastCRC)")
   }
@@ -149,7 +148,6 @@ struct TF1ONNXFuzzTests {
       try Data(bytes).write(to: url)
       if Self.load(url, iteration: i, pastCRC: &pastCRC) { loaded += 1 } else { refused += 1 }
     }
-    #expect(loaded + refused == FuzzTests.iterations)
     #expect(loaded > 0 && refused > FuzzTests.iterations / 2, "loaded \(loaded), refused \(refused)")
   }
 }
