@@ -72,7 +72,7 @@ struct Predict: ParsableCommand {
     if quantize == "int8" {
       let policy: Int8Policy
       do { policy = try Int8Policy(loaded) } catch { throw ValidationError("\(model): \(error)") }
-      forward = policy.forward
+      forward = { policy.forward($0) }
     } else {
       let scale = loaded.input.scale
       forward = { loaded.network.predict($0.map { $0 * scale }) }

@@ -97,9 +97,11 @@ public struct QuantizationCheck: Sendable {
   public var int8Score: EvaluationResult
 
   /// Plays `episodes` greedy episodes with each policy (same seeds) and
-  /// compares their actions on the float policy's observations.
+  /// compares their actions on the float policy's observations. Both get
+  /// the environment's observations as the network's input (pops'
+  /// environments give them scaled; the C scales raw ones the same way).
   public static func measure(_ model: Model, environment id: String, episodes: Int, seed: UInt64) throws -> QuantizationCheck {
-    let quantized = try Int8Policy(model)
+    let quantized = try Int8Policy(model).onNetworkInputs
     var environment = try Environments.make(id, seed: seed)
     try model.network.checkFits(environment, id: id)
     var agreeing = 0, observations = 0

@@ -86,8 +86,18 @@ public struct Int8Policy: Policy, Sendable {
     return (x.map { round($0 * inverse) }, largest / 127)
   }
 
+  /// The outputs for an observation as the environment gives it (a frame's
+  /// bytes 0-255): what the generated C's `NAME_forward` computes, input
+  /// scale included.
   public func forward(_ observation: [Float]) -> [Float] {
-    var x = observation.map { $0 * inputScale }
+    forward(networkInput: observation.map { $0 * inputScale })
+  }
+
+  /// The outputs for the network's input, the observation already scaled:
+  /// what pops' environments give (the Gymnasium bridge scales frames by
+  /// 1/255) and `pops evaluate` feeds the float network.
+  public func forward(networkInput: [Float]) -> [Float] {
+    var x = networkInput
     var shape = architecture.inputShape
     for (index, (layer, outShape)) in zip(architecture.layers, architecture.outputShapes).enumerated() {
       defer { shape = outShape }
@@ -136,4 +146,13 @@ public struct Int8Policy: Policy, Sendable {
   }
 
   public func action(for observation: [Float]) -> Int { argmax(forward(observation)) }
+
+  /// This policy acting on network inputs (`forward(networkInput:)`), to
+  /// play pops' environments as the float network does.
+  public var onNetworkInputs: OnNetworkInputs { OnNetworkInputs(policy: self) }
+
+  public struct OnNetworkInputs: Policy, Sendable {
+    public let policy: Int8Policy
+    public func action(for input: [Float]) -> Int { argmax(policy.forward(networkInput: input)) }
+  }
 }
