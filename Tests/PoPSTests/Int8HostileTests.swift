@@ -105,6 +105,28 @@ struct Int8HostileTests {
     #expect(throws: ExportError.self) { try Int8Policy(model) }
   }
 
+  /// Products accumulate in an int32 (in Swift and in the C's `int32_t`):
+  /// a layer whose outputs each sum more than 133,144 int8 products could
+  /// overflow it, and is refused naming the layer and its input count; at
+  /// the limit the largest sum is exact.
+  @Test func aLayerTooWideForAnInt32SumIsRefusedNamingItsInputs() throws {
+    let widest = Int8Policy.largestInputsPerOutput
+    #expect(widest == 133_144)
+    func wide(_ inputs: Int) -> Model {
+      let architecture = Architecture.mlp(inputs: inputs, hidden: [], outputs: 2)
+      let parameters = architecture.parameterShapes.map { Tensor(shape: $0, repeating: 1) }
+      return Model(network: Network(architecture, parameters: parameters), provenance: Provenance())
+    }
+    let error = #expect(throws: ExportError.self) { try Int8Policy(wide(widest + 1)) }
+    #expect(error?.description.contains("layers.0: each output sums 133145 inputs, more than the 133144") == true, "\(String(describing: error))")
+    #expect(throws: ExportError.self) { try CExport.generate(wide(widest + 1), name: "p", int8: true, source: "wide") }
+    // At the limit, 133,144 products of 127 x 127 sum exactly (the wrapped sum was negative one input later).
+    let outputs = try Int8Policy(wide(widest)).forward([Float](repeating: 1, count: widest))
+    #expect(outputs.allSatisfy { abs($0 - Float(widest + 1)) <= 1 }, "\(outputs)")
+    let code = try CExport.generate(Self.model(Self.ordinary), name: "p", int8: true, source: "t").code
+    #expect(code.contains("#include <stdint.h>") && code.contains("int32_t acc = 0;") && !code.contains("long"))
+  }
+
   @Test func aNonFiniteWeightIsRefusedNamingTheTensorIndexAndValue() throws {
     let model = Self.model { p, i in p == 3 && i == 2 ? .nan : Self.ordinary(p, i) }
     let error = #expect(throws: ExportError.self) { try CExport.generate(model, name: "p", int8: false, source: "m.pt") }

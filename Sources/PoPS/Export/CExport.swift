@@ -20,7 +20,9 @@ public struct ExportError: Error, CustomStringConvertible, Equatable {
 /// `NAME_forward(observation, outputs)` and `NAME_act(observation)`, weights
 /// as `static const` arrays, no malloc, no mutable globals, scratch on the
 /// stack; `<math.h>` only for Tanh. With `int8`, weights are stored as
-/// `signed char` with per-channel float scales (`Int8Policy` computes the same).
+/// `signed char` with per-channel float scales, and products accumulate in
+/// `int32_t` (`<stdint.h>`; `Int8Policy` computes the same and bounds the
+/// inputs per output so the sum cannot overflow).
 public enum CExport {
   static let keywords: Set<String> = [
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
@@ -89,6 +91,7 @@ public enum CExport {
       #include "\(name).h"
 
       """
+    if int8 { code += "#include <stdint.h>\n" }
     if architecture.layers.contains(.tanh) { code += "#include <math.h>\n" }
     code += "\n"
     // Constant data.
@@ -126,8 +129,8 @@ public enum CExport {
         code += "  /* layers.\(index): linear \(inputs) -> \(outputs) */\n"
         if int8 {
           code += "  sx = \(name)_quantize(\(x), xq, \(inputs));\n"
-          code += "  for (int o = 0; o < \(outputs); ++o) {\n    long acc = 0;\n"
-          code += "    for (int i = 0; i < \(inputs); ++i) acc += (long)\(name)_w\(index)[o * \(inputs) + i] * xq[i];\n"
+          code += "  for (int o = 0; o < \(outputs); ++o) {\n    int32_t acc = 0;\n"
+          code += "    for (int i = 0; i < \(inputs); ++i) acc += (int32_t)\(name)_w\(index)[o * \(inputs) + i] * xq[i];\n"
           code += "    \(y)[o] = (float)acc * (\(name)_s\(index)[o] * sx) + \(name)_b\(index)[o];\n  }\n"
         } else {
           code += "  for (int o = 0; o < \(outputs); ++o) {\n    float acc = \(name)_b\(index)[o];\n"
@@ -144,7 +147,7 @@ public enum CExport {
         code += "  for (int o = 0; o < \(c.outChannels); ++o)\n"
         code += "    for (int oy = 0; oy < \(g.height); ++oy)\n"
         code += "      for (int ox = 0; ox < \(g.width); ++ox) {\n"
-        code += int8 ? "        long acc = 0;\n" : "        float acc = \(name)_b\(index)[o];\n"
+        code += int8 ? "        int32_t acc = 0;\n" : "        float acc = \(name)_b\(index)[o];\n"
         code += "        for (int ci = 0; ci < \(c.inChannels); ++ci)\n"
         code += "          for (int ky = 0; ky < \(c.kernelHeight); ++ky) {\n"
         code += "            int iy = oy * \(c.stride) + ky - \(g.top);\n"
@@ -152,7 +155,7 @@ public enum CExport {
         code += "            for (int kx = 0; kx < \(c.kernelWidth); ++kx) {\n"
         code += "              int ix = ox * \(c.stride) + kx - \(g.left);\n"
         code += "              if (ix < 0 || ix >= \(w)) continue;\n"
-        code += "              acc += \(int8 ? "(long)" : "")\(name)_w\(index)[((o * \(c.inChannels) + ci) * \(c.kernelHeight) + ky) * \(c.kernelWidth) + kx] * \(source)[(ci * \(h) + iy) * \(w) + ix];\n"
+        code += "              acc += \(int8 ? "(int32_t)" : "")\(name)_w\(index)[((o * \(c.inChannels) + ci) * \(c.kernelHeight) + ky) * \(c.kernelWidth) + kx] * \(source)[(ci * \(h) + iy) * \(w) + ix];\n"
         code += "            }\n          }\n"
         code += int8
           ? "        \(y)[(o * \(g.height) + oy) * \(g.width) + ox] = (float)acc * (\(name)_s\(index)[o] * sx) + \(name)_b\(index)[o];\n"

@@ -33,8 +33,15 @@ public struct Int8Policy: Policy, Sendable {
   /// (largest / 127) must be a normal float, or it loses its precision.
   public static let smallestChannelMaximum: Float = 127 * Float.leastNormalMagnitude
 
+  /// The most inputs one output may sum: products of two int8 values in
+  /// [-127, 127] accumulate in an int32 (in the C too: `int32_t`, whose
+  /// overflow would be undefined), so at most 2^31 - 1 / 127^2 of them.
+  public static let largestInputsPerOutput = Int(Int32.max) / (127 * 127)
+
   /// Quantizes `model`; throws `ExportError` naming the tensor, the channel
-  /// and the value when a weight is non-finite or a channel cannot be scaled.
+  /// and the value when a weight is non-finite or a channel cannot be
+  /// scaled, and naming the layer when an output sums more inputs than
+  /// `largestInputsPerOutput`.
   public init(_ model: Model) throws {
     if let problem = ExportCheck.problem(model) { throw ExportError("int8 cannot quantize the model: \(problem)") }
     architecture = model.network.architecture
@@ -45,6 +52,11 @@ public struct Int8Policy: Policy, Sendable {
       let weight = model.network.parameters[parameter], bias = model.network.parameters[parameter + 1]
       parameter += 2
       let outputs = weight.shape[0], perOutput = weight.count / outputs
+      guard perOutput <= Self.largestInputsPerOutput else {
+        throw ExportError(
+          "int8 cannot quantize layers.\(index): each output sums \(perOutput) inputs, more than the "
+            + "\(Self.largestInputsPerOutput) whose int8 products an int32 accumulator holds; export it as float32 (without --quantize)")
+      }
       var quantized = [Int8](repeating: 0, count: weight.count)
       var scales = [Float](repeating: 1, count: outputs)
       for o in 0..<outputs {
@@ -109,7 +121,7 @@ public struct Int8Policy: Policy, Sendable {
         let q = layers[index]!
         let (xq, sx) = Self.quantize(x)
         x = (0..<outputs).map { o in
-          var acc: Int32 = 0
+          var acc: Int32 = 0  // cannot wrap: init bounds the inputs per output
           for i in 0..<inputs { acc &+= Int32(q.weights[o * inputs + i]) * xq[i] }
           return Float(acc) * (q.scales[o] * sx) + q.bias[o]
         }
