@@ -193,7 +193,7 @@ extension PoPSRun {
       distiller.student = student
       distiller.optimizer = saved.optimizer
       distiller.optimizer.learningRate = config.learningRate(sizeFraction: fraction, epoch: s.epoch - s.startEpoch)
-      events(.resumingStage(step: step, stage: "distillation", minibatch: s.minibatches))
+      events(.resumingStage(step: step, stage: .distillation, minibatch: s.minibatches))
     } else {
       try startStage(.distillation, step: step)
     }
@@ -266,7 +266,7 @@ extension PoPSRun {
     var model: NetworkRecord? = nil
     if let accepted = result.accepted {
       let name = "step-\(step.index)-student.safetensors"
-      try save(accepted, as: name, role: "pops-student", score: result.acceptance)
+      try save(accepted, as: name, role: .student, score: result.acceptance)
       model = NetworkRecord(accepted, teacherWeights: teacherWeights, score: result.acceptance, model: name)
     }
     step.record(student: result, architecture: architecture, seconds: Date().timeIntervalSince(started), model: model)

@@ -21,7 +21,7 @@ public enum PoPSEvent: Sendable {
   /// One evaluation during IPP.
   case pruning(step: Int, PruningEvaluation)
   /// A stage continues from its checkpoint after `minibatch` minibatches.
-  case resumingStage(step: Int, stage: String, minibatch: Int)
+  case resumingStage(step: Int, stage: StageKind, minibatch: Int)
   /// A resumed step whose IPP had finished: only its student is trained again.
   case pruningAlreadyDone(step: Int)
   /// A dense student starts distilling (`redundancy` is empty for the
@@ -61,7 +61,7 @@ extension PoPSEvent: CustomStringConvertible {
     case .pruning(let step, let e):
       return "step \(step) IPP iteration \(e.iteration + 1), minibatch \(e.minibatch): score \(String(format: "%.1f", e.mean))"
     case .resumingStage(let step, let stage, let minibatch):
-      return "step \(step): \(stage) continues from its checkpoint after minibatch \(minibatch)"
+      return "step \(step): \(stage.name) continues from its checkpoint after minibatch \(minibatch)"
     case .pruningAlreadyDone(let step):
       return "step \(step): IPP already done, distilling its student again"
     case .distillationStarted(let step, let architecture, let redundancy):

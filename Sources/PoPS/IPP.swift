@@ -222,7 +222,7 @@ extension PoPSRun {
       distiller.student = student
       distiller.optimizer = saved.optimizer
       best = SparsestModel(network: saved.networks["best"], score: s.bestScore)
-      events(.resumingStage(step: step, stage: "IPP", minibatch: s.minibatches))
+      events(.resumingStage(step: step, stage: .pruning, minibatch: s.minibatches))
     } else {
       try startStage(.pruning, step: step)
       s = PruningProgress(

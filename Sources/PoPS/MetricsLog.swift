@@ -3,7 +3,19 @@ import Foundation
 /// One measurement of a run as it happened: what produced it (`kind`), a
 /// step that only grows within a run (`index`, for plotting), and its values.
 public struct MetricsRow: Sendable {
-  public var kind: String
+  /// What produced a row; the raw value is its `kind` in metrics.jsonl.
+  public enum Kind: String, CaseIterable, Sendable {
+    case teacherProgress = "teacher_progress"
+    case teacherEvaluation = "teacher_evaluation"
+    case ippStart = "ipp_start"
+    case ippEvaluation = "ipp_evaluation"
+    case distillationStart = "distillation_start"
+    case distillationEvaluation = "distillation_evaluation"
+    case studentAccepted = "student_accepted"
+    case finished
+  }
+
+  public var kind: Kind
   public var index: Int
   public var values: [String: Double]
   public var labels: [String: String]
@@ -15,7 +27,7 @@ public struct MetricsRow: Sendable {
     labels = [:]
     switch event {
     case .teacherTraining(let p):
-      kind = "teacher_progress"
+      kind = .teacherProgress
       values = [
         "teacher_step": Double(p.step), "episodes": Double(p.episodes), "mean_return_100": p.meanReturn,
         "loss": Double(p.loss), "updates": Double(p.updates), "steps_per_second": p.stepsPerSecond,
@@ -24,27 +36,27 @@ public struct MetricsRow: Sendable {
       if let rate = p.learningRate { values["learning_rate"] = Double(rate) }
       if let evaluation = p.evaluation { values["evaluation_mean"] = evaluation.mean }
     case .teacherEvaluated(let architecture, let score):
-      kind = "teacher_evaluation"
+      kind = .teacherEvaluation
       values = Self.score(score)
       labels["architecture"] = architecture
     case .pruningStarted(let step, let architecture, let size, _):
-      kind = "ipp_start"
+      kind = .ippStart
       values = ["step": Double(step), "size_percent": size]
       labels["architecture"] = architecture
     case .pruning(let step, let e):
-      kind = "ipp_evaluation"
+      kind = .ippEvaluation
       values = [
         "step": Double(step), "iteration": Double(e.iteration + 1), "minibatch": Double(e.minibatch),
         "sparsity": e.sparsity, "score_mean": e.mean, "score_std": e.std, "paused": e.paused ? 1 : 0,
         "saved": e.saved ? 1 : 0,
       ]
     case .distillationStarted(let step, let architecture, let redundancy):
-      kind = "distillation_start"
+      kind = .distillationStart
       values = ["step": Double(step)]
       for (layer, r) in redundancy.enumerated() { values["redundancy_\(layer + 1)"] = r }
       labels["architecture"] = architecture
     case .student(let step, let e):
-      kind = "distillation_evaluation"
+      kind = .distillationEvaluation
       values = [
         "step": Double(step), "epoch": Double(e.epoch + 1), "minibatch": Double(e.minibatch),
         "learning_rate": Double(e.learningRate), "score_mean": e.mean, "score_std": e.std,
@@ -58,11 +70,11 @@ public struct MetricsRow: Sendable {
         values["acceptance_passed"] = a.passed ? 1 : 0
       }
     case .studentAccepted(let step, let architecture, let size, let score):
-      kind = "student_accepted"
+      kind = .studentAccepted
       values = Self.score(score).merging(["step": Double(step), "size_percent": size]) { $1 }
       labels["architecture"] = architecture
     case .finished(let architecture, let size, let score):
-      kind = "finished"
+      kind = .finished
       values = Self.score(score).merging(["size_percent": size]) { $1 }
       labels["architecture"] = architecture
     case .resuming, .alreadyComplete, .trainingTeacher, .resumingTeacher, .pruningAlreadyDone, .sizeSearch, .resumingStage:
@@ -76,7 +88,7 @@ public struct MetricsRow: Sendable {
 
   /// One line of metrics.jsonl (keys sorted; non-finite values as strings).
   public func jsonLine(time: Date, elapsed: Double) -> String {
-    var object: [String: Any] = ["kind": kind, "index": index, "elapsed_s": elapsed]
+    var object: [String: Any] = ["kind": kind.rawValue, "index": index, "elapsed_s": elapsed]
     object["time"] = ISO8601DateFormatter().string(from: time)
     for (key, value) in values { object[key] = value.isFinite ? value : "\(value)" as Any }
     for (key, value) in labels { object[key] = value }

@@ -144,7 +144,7 @@ extension PoPSRun {
           continue
         }
         let name = "step-\(stepNumber)-pruned.safetensors"
-        try save(best, as: name, role: "pops-pruned", score: result.bestScore)
+        try save(best, as: name, role: .pruned, score: result.bestScore)
         step.record(pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: result.bestScore, model: name))
         try save(step: step)
       }
@@ -219,7 +219,7 @@ extension PoPSRun {
     if let best = result.best {
       let acceptance = try acceptanceEvaluation(best)
       let name = "step-1-pruned.safetensors"
-      try save(best, as: name, role: "pops-pruned", score: acceptance)
+      try save(best, as: name, role: .pruned, score: acceptance)
       step.record(pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: acceptance, model: name))
       current = best
     }
@@ -249,7 +249,7 @@ extension PoPSRun {
   mutating func finish(with result: Network) throws {
     let score = try evaluate(result, episodes: config.acceptanceEpisodes, seed: Seeds.finalEpisodes)
     record.final = NetworkRecord(result, teacherWeights: teacherWeights, score: score, model: PoPSRecord.finalFile)
-    try save(result, as: PoPSRecord.finalFile, role: "pops-final", score: score)
+    try save(result, as: PoPSRecord.finalFile, role: .final, score: score)
     // A run whose method should end with a dense student but accepted none says so.
     let needsStudent = options.mode != .pruneOnly
     record.status = needsStudent && !record.steps.contains(where: \.studentAccepted) ? .noStudent : .done

@@ -241,13 +241,13 @@ public struct PoPSRun {
   }
 
   /// Saves `network` as `name` in the output folder, with its provenance.
-  public func save(_ network: Network, as name: String, role: String, score: EvaluationResult?) throws {
+  public func save(_ network: Network, as name: String, role: ModelRole, score: EvaluationResult?) throws {
     var summary: [String: String] = [:]
     if let score {
       summary["eval_mean"] = String(format: "%.2f", score.mean)
       summary["eval_episodes"] = String(score.episodes)
     }
-    let provenance = Provenance(environment: config.environment, seed: seeds.run, role: role, summary: summary)
+    let provenance = Provenance(environment: config.environment, seed: seeds.run, role: role.name, summary: summary)
     try ModelFile.save(Model(network: network, provenance: provenance, input: input), to: file(name))
   }
 

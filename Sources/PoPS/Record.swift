@@ -73,6 +73,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
   public var pruningEvaluations: [PruningEvaluation]
   public var pruningIterations: Int
   public var pruningMinibatches: Int
+  /// Stored typed (`pruning_stop`) and as its sentence (`pruning_stop_reason`): RecordCoding.swift.
   public var pruningStopReason: IPPStopReason
   public var pruningSeconds: Double
   /// The shrunk dense student (nil until distilled or if it failed).
@@ -159,6 +160,7 @@ public struct PoPSRecord: Codable, Sendable {
   public var steps: [StepRecord] = []
   public var final: NetworkRecord?
   public var status = RunStatus.running
+  /// Stored typed (`stop`) and as its sentence (`stop_reason`): RecordCoding.swift.
   public var stopReason: StopReason?
   public var wallSeconds: Double = 0
   /// How to rerun it: the command, versions, CPU, kernels, threads, config

@@ -41,13 +41,24 @@ struct ExperienceRefill: Codable, Equatable, Sendable {
   var steps: Int
 }
 
+/// A stage of a PoPS step that checkpoints and resumes inside itself; the
+/// raw value is its `kind` in a stage checkpoint.
+public enum StageKind: String, Codable, Sendable {
+  case pruning, distillation
+
+  /// Its name in messages.
+  public var name: String {
+    switch self {
+    case .pruning: return "IPP"
+    case .distillation: return "distillation"
+    }
+  }
+}
+
 /// Which stage a checkpoint belongs to; only the same stage of the same step
 /// on the same network resumes from it.
 struct StageKey: Codable, Equatable, Sendable {
-  enum Kind: String, Codable, Sendable {
-    case pruning, distillation
-  }
-  var kind: Kind
+  var kind: StageKind
   var step: Int
   var architecture: Architecture
 }

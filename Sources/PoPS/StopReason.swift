@@ -1,7 +1,8 @@
 import Foundation
 
 /// Why iterative policy pruning ended (docs/algorithm.md section 4, step 4).
-/// Stored in results.json as its English sentence.
+/// Stored in results.json as a tagged object with its fields
+/// (StopReasonCoding.swift), its English sentence beside it.
 public enum IPPStopReason: Equatable, Sendable {
   /// The iteration budget ran out (`pruning.max_iterations`).
   case maxIterations(Int)
@@ -13,12 +14,13 @@ public enum IPPStopReason: Equatable, Sendable {
   /// The step ran no IPP (a distill-only baseline); "" in results.json.
   case notRun
   /// A sentence this version does not know (a record written by another
-  /// version), kept as it was.
+  /// version before the typed form), kept as it was.
   case recorded(String)
 }
 
 /// Why a PoPS run stopped (docs/algorithm.md section 7). Stored in
-/// results.json as its English sentence.
+/// results.json as a tagged object with its fields (StopReasonCoding.swift),
+/// its English sentence beside it.
 public enum StopReason: Equatable, Sendable {
   /// The size fell by less than `shrinking.convergence_threshold`
   /// percentage points in the last step.
@@ -44,13 +46,13 @@ public enum StopReason: Equatable, Sendable {
   /// prune-only: how its one IPP ended.
   case pruneOnly(IPPStopReason)
   /// A sentence this version does not know (a record written by another
-  /// version), kept as it was.
+  /// version before the typed form), kept as it was.
   case recorded(String)
 }
 
-extension IPPStopReason: SentenceCodable {
-  public init(recordedText: String) { self = .recorded(recordedText) }
-
+extension IPPStopReason: CustomStringConvertible {
+  /// The sentence for people: the report, the console and results.json
+  /// (`pruning_stop_reason`, beside the typed `pruning_stop`).
   public var description: String {
     switch self {
     case .maxIterations(let n): return "reached max_iterations (\(n))"
@@ -61,29 +63,11 @@ extension IPPStopReason: SentenceCodable {
     case .recorded(let text): return text
     }
   }
-
-  /// The reason a `description` names, or nil.
-  public init?(description text: String) {
-    if text.isEmpty {
-      self = .notRun
-    } else if let n = text.between("reached max_iterations (", ")").flatMap(Int.init) {
-      self = .maxIterations(n)
-    } else if let n = text.between("", " consecutive iterations under the lower bound").flatMap(Int.init) {
-      self = .failingIterations(n)
-    } else if let rest = text.between("non-zero weights unchanged for ", ""),
-      let n = rest.between("", " iterations with the schedule paused").flatMap(Int.init)
-        ?? rest.between("", " iterations with the schedule finished").flatMap(Int.init)
-    {
-      self = .unchangedNonZeros(iterations: n, schedulePaused: rest.hasSuffix("paused"))
-    } else {
-      return nil
-    }
-  }
 }
 
-extension StopReason: SentenceCodable {
-  public init(recordedText: String) { self = .recorded(recordedText) }
-
+extension StopReason: CustomStringConvertible {
+  /// The sentence for people: the report, the console and results.json
+  /// (`stop_reason`, beside the typed `stop`).
   public var description: String {
     switch self {
     case .converged(let drop, let threshold):
@@ -105,85 +89,5 @@ extension StopReason: SentenceCodable {
     case .pruneOnly(let ipp): return "prune-only: \(ipp)"
     case .recorded(let text): return text
     }
-  }
-
-  /// The reason a `description` names, or nil.
-  public init?(description text: String) {
-    if let rest = text.between("prune-only: ", ""), let ipp = IPPStopReason(description: rest) {
-      self = .pruneOnly(ipp)
-    } else if text == "distilled the fixed student" {
-      self = .distilledFixedStudent
-    } else if let n = text.between("the fixed student never reached the objective in ", " epochs").flatMap(Int.init) {
-      self = .fixedStudentNeverPassed(epochs: n)
-    } else if let n = text.between("reached max_steps (", ")").flatMap(Int.init) {
-      self = .maxSteps(n)
-    } else if let architecture = text.between("converged: shrinking ", " gives no smaller network") {
-      self = .noSmallerNetwork(architecture: architecture)
-    } else if let rest = text.between("converged: size fell by ", "%)"),
-      let parts = Optional(rest.components(separatedBy: " percentage points (< ")), parts.count == 2,
-      let drop = Double(parts[0]),
-      let tail = Optional(parts[1].components(separatedBy: ") and by ")), tail.count == 2,
-      let threshold = Double(tail[0]),
-      let fractions = Optional(tail[1].components(separatedBy: "% of the network (< ")), fractions.count == 2,
-      let fraction = Double(fractions[0]), let fractionThreshold = Double(fractions[1])
-    {
-      self = .convergedRelative(
-        sizeDrop: drop, threshold: threshold, fraction: fraction / 100, fractionThreshold: fractionThreshold / 100)
-    } else if let rest = text.between("converged: size fell by ", ")"),
-      let parts = Optional(rest.components(separatedBy: " percentage points (< ")), parts.count == 2,
-      let drop = Double(parts[0]), let threshold = Double(parts[1])
-    {
-      self = .converged(sizeDrop: drop, threshold: threshold)
-    } else if let head = text.between("step ", ""), let colon = head.range(of: ": "),
-      let step = Int(head[..<colon.lowerBound])
-    {
-      let rest = String(head[colon.upperBound...])
-      if let ipp = rest.between("no pruned model met the objective (", ")").flatMap(IPPStopReason.init(description:)) {
-        self = .noPrunedModel(step: step, ipp: ipp)
-      } else if let middle = rest.between("no student between ", " attempts"),
-        let split = middle.range(of: " and the failed one passed in "), let attempts = Int(middle[split.upperBound...])
-      {
-        self = .sizeSearchFailed(step: step, attempts: attempts, accepted: String(middle[..<split.lowerBound]))
-      } else if let middle = rest.between("the ", " epochs"), let split = middle.range(of: " student never passed in "),
-        let epochs = Int(middle[split.upperBound...])
-      {
-        self = .studentNeverPassed(step: step, architecture: String(middle[..<split.lowerBound]), epochs: epochs)
-      } else {
-        return nil
-      }
-    } else {
-      return nil
-    }
-  }
-}
-
-/// A value stored in JSON as its English sentence (`description`) and read
-/// back by `init?(description:)`.
-public protocol SentenceCodable: Codable, CustomStringConvertible {
-  init?(description: String)
-  /// The value for a sentence `init?(description:)` does not know.
-  init(recordedText: String)
-}
-
-extension SentenceCodable {
-  /// Reads the sentence; one this version does not know is kept as written
-  /// (`recorded`), so records of other versions stay readable.
-  public init(from decoder: Decoder) throws {
-    let text = try decoder.singleValueContainer().decode(String.self)
-    self = Self(description: text) ?? Self(recordedText: text)
-  }
-
-  public func encode(to encoder: Encoder) throws {
-    var container = encoder.singleValueContainer()
-    try container.encode(description)
-  }
-}
-
-extension String {
-  /// The text between `prefix` and `suffix` when this string starts and ends
-  /// with them (and they do not overlap).
-  fileprivate func between(_ prefix: String, _ suffix: String) -> String? {
-    guard hasPrefix(prefix), hasSuffix(suffix), count >= prefix.count + suffix.count else { return nil }
-    return String(dropFirst(prefix.count).dropLast(suffix.count))
   }
 }

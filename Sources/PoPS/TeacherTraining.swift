@@ -161,14 +161,14 @@ public func trainTeacher(
   let acceptedURL = options.output.appendingPathComponent("accepted.safetensors")
   var accepted: EvaluationResult? = nil
 
-  func provenance(_ role: String, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
+  func provenance(_ role: ModelRole, _ evaluation: EvaluationResult?, steps: Int, updates: Int) -> Provenance {
     var summary = ["steps": String(steps), "updates": String(updates), "algorithm": algorithm.rawValue]
     if let e = evaluation {
       summary["eval_mean"] = String(format: "%.2f", e.mean)
       summary["eval_std"] = String(format: "%.2f", e.std)
       summary["eval_episodes"] = String(e.episodes)
     }
-    return Provenance(environment: options.environment, seed: options.seed, role: role, summary: summary)
+    return Provenance(environment: options.environment, seed: options.seed, role: role.name, summary: summary)
   }
 
   func handle(_ report: TrainingProgress) -> Bool {
@@ -196,7 +196,7 @@ public func trainTeacher(
       if best == nil || evaluation.mean > best!.mean {
         best = evaluation
         do {
-          let about = provenance("\(algorithm.rawValue)-teacher-best", evaluation, steps: report.step, updates: report.updates)
+          let about = provenance(.teacherBest(algorithm), evaluation, steps: report.step, updates: report.updates)
           try ModelFile.save(Model(network: report.network, provenance: about, input: space.encoding), to: bestURL)
         } catch {
           saveError = error
@@ -217,7 +217,7 @@ public func trainTeacher(
     }
     guard gate.accepts(score) else { return true }
     do {
-      let about = provenance("\(algorithm.rawValue)-teacher-accepted", score, steps: report.step, updates: report.updates)
+      let about = provenance(.teacherAccepted(algorithm), score, steps: report.step, updates: report.updates)
       try ModelFile.save(Model(network: report.network, provenance: about, input: space.encoding), to: acceptedURL)
     } catch {
       saveError = error
@@ -272,14 +272,14 @@ public func trainTeacher(
   }
   try ModelFile.save(
     Model(
-      network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-final", nil, steps: steps, updates: updates),
+      network: policy, provenance: provenance(.teacherFinal(algorithm), nil, steps: steps, updates: updates),
       input: space.encoding), to: finalURL)
   if best == nil {
     // No evaluation ran (tiny budget): the final model is the best we have.
     best = try evaluate(policy, in: &evalEnv, episodes: agent.evaluationEpisodes, seed: Seeds.teacherEvaluations)
     try ModelFile.save(
       Model(
-        network: policy, provenance: provenance("\(algorithm.rawValue)-teacher-best", best, steps: steps, updates: updates),
+        network: policy, provenance: provenance(.teacherBest(algorithm), best, steps: steps, updates: updates),
         input: space.encoding), to: bestURL)
   }
   let result = TeacherTrainingResult(

@@ -60,7 +60,7 @@ public final class TensorBoardWriter: @unchecked Sendable {
     func add(_ tag: String, _ key: String) { if let x = v[key] { out.append((tag, x)) } }
     var step = row.index
     switch row.kind {
-    case "teacher_progress":
+    case .teacherProgress:
       step = Int(v["teacher_step"] ?? 0)
       add("charts/episodic_return", "mean_return_100")
       add("charts/epsilon", "epsilon")
@@ -68,25 +68,24 @@ public final class TensorBoardWriter: @unchecked Sendable {
       add("charts/SPS", "steps_per_second")
       add("charts/evaluation_return", "evaluation_mean")
       add("charts/learning_rate", "learning_rate")
-    case "teacher_evaluation": add("pops/teacher_score", "score_mean")
-    case "ipp_start": add("pops/ipp_input_size_percent", "size_percent")
-    case "ipp_evaluation":
+    case .teacherEvaluation: add("pops/teacher_score", "score_mean")
+    case .ippStart: add("pops/ipp_input_size_percent", "size_percent")
+    case .ippEvaluation:
       add("pops/sparsity", "sparsity")
       add("pops/ipp_score", "score_mean")
       add("pops/ipp_paused", "paused")
-    case "distillation_start":
+    case .distillationStart:
       for key in v.keys.sorted() where key.hasPrefix("redundancy_") { add("pops/\(key)", key) }
-    case "distillation_evaluation":
+    case .distillationEvaluation:
       add("pops/student_score", "score_mean")
       add("losses/distillation_kl", "loss")
       add("charts/learning_rate", "learning_rate")
-    case "student_accepted":
+    case .studentAccepted:
       add("pops/accepted_size_percent", "size_percent")
       add("pops/accepted_score", "score_mean")
-    case "finished":
+    case .finished:
       add("pops/final_size_percent", "size_percent")
       add("pops/final_score", "score_mean")
-    default: break
     }
     scalars(out, step: step, wallTime: wallTime)
   }

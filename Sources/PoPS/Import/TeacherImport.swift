@@ -185,7 +185,7 @@ public enum TeacherImport {
       "source_sha256": source.sha256, "source_layout": source.layout,
       "source_mapping": source.mapping.joined(separator: ", "),
     ]
-    let provenance = Provenance(environment: options.environment, role: "imported-teacher", summary: summary)
+    let provenance = Provenance(environment: options.environment, role: ModelRole.importedTeacher.name, summary: summary)
     return Model(network: network, provenance: provenance, input: input)
   }
 }
