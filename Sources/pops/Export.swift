@@ -14,7 +14,8 @@ struct Export: ParsableCommand {
       plays the environment with the int8 policy first and refuses it when its mean return falls under
       the environment's objective (--force writes it anyway). Refused before anything is written: a
       non-finite weight, an input scale that is not a finite positive number, and for int8 a channel
-      whose largest |weight| is under 1.5e-36 (too small for a float scale).
+      whose largest |weight| is under 1.5e-36 (too small for a float scale) or a layer whose outputs each
+      sum more than 133,144 inputs (their int8 products would overflow the int32 sum).
 
       Examples:
         pops export runs/cartpole/final.safetensors --format onnx --out policy.onnx
@@ -58,8 +59,8 @@ struct Export: ParsableCommand {
   func run() throws {
     let url = URL(fileURLWithPath: model)
     let loaded = try TeacherImport.load(url).model
-    // Values no export can hold (an imported graph's infinite input scale, ...): refused before anything is written.
-    try ExportCheck.check(loaded, source: model)
+    // Values no export can hold (an imported graph's infinite input scale, ...) are refused before anything is
+    // written by the library: ONNXExport and CExport check first, and the int8 check's Int8Policy before playing.
     if format == .onnx {
       try ONNXExport.write(loaded, source: url.lastPathComponent, to: URL(fileURLWithPath: out))
       let footprint = CExport.footprint(loaded, int8: false)

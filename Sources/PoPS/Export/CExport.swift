@@ -96,7 +96,7 @@ public enum CExport {
     code += "\n"
     // Constant data.
     var parameter = 0
-    let quantized = int8 ? try Int8Policy(model) : nil
+    let quantized = int8 ? try Int8Policy(checked: model) : nil
     for (index, layer) in architecture.layers.enumerated() where layer.hasParameters {
       let weight = model.network.parameters[parameter], bias = model.network.parameters[parameter + 1]
       parameter += 2

@@ -44,6 +44,11 @@ public struct Int8Policy: Policy, Sendable {
   /// `largestInputsPerOutput`.
   public init(_ model: Model) throws {
     if let problem = ExportCheck.problem(model) { throw ExportError("int8 cannot quantize the model: \(problem)") }
+    try self.init(checked: model)
+  }
+
+  /// Quantizes `model`, which passed `ExportCheck` already (`CExport`).
+  init(checked model: Model) throws {
     architecture = model.network.architecture
     inputScale = model.input.scale
     var layers: [Int: Layer] = [:]
