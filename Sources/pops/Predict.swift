@@ -48,21 +48,18 @@ struct Predict: ParsableCommand {
   @Flag(help: "Print JSON: one object per observation, with its action and outputs.")
   var json = false
 
+  /// Cheap checks only: the observations are read once, in `run`.
   func validate() throws {
     if let quantize, quantize != "int8" { throw ValidationError("--quantize must be int8, got '\(quantize)'") }
-    let parsed = try read()
-    if parsed.isEmpty {
-      throw ValidationError(
-        obsFile == nil || !observations.isEmpty
-          ? "give an observation with --obs or --obs-file"
-          : "--obs-file \(obsFile ?? ""): the file holds no observation (one per line)")
-    }
+    if observations.isEmpty && obsFile == nil { throw ValidationError("give an observation with --obs or --obs-file") }
   }
 
   func run() throws {
+    // The observations first: a mistake in them is named before the model is loaded.
+    let given = try read()
+    if given.isEmpty { throw ValidationError("--obs-file \(obsFile ?? ""): the file holds no observation (one per line)") }
     let loaded = try TeacherImport.load(URL(fileURLWithPath: model)).model
     let architecture = loaded.network.architecture
-    let given = try read()
     for observation in given {
       if let problem = Self.problem(observation.values, for: loaded) {
         throw ValidationError("\(observation.label): \(problem)")
