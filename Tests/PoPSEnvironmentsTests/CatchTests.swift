@@ -38,13 +38,11 @@ struct CatchTests {
       } while !step.terminated
       #expect(step.reward == 1, "seed \(seed): the follower catches")
       _ = env.reset(seed: UInt64(seed))
-      observation = start
       repeat {
-        let paddle = column(observation, row: 9, size: 10) ?? ball
-        step = env.step(taking: paddle < ball ? 0 : 2)  // run away from the ball's column
-        observation = step.observation
+        // Run to the wall farther from the ball's column: 9 moves reach it from anywhere.
+        step = env.step(taking: ball < 5 ? 2 : 0)
       } while !step.terminated
-      #expect(step.reward == -1 || ball == 0 || ball == 9, "seed \(seed): running away misses")
+      #expect(step.reward == -1, "seed \(seed): running away misses")
     }
   }
 

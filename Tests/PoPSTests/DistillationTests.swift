@@ -122,7 +122,8 @@ struct IPPLoopTests {
     #expect(frozen == evaluations[0].minibatch, "the schedule ran until the first evaluation")
     #expect(evaluations.allSatisfy { $0.scheduleStep == frozen }, "then its step stays frozen")
     #expect(Set(evaluations.map(\.sparsity)).count == 1, "and no more weights are pruned")
-    #expect(result.best == nil && result.stopReason == .unchangedNonZeros(iterations: 5, schedulePaused: true) || result.stopReason == .maxIterations(2))
+    #expect(result.best == nil)
+    #expect(result.stopReason == .maxIterations(2), "\(result.stopReason)")
   }
 
   @Test func scoresAtTheObjectiveKeepTheSparsestModel() throws {
@@ -175,11 +176,11 @@ struct AcceptanceTryTests {
     let teacherURL = try handMadeTeacherFile(in: folder)
     var popsRun = try PoPSRun(PoPSOptions(config: config, output: folder, seed: 3, teacher: teacherURL))
     let result = try popsRun.distil(.mlp(inputs: 4, hidden: [2], outputs: 2), step: 1)
-    // Whatever the training gives: every try is recorded, only the last can
-    // have passed, and it did exactly when the student was accepted.
+    // The student fails every try (with this seed): each of the two
+    // evaluations of its one epoch is tried and recorded as failed.
     let evaluations = result.evaluations
-    #expect(!evaluations.isEmpty)
-    if result.accepted == nil { #expect(evaluations.count == 2) }
+    #expect(result.accepted == nil, "the 2-unit student was accepted")
+    #expect(evaluations.count == 2)
     for (index, evaluation) in evaluations.enumerated() {
       let tried = try #require(evaluation.acceptance, "an evaluation meeting the objective was not tried")
       #expect(tried.episodes == 20)

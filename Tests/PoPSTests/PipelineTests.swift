@@ -113,11 +113,10 @@ struct PipelineTests {
     var interrupted = try PoPSRecord.read(from: recordURL)
     interrupted.status = .running
     interrupted.final = nil
-    if var last = interrupted.steps.popLast(), last.pruned != nil {
-      last.student = nil
-      last.studentAccepted = false
-      interrupted.steps.append(last)
-    }
+    let last = try #require(interrupted.steps.indices.last)
+    try #require(interrupted.steps[last].pruned != nil, "the last step kept a pruned model to resume from")
+    interrupted.steps[last].student = nil
+    interrupted.steps[last].studentAccepted = false
     try interrupted.write(to: recordURL)
     try FileManager.default.removeItem(at: folder.appendingPathComponent("final.safetensors"))
     var events: [PoPSEvent] = []
@@ -154,13 +153,17 @@ struct PipelineTests {
     prune.mode = .pruneOnly
     let pruned = try runPoPS(prune)
     #expect(pruned.steps.count == 1 && pruned.steps[0].studentArchitecture == nil)
-    if let p = pruned.steps[0].pruned { #expect(pruned.final!.sizePercent == p.sizePercent) }
+    // Prune-only ends on the pruned model it kept.
+    let kept = try #require(pruned.steps[0].pruned, "prune-only kept no pruned model")
+    #expect(pruned.final?.sizePercent == kept.sizePercent)
     var distill = PoPSOptions(config: try tinyConfig(), output: folder.appendingPathComponent("distill"), seed: 1, teacher: teacherURL)
     distill.mode = .distillOnly
     distill.studentHidden = [4, 4]
     let distilled = try runPoPS(distill)
     #expect(distilled.steps.count == 1 && distilled.steps[0].studentArchitecture == "4-4-4-2")
-    if distilled.steps[0].studentAccepted { #expect(distilled.final!.architecture == "4-4-4-2") }
+    // Distil-only ends on its student, accepted with this seed.
+    #expect(distilled.steps[0].studentAccepted, "\(distilled.stopReason?.description ?? "-")")
+    #expect(distilled.final?.architecture == "4-4-4-2")
   }
 }
 
@@ -183,36 +186,38 @@ struct ConvPipelineTests {
     config.distillation.minibatchesPerEpoch = 500
     config.distillation.evaluationInterval = 250
     config.distillation.evaluationEpisodes = 20
-    config.distillation.maxEpochs = 4
+    config.distillation.maxEpochs = 10
+    // Batches of 32 (like the teacher's) split into at most two chunks: the
+    // run, and the outcome asserted below, is the same on any machine with
+    // two or more threads (POPS_THREADS=1 sums in another order).
+    config.distillation.batchSize = 32
     config.experience.refillSteps = 1_000
     config.shrinking.maxSteps = 2
     config.objective = 0.8
     config.acceptanceScore = 0.8
     let record = try runPoPS(PoPSOptions(config: config, output: folder, seed: 1, teacher: nil))
-    // A run that accepted no student ends with its own status, not done.
-    #expect(record.status == (record.steps.contains(where: \.studentAccepted) ? .done : .noStudent))
+    // With this seed both steps' students are accepted and the run is done.
+    #expect(record.status == .done, "\(record.stopReason?.description ?? "-")")
     let teacher = try ModelFile.load(from: folder.appendingPathComponent("teacher.safetensors")).network
     #expect(teacher.architecture.summary == "1x10x10-c16k3s1-64-3")
     #expect(record.teacher!.scoreMean! >= 0.9, "the CNN teacher solves Catch")
-    #expect(!record.steps.isEmpty)
+    #expect(record.steps.count == 2 && record.steps.allSatisfy(\.studentAccepted), "\(record.steps.map(\.studentAccepted))")
     var weights = teacher.weightCount
     for step in record.steps {
-      if let pruned = step.pruned { #expect(step.redundancy.count == 3 && pruned.nonZeroPerLayer.reduce(0, +) < weights) }
-      if let student = step.student {
-        #expect(student.weights < weights)
-        #expect(student.architecture.hasPrefix("1x10x10-c"), "students stay convolutional: \(student.architecture)")
-        weights = student.weights
-      }
+      let pruned = try #require(step.pruned, "step \(step.index) kept no pruned model")
+      #expect(step.redundancy.count == 3 && pruned.nonZeroPerLayer.reduce(0, +) < weights)
+      let student = try #require(step.student, "step \(step.index) trained no student")
+      #expect(student.weights < weights)
+      #expect(student.architecture.hasPrefix("1x10x10-c"), "students stay convolutional: \(student.architecture)")
+      weights = student.weights
     }
     let final = try ModelFile.load(from: folder.appendingPathComponent("final.safetensors")).network
-    #expect(final.weightCount == record.final!.weights)
-    if record.steps.contains(where: \.studentAccepted) {
-      guard case .conv2d(let c) = final.architecture.layers[0] else {
-        Issue.record("the final network lost its convolution")
-        return
-      }
-      #expect(c.outChannels < 16)
+    #expect(final.weightCount == record.final?.weights)
+    guard case .conv2d(let c) = final.architecture.layers[0] else {
+      Issue.record("the final network lost its convolution")
+      return
     }
+    #expect(c.outChannels < 16, "the conv channels were shrunk: \(final.architecture.summary)")
   }
 }
 

@@ -56,7 +56,8 @@ struct MetricsTests {
     #expect(scores.map { $0[1] } == expected.map { Double(Float($0.mean)) })
     #expect(scores.map { $0[0] } == ipp.map { Double($0["index"] as! Int) })
     #expect(tags["pops/sparsity"]?.count == expected.count && tags["pops/final_score"]?.count == 1)
-    if !students.isEmpty { #expect(tags["pops/student_score"]?.count == students.count) }
+    #expect(!students.isEmpty, "the tiny run distils students")
+    #expect(tags["pops/student_score"]?.count == students.count)
 
     // The report tells each step and every evaluation.
     let report = try String(contentsOfFile: "\(folder)/out/report.html", encoding: .utf8)
