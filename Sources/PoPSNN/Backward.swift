@@ -3,8 +3,11 @@ import PoPSCore
 extension Network {
   /// Backpropagates `outputGradient` ([batch, outputCount], dLoss/dOutput)
   /// through the batch last passed to `forward`, writing dLoss/dParameter into
-  /// `gradients` (overwritten, masked like the parameters).
-  public func backward(_ outputGradient: [Float], cache: Cache, into gradients: inout [Tensor]) {
+  /// `gradients` (overwritten, masked like the parameters), on up to
+  /// `threads` threads.
+  public func backward(
+    _ outputGradient: [Float], cache: Cache, into gradients: inout [Tensor], threads: Int = Compute.maxThreads
+  ) {
     let batch = cache.batch
     precondition(batch > 0 && cache.architecture == architecture, "backward: call forward on this network first")
     precondition(!cache.inferenceOnly, "backward: this cache was made with inferenceOnly: true")
@@ -12,7 +15,7 @@ extension Network {
       outputGradient.count == batch * architecture.outputCount,
       "backward: gradient has \(outputGradient.count) values, expected \(batch * architecture.outputCount)")
     if gradients.map(\.shape) != parameters.map(\.shape) { gradients = zeroGradients() }
-    let chunks = chunkCount(batch: batch)
+    let chunks = chunkCount(batch: batch, threads: threads)
     cache.ensureScratch(chunks)
     let outputs = architecture.outputCount
     let widest = cache.widest
@@ -38,7 +41,7 @@ extension Network {
     }
     withParameterPointers(parameters) { weights in
       if chunks > 1 {
-        packSharedWeights(weights, into: &cache.packedBackward, transposed: false)
+        packSharedWeights(weights, into: &cache.packedBackward, transposed: false, threads: threads)
       } else {
         cache.packedBackward.removeAll()
       }
@@ -50,7 +53,7 @@ extension Network {
           let targets = chunk == 0 ? box.value.1 : cache.partials[chunk - 1].map(\.base)
           self.backwardRows(
             r0..<r1, cache: cache, weights: box.value.0, gradients: targets,
-            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads,
+            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : threads,
             deferring: deferredLayers)
         }
         for (index, shape) in deferredLayers {
@@ -59,7 +62,7 @@ extension Network {
           let source = index == 0 ? cache.input : cache.outputs[index - 1]
           GEMM.multiply(
             transposeA: true, m: shape.outputs, n: shape.inputs, k: batch, a: g, lda: shape.outputs,
-            b: source.base, ldb: shape.inputs, c: box.value.1[shape.parameter], ldc: shape.inputs)
+            b: source.base, ldb: shape.inputs, c: box.value.1[shape.parameter], ldc: shape.inputs, maxThreads: threads)
           Kernels.sumRows(g, rows: batch, columns: shape.outputs, into: box.value.1[shape.parameter + 1])
         }
         // Sum the chunks' partial gradients, each tensor split over the threads.

@@ -1,11 +1,12 @@
 import PoPSCore
 
 extension Network {
-  /// How many batch chunks run in parallel for a batch of `batch` rows.
-  func chunkCount(batch: Int) -> Int {
+  /// How many batch chunks run in parallel for a batch of `batch` rows on
+  /// up to `threads` threads.
+  func chunkCount(batch: Int, threads: Int) -> Int {
     let work = batch * parameterCount
-    if Compute.maxThreads <= 1 || work < (1 << 20) { return 1 }
-    return max(1, min(Compute.maxThreads, batch / 16))
+    if threads <= 1 || work < (1 << 20) { return 1 }
+    return max(1, min(threads, batch / 16))
   }
 
   /// Runs a batch forward, keeping what `backward` needs in `cache`.
@@ -13,16 +14,19 @@ extension Network {
   /// Large batches are split into row chunks that run on separate threads,
   /// one dispatch per call.
   ///
-  /// - Parameter input: `batch` observations, row-major [batch, inputCount].
+  /// - Parameters:
+  ///   - input: `batch` observations, row-major [batch, inputCount].
+  ///   - threads: the most threads to use; callers that compare thread
+  ///     counts pass it instead of changing the process-wide setting.
   /// - Returns: the outputs, row-major [batch, outputCount].
   @discardableResult
-  public func forward(_ input: [Float], batch: Int, cache: Cache) -> [Float] {
+  public func forward(_ input: [Float], batch: Int, cache: Cache, threads: Int = Compute.maxThreads) -> [Float] {
     precondition(batch > 0, "forward: batch must be positive, got \(batch)")
     precondition(
       input.count == batch * architecture.inputCount,
       "forward: got \(input.count) inputs for batch \(batch) x \(architecture.inputCount)")
     cache.prepare(architecture, batch: batch)
-    let chunks = chunkCount(batch: batch)
+    let chunks = chunkCount(batch: batch, threads: threads)
     cache.ensureScratch(chunks)
     let inputs = architecture.inputCount
     input.withUnsafeBufferPointer { source in
@@ -30,7 +34,7 @@ extension Network {
         // Large layers' W^T, packed again only when the weights changed.
         if chunks > 1 {
           if cache.packedForwardVersion != weightsVersion {
-            packSharedWeights(weights, into: &cache.packedForward, transposed: true)
+            packSharedWeights(weights, into: &cache.packedForward, transposed: true, threads: threads)
             cache.packedForwardVersion = weightsVersion
           }
         } else {
@@ -45,7 +49,7 @@ extension Network {
           (cache.input.base + r0 * inputs).update(from: box.value.1 + r0 * inputs, count: (r1 - r0) * inputs)
           self.forwardRows(
             r0..<r1, cache: cache, parameters: box.value.0,
-            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : Compute.maxThreads)
+            scratch: cache.scratch.isEmpty ? nil : cache.scratch[chunk].base, threads: chunks > 1 ? 1 : threads)
         }
       }
     }

@@ -27,8 +27,10 @@ extension Network {
   static let inPlaceThreshold = 1 << 18
 
   /// Packs each large dense layer's weights (W^T for forward, W for the input
-  /// gradient) into `packs`, keyed by layer index.
-  func packSharedWeights(_ weights: [UnsafePointer<Float>], into packs: inout [Int: GEMM.PackedB], transposed: Bool) {
+  /// gradient) into `packs`, keyed by layer index, on up to `threads` threads.
+  func packSharedWeights(
+    _ weights: [UnsafePointer<Float>], into packs: inout [Int: GEMM.PackedB], transposed: Bool, threads: Int
+  ) {
     var parameterIndex = 0
     for (index, layer) in architecture.layers.enumerated() {
       switch layer {
@@ -38,9 +40,9 @@ extension Network {
           let packed = packs[index] ?? GEMM.PackedB()
           packs[index] = packed
           if transposed {
-            packed.pack(transposed: true, b: weights[parameterIndex], ldb: inputs, k: inputs, n: outputs)
+            packed.pack(transposed: true, b: weights[parameterIndex], ldb: inputs, k: inputs, n: outputs, maxThreads: threads)
           } else {
-            packed.pack(transposed: false, b: weights[parameterIndex], ldb: inputs, k: outputs, n: inputs)
+            packed.pack(transposed: false, b: weights[parameterIndex], ldb: inputs, k: outputs, n: inputs, maxThreads: threads)
           }
         }
         parameterIndex += 2

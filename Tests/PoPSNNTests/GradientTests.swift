@@ -174,15 +174,13 @@ struct NetworkGradientTests {
       var results: [[Tensor]] = []
       var outputs: [[Float]] = []
       for threads in [1, 2] {
-        Compute.maxThreads = threads
         let cache = caches[threads - 1]
-        outputs.append(net.forward(x, batch: batch, cache: cache))
-        outputs.append(net.forward(x, batch: batch, cache: inference[threads - 1]))
+        outputs.append(net.forward(x, batch: batch, cache: cache, threads: threads))
+        outputs.append(net.forward(x, batch: batch, cache: inference[threads - 1], threads: threads))
         var grads: [Tensor] = []
-        net.backward(g, cache: cache, into: &grads)
+        net.backward(g, cache: cache, into: &grads, threads: threads)
         results.append(grads)
       }
-      Compute.maxThreads = Compute.defaultThreads
       for output in outputs.dropFirst() {
         #expect(zip(outputs[0], output).allSatisfy { abs($0 - $1) < 1e-4 }, "round \(round)")
       }
@@ -229,12 +227,10 @@ struct InPlaceInputGradientTests {
     let net = Network(.mlp(inputs: inputs, hidden: [h1, h2], outputs: outputs), biasInit: 0.01, using: &rng)
     let x = (0..<(batch * inputs)).map { _ in rng.uniform(-1, 1) }
     let g = (0..<(batch * outputs)).map { _ in rng.uniform(-1, 1) }
-    Compute.maxThreads = threads
-    defer { Compute.maxThreads = Compute.defaultThreads }
     let cache = Network.Cache()
-    net.forward(x, batch: batch, cache: cache)
+    net.forward(x, batch: batch, cache: cache, threads: threads)
     var grads: [Tensor] = []
-    net.backward(g, cache: cache, into: &grads)
+    net.backward(g, cache: cache, into: &grads, threads: threads)
 
     let w = net.parameters.map { $0.scalars.map(Double.init) }
     func dense(_ v: [Double], _ weight: [Double], _ bias: [Double], _ n: Int, _ m: Int) -> [Double] {
