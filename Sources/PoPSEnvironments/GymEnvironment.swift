@@ -123,7 +123,30 @@ public struct GymEnvironment: Environment {
   /// executable or in its build checkout, else python3 from an absolute
   /// folder on PATH. Never one from the current folder (a `.venv-gym`
   /// planted there would run as soon as pops starts an environment).
-  public static func python() throws -> URL { try GymWorker.python() }
+  public static func python() throws -> URL {
+    try python(environment: ProcessInfo.processInfo.environment, searchFolders: Executable.searchFolders)
+  }
+
+  /// The search of `python()` with its inputs given: `environment` for
+  /// POPS_PYTHON and PATH, `searchFolders` for `.venv-gym` (the
+  /// executable's folders and its build checkout). An empty or relative
+  /// PATH entry, which names the current folder, is skipped.
+  public static func python(environment: [String: String], searchFolders: [URL]) throws -> URL {
+    let fm = FileManager.default
+    if let path = environment["POPS_PYTHON"] {
+      guard fm.isExecutableFile(atPath: path) else { throw GymBridgeError("POPS_PYTHON=\(path) is not an executable") }
+      return URL(fileURLWithPath: path)
+    }
+    for base in searchFolders {
+      let python = base.appendingPathComponent(".venv-gym/bin/python")
+      if fm.isExecutableFile(atPath: python.path) { return python }
+    }
+    for path in (environment["PATH"] ?? "/usr/bin").split(separator: ":", omittingEmptySubsequences: false) where path.hasPrefix("/") {
+      let python = URL(fileURLWithPath: String(path)).appendingPathComponent("python3")
+      if fm.isExecutableFile(atPath: python.path) { return python }
+    }
+    throw GymBridgeError("no Python found for the Gymnasium bridge; run `make deps-gym` or set POPS_PYTHON")
+  }
 
   /// Refuses an id (without `gym:`) that the worker must not be handed:
   /// one with a module part, `MODULE:ENV`, for which Gymnasium imports
@@ -135,8 +158,8 @@ public struct GymEnvironment: Environment {
       throw GymBridgeError(
         "gym:\(id): an environment id with a module part ('MODULE:ENV') is refused: Gymnasium would import MODULE, and pops never imports a module an id names (ids also come from model files and studies). Give the environment's id alone and name the module that registers it in POPS_GYM_MODULES (e.g. POPS_GYM_MODULES=minigrid), which the worker imports first")
     }
-    if let bad = id.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-      throw GymBridgeError("gym:\(id.debugDescription): the id holds a control character (U+\(String(bad.value, radix: 16, uppercase: true)))")
+    if let bad = ControlCharacters.first(in: id) {
+      throw GymBridgeError("gym:\(id.debugDescription): the id holds a control character (\(ControlCharacters.code(bad)))")
     }
   }
 
@@ -177,7 +200,7 @@ final class GymWorker: @unchecked Sendable {
   init(id: String, python chosen: URL?) throws {
     self.id = id
     try GymEnvironment.checkID(id)
-    let python = try chosen ?? Self.python()
+    let python = try chosen ?? GymEnvironment.python()
     guard FileManager.default.isExecutableFile(atPath: python.path) else {
       throw GymBridgeError("gym:\(id): no Python at \(python.path); run `make deps-gym` or set POPS_PYTHON")
     }
@@ -337,24 +360,6 @@ final class GymWorker: @unchecked Sendable {
   private func died() -> GymBridgeError {
     if process.isRunning { return GymBridgeError("gym:\(id): the worker stopped answering") }
     return GymBridgeError("gym:\(id): the worker exited (status \(process.terminationStatus)); see `python gym_worker.py \(id)` for its error")
-  }
-
-  static func python() throws -> URL {
-    let fm = FileManager.default
-    if let path = ProcessInfo.processInfo.environment["POPS_PYTHON"] {
-      guard fm.isExecutableFile(atPath: path) else { throw GymBridgeError("POPS_PYTHON=\(path) is not an executable") }
-      return URL(fileURLWithPath: path)
-    }
-    for base in Executable.searchFolders {
-      let python = base.appendingPathComponent(".venv-gym/bin/python")
-      if fm.isExecutableFile(atPath: python.path) { return python }
-    }
-    // Only absolute PATH folders: an empty or relative entry means the current folder.
-    for path in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") where path.hasPrefix("/") {
-      let python = URL(fileURLWithPath: String(path)).appendingPathComponent("python3")
-      if fm.isExecutableFile(atPath: python.path) { return python }
-    }
-    throw GymBridgeError("no Python found for the Gymnasium bridge; run `make deps-gym` or set POPS_PYTHON")
   }
 
   static func workerScript() throws -> URL {

@@ -41,6 +41,22 @@ struct GymIdTests {
     #expect(throws: GymBridgeError.self) { _ = try Environments.spec(for: "gym:Cart\nPole-v1") }
   }
 
+  /// A control character, C1 (U+0080-U+009F) included, is refused before
+  /// any Python starts, with the same check the Slurm scripts use.
+  @Test func anIdWithAControlCharacterIsRefusedBeforeAnyPythonStarts() throws {
+    let planted = try plantedPython()
+    defer { try? FileManager.default.removeItem(atPath: planted.folder) }
+    for (id, code) in [("Cart\nPole-v1", "U+000A"), ("Cart\u{7F}Pole-v1", "U+007F"), ("Cart\u{85}Pole-v1", "U+0085"), ("Cart\u{9B}Pole-v1", "U+009B")] {
+      do {
+        _ = try GymEnvironment(id: id, python: planted.python)
+        Issue.record("gym:\(id.debugDescription) was accepted")
+      } catch {
+        #expect("\(error)".contains("the id holds a control character (\(code))"), "\(error)")
+      }
+    }
+    #expect(!FileManager.default.fileExists(atPath: planted.marker), "a Python was started for an id with a control character")
+  }
+
   /// The worker itself, started by hand as pops would with a forged id: it
   /// answers ERRR and imports nothing (the module here would leave a marker).
   @Test func theWorkerRefusesAModulePartAndImportsOnlyPopsGymModules() throws {

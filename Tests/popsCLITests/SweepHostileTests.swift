@@ -1,5 +1,6 @@
 import Foundation
 import PoPS
+import PoPSCore
 import Testing
 
 #if canImport(Glibc)
@@ -30,8 +31,9 @@ import Glibc
     let line = try shell("printf '%s\\n' " + ShellText.commandLine(values), in: folder)
     #expect(line.output == values.map { $0 + "\n" }.joined(), "\(line.output.debugDescription)")
     #expect(!FileManager.default.fileExists(atPath: "\(folder)/m1") && !FileManager.default.fileExists(atPath: "\(folder)/m2"))
-    #expect(ShellText.controlCharacter(in: "a\nb") == "\n" && ShellText.controlCharacter(in: "a\u{1B}b") == "\u{1B}")
-    #expect(ShellText.controlCharacter(in: Self.hostileName) == nil)
+    #expect(ControlCharacters.first(in: "a\nb") == "\n" && ControlCharacters.first(in: "a\u{1B}b") == "\u{1B}")
+    #expect(ControlCharacters.first(in: "a\u{85}b") == "\u{85}" && ControlCharacters.first(in: "a\u{A0}b") == nil)
+    #expect(ControlCharacters.first(in: Self.hostileName) == nil)
   }
 
   // MARK: Slurm scripts

@@ -1,4 +1,5 @@
 import Foundation
+import PoPSCore
 
 /// Values written into the shell scripts `pops sweep --engine slurm` makes
 /// (and the command line a cell's log starts with). A path there is user
@@ -20,18 +21,11 @@ public enum ShellText {
     words.map(quoted).joined(separator: " ")
   }
 
-  /// The first control character in `text` (C0, DEL or C1: a newline, a
-  /// carriage return, a tab, an escape...), or nil.
-  public static func controlCharacter(in text: String) -> Unicode.Scalar? {
-    text.unicodeScalars.first { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
-  }
-
   /// Throws an error naming `option` (`--out`, `the study path`) when
   /// `text` holds a control character: no script may hold one.
   public static func checkPrintable(_ text: String, option: String) throws {
-    guard let character = controlCharacter(in: text) else { return }
-    let code = String(character.value, radix: 16, uppercase: true)
+    guard let character = ControlCharacters.first(in: text) else { return }
     throw ConfigError(
-      "\(option) must not contain a control character (a newline, tab, escape...): found U+\(String(repeating: "0", count: max(0, 4 - code.count)))\(code) in \(text.debugDescription)")
+      "\(option) must not contain a control character (a newline, tab, escape...): found \(ControlCharacters.code(character)) in \(text.debugDescription)")
   }
 }
