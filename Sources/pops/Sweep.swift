@@ -53,10 +53,16 @@ struct Sweep: ParsableCommand {
 
   func validate() throws {
     if out.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--out must name a folder, got an empty path") }
-    // Both are written into the Slurm scripts; a newline there would run as a command.
+    // Both are written into the Slurm scripts, absolute (a relative path
+    // takes the current folder's name): a newline there would run as a
+    // command. Checked here, before anything is created.
     do {
-      try ShellText.checkPrintable(out, option: "--out")
-      try ShellText.checkPrintable(study, option: "the study path")
+      let folder = URL(fileURLWithPath: out).path, studyPath = URL(fileURLWithPath: study).path
+      try ShellText.checkPrintable(folder, option: "--out")
+      try ShellText.checkPrintable(studyPath, option: "the study path")
+      if engine == .slurm && !collect && !list && cell == nil {
+        try SlurmScript.check(folder: folder, studyPath: studyPath, executable: Self.executable.path)
+      }
     } catch { throw ValidationError("\(error)") }
     if let workers, workers <= 0 || workers > 4096 { throw ValidationError("--workers must be in 1...4096, got \(workers)") }
     if let threads, threads <= 0 || threads > 1024 { throw ValidationError("--threads must be in 1...1024, got \(threads)") }

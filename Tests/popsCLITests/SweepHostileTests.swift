@@ -49,7 +49,9 @@ import Glibc
     chmod(executable, 0o755)
     let studyPath = "\(base)/study.yaml"
     let study = try Study(yaml: "environments: [CartPole-v0]\nseeds: [0, 1]\nmodes: [full, prune-only]", source: studyPath)
-    let folder = URL(fileURLWithPath: "\(base)/out")
+    // The study folder may hold all of it but a backslash (Slurm's file names: see below).
+    let folderBase = "\(root)/\(Self.hostileName.replacingOccurrences(of: "\\", with: ""))"
+    let folder = URL(fileURLWithPath: "\(folderBase)/out")
     let script = SlurmScript(
       plan: SweepPlan(study: study, folder: folder), studyPath: studyPath, executable: executable, concurrency: 2, threadsPerRun: 1)
     let submit = try script.write()
@@ -100,6 +102,56 @@ import Glibc
       _ = try SlurmScript(plan: plan, studyPath: "\(root)/study.yaml", executable: "/bin/true", concurrency: 1, threadsPerRun: 1).write()
     }
     #expect(!FileManager.default.fileExists(atPath: out))
+  }
+
+  /// A relative --out or study path takes the current folder's name: a
+  /// control character there is refused too, before the study lock or
+  /// any folder is created.
+  @Test func aControlCharacterInTheCurrentFolderIsRefusedBeforeAnythingIsCreated() throws {
+    let root = try makeFolder()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "environments: [CartPole-v0]\nseeds: [0]".write(toFile: "\(root)/study.yaml", atomically: true, encoding: .utf8)
+    let here = "\(root)/x\ny"
+    try FileManager.default.createDirectory(atPath: here, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: "\(root)/study.yaml", toPath: "\(here)/study.yaml")
+    let cases: [([String], String)] = [
+      (["\(root)/study.yaml", "--out", "rel", "--engine", "slurm"], "--out must not contain a control character"),
+      (["\(root)/study.yaml", "--out", "rel"], "--out must not contain a control character"),
+      (["study.yaml", "--out", "\(root)/out", "--engine", "slurm"], "the study path must not contain a control character"),
+    ]
+    for (arguments, message) in cases {
+      let run = try PopsProcess(["sweep"] + arguments, in: here)
+      let status = run.finish()
+      #expect(status != 0 && run.output.contains(message) && run.output.contains("U+000A"), "\(arguments): \(run.output)")
+      // Only the study and the test's own record of the output are there: no rel, no .pops.lock.
+      let created = try FileManager.default.contentsOfDirectory(atPath: here).filter { !$0.hasPrefix("pops-") && $0 != "study.yaml" }
+      #expect(created.isEmpty, "\(arguments): created \(created)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root).sorted() == ["study.yaml", "x\ny"])
+  }
+
+  /// In a Slurm file name a backslash turns the `%a` pattern off (every
+  /// array task would write one log): the study folder may not hold one.
+  @Test func aBackslashInTheStudyFolderIsRefusedForSlurm() throws {
+    let root = try makeFolder()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "environments: [CartPole-v0]\nseeds: [0]".write(toFile: "\(root)/study.yaml", atomically: true, encoding: .utf8)
+    for out in ["\(root)/back\\slash", "back\\slash"] {
+      let run = try PopsProcess(["sweep", "\(root)/study.yaml", "--out", out, "--engine", "slurm"], in: root)
+      let status = run.finish()
+      #expect(status != 0 && run.output.contains("--out must not contain a backslash with --engine slurm"), "\(run.output)")
+      #expect(run.output.contains("the %a pattern off"), "\(run.output)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasPrefix("pops-") } == ["study.yaml"])
+    // The library refuses too; the local engine takes the folder.
+    let plan = SweepPlan(
+      study: try Study(yaml: "environments: [CartPole-v0]\nseeds: [0]", source: "s"), folder: URL(fileURLWithPath: "\(root)/back\\slash"))
+    #expect(throws: ConfigError.self) {
+      _ = try SlurmScript(plan: plan, studyPath: "\(root)/study.yaml", executable: "/bin/true", concurrency: 1, threadsPerRun: 1).write()
+    }
+    #expect(!FileManager.default.fileExists(atPath: "\(root)/back\\slash"))
+    let list = try PopsProcess(["sweep", "\(root)/study.yaml", "--out", "\(root)/back\\slash", "--list"], in: root)
+    #expect(list.finish() == 0, "\(list.output)")
   }
 
   /// One argument of an `#SBATCH` line as sbatch reads it: `\` escapes the
@@ -189,6 +241,29 @@ import Glibc
     let status = linked.finish()
     #expect(status != 0 && linked.output.contains("cells is a symbolic link"), "\(linked.output)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
+  }
+
+  /// Links planted at a cell's folder or at `slurm` are refused naming
+  /// the link; nothing is written where they point.
+  @Test func linksAtACellFolderOrAtSlurmAreRefused() throws {
+    let root = try makeFolder()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "environments: [CartPole-v0]\nseeds: [0]\nset: [\"objective=9\"]".write(toFile: "\(root)/study.yaml", atomically: true, encoding: .utf8)
+    let elsewhere = "\(root)/elsewhere"
+    try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+    // A study folder a sweep wrote before (its lock file), with links planted in it.
+    try FileManager.default.createDirectory(atPath: "\(root)/out/cells", withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: "\(root)/out/.pops.lock", contents: nil)
+    let cellLink = "\(root)/out/cells/CartPole-v0__full__0"
+    try FileManager.default.createSymbolicLink(atPath: cellLink, withDestinationPath: elsewhere)
+    try FileManager.default.createSymbolicLink(atPath: "\(root)/out/slurm", withDestinationPath: elsewhere)
+    for arguments in [["--workers", "1"], ["--cell", "0"], ["--engine", "slurm"]] {
+      let run = try PopsProcess(["sweep", "\(root)/study.yaml", "--out", "\(root)/out"] + arguments, in: root)
+      let status = run.finish()
+      let link = arguments == ["--engine", "slurm"] ? "\(root)/out/slurm" : cellLink
+      #expect(status != 0 && run.output.contains("\(link) is a symbolic link (to \(elsewhere))"), "\(arguments): \(run.output)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty, "\(arguments): written through the link")
+    }
   }
 
   // MARK: Helpers

@@ -141,15 +141,16 @@ public struct LocalSweep {
   }
 
   /// Starts `cell`'s `pops` with its output appended to the cell's log.
+  /// A cell folder that is a symbolic link is refused.
   public func launch(_ cell: SweepCell) throws -> CellProcess {
+    try plan.checkCellFolder(of: cell)
     let arguments = try plan.arguments(of: cell)
     var environment = ProcessInfo.processInfo.environment
     environment["POPS_THREADS"] = String(threadsPerRun)
     let log = try plan.openLog(of: cell)
-    defer { close(log) }
-    let header = "$ pops \(ShellText.commandLine(arguments))\n"
-    _ = header.withCString { write(log, $0, strlen($0)) }
-    return try CellProcess(executable: executable, arguments: arguments, environment: environment, output: log)
+    defer { try? log.close() }
+    try log.write(Data("$ pops \(ShellText.commandLine(arguments))\n".utf8))
+    return try CellProcess(executable: executable, arguments: arguments, environment: environment, output: log.fileDescriptor)
   }
 
   /// The last `lines` lines of a log.

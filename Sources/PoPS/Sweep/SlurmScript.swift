@@ -32,8 +32,6 @@ public struct SlurmScript {
     return arrays
   }
 
-  func quoted(_ text: String) -> String { ShellText.quoted(text) }
-
   /// A value of an `#SBATCH` line, which sbatch reads itself (sh sees a
   /// comment): in double quotes (spaces and `#` stay in the value), with `\`
   /// before each `\` and `"` (sbatch's escape), and `%` doubled (Slurm's
@@ -52,7 +50,7 @@ public struct SlurmScript {
 
   /// One sbatch script per array: SLURM_ARRAY_TASK_ID runs cell offset + id.
   /// The paths are quoted for sh (`ShellText.quoted`); `write()` refuses
-  /// any with a control character.
+  /// any with a control character, and a study folder with a backslash.
   public func script(name: String, indices: Range<Int>) -> String {
     let output = Self.directiveQuoted(plan.folder.appendingPathComponent("slurm").path + "/") + "\(name)-%a.out"
     return """
@@ -63,7 +61,7 @@ public struct SlurmScript {
       #SBATCH --output=\(output)
       # Cells \(indices.lowerBound)..\(indices.upperBound - 1) of the study (pops sweep --list shows them).
       export POPS_THREADS=\(threadsPerRun)
-      exec \(quoted(executable)) sweep \(quoted(studyPath)) --out \(quoted(plan.folder.path)) --cell $((\(indices.lowerBound) + SLURM_ARRAY_TASK_ID))
+      exec \(ShellText.quoted(executable)) sweep \(ShellText.quoted(studyPath)) --out \(ShellText.quoted(plan.folder.path)) --cell $((\(indices.lowerBound) + SLURM_ARRAY_TASK_ID))
 
       """
   }
@@ -71,7 +69,7 @@ public struct SlurmScript {
   /// Submits the arrays, the second after the first has ended (whatever its
   /// cells' outcome: a failed full cell fails only its own dependants).
   public var submitScript: String {
-    var lines = ["#!/bin/bash", "# Submits the study's job arrays; then `pops sweep \(quoted(studyPath)) --out \(quoted(plan.folder.path)) --collect`.", "set -euo pipefail", "cd \"$(dirname \"$0\")\""]
+    var lines = ["#!/bin/bash", "# Submits the study's job arrays; then `pops sweep \(ShellText.quoted(studyPath)) --out \(ShellText.quoted(plan.folder.path)) --collect`.", "set -euo pipefail", "cd \"$(dirname \"$0\")\""]
     var previous: String?
     for (name, _) in arrays {
       let dependency = previous.map { " --dependency=afterany:$\($0)" } ?? ""
@@ -82,12 +80,29 @@ public struct SlurmScript {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Writes DIR/slurm/{full,rest}.sbatch and submit.sh; returns the submit script's path.
-  public func write() throws -> URL {
-    try ShellText.checkPrintable(plan.folder.path, option: "--out")
+  /// Refuses paths the scripts cannot hold: a control character in any of
+  /// them (a newline would start a command line of its own), or a backslash
+  /// in the study folder, which the `#SBATCH --output` file name holds: in
+  /// a Slurm file name a backslash turns every `%` pattern off, so `%a`
+  /// would stay literal and every array task would write one file. Callers
+  /// check before they create anything (`pops sweep` before the study lock).
+  public static func check(folder: String, studyPath: String, executable: String) throws {
+    try ShellText.checkPrintable(folder, option: "--out")
     try ShellText.checkPrintable(studyPath, option: "the study path")
     try ShellText.checkPrintable(executable, option: "the pops executable's path")
+    if folder.contains("\\") {
+      throw ConfigError(
+        "--out must not contain a backslash with --engine slurm, found in \(folder.debugDescription): in a Slurm output file name a backslash turns the %a pattern off, and every array task would write the same log file")
+    }
+  }
+
+  /// Writes DIR/slurm/{full,rest}.sbatch and submit.sh; returns the submit
+  /// script's path. `DIR/slurm` must be a real folder: a symbolic link there
+  /// is refused (the scripts would be written wherever it points).
+  public func write() throws -> URL {
+    try Self.check(folder: plan.folder.path, studyPath: studyPath, executable: executable)
     let folder = plan.folder.appendingPathComponent("slurm")
+    try SweepPlan.refuseLink(folder, holds: "the Slurm scripts")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     for (name, indices) in arrays {
       try AtomicFile.write(Data(script(name: name, indices: indices).utf8), to: folder.appendingPathComponent("\(name).sbatch"))

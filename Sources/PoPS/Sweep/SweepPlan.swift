@@ -1,12 +1,6 @@
 import Foundation
 import PoPSCore
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What each cell of a study runs, where it writes, and what it waits for.
 public struct SweepPlan: Sendable {
   public let study: Study
@@ -26,13 +20,22 @@ public struct SweepPlan: Sendable {
     folder.appendingPathComponent("cells").appendingPathComponent(cell.name + ".log")
   }
 
+  /// Refuses `url` when it is a symbolic link: the study folder's own
+  /// parts (`cells`, `cells/NAME`, `slurm`) are written only as real
+  /// folders inside it, never wherever a link planted there points. The
+  /// error names the link and its target; `holds` says what would go there.
+  public static func refuseLink(_ url: URL, holds: String) throws {
+    let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
+    guard type == .typeSymbolicLink else { return }
+    let kind = FileErrors.kindOfNonRegular(atPath: url.path, followingLinks: false) ?? "a symbolic link"
+    throw ConfigError("\(url.path) is \(kind); pops writes \(holds) only into a real folder inside --out, never through a link")
+  }
+
   /// Makes `folder/cells`, refusing one that is a symbolic link (the logs
   /// and the cells' output would be written wherever it points).
   public func makeCellsFolder() throws {
     let cells = folder.appendingPathComponent("cells")
-    if (try? FileManager.default.destinationOfSymbolicLink(atPath: cells.path)) != nil {
-      throw ConfigError("\(cells.path) is a symbolic link; pops writes the cells only into a real folder inside --out")
-    }
+    try Self.refuseLink(cells, holds: "the cells")
     do {
       try FileManager.default.createDirectory(at: cells, withIntermediateDirectories: true)
     } catch {
@@ -40,26 +43,20 @@ public struct SweepPlan: Sendable {
     }
   }
 
-  /// Opens `cell`'s log for appending (creating it), never through a
-  /// symbolic link: one planted at `cells/NAME.log` would make the log
-  /// overwrite the file it points to, outside the output folder. Returns
-  /// the descriptor (close-on-exec; the caller closes it). Anything but a
-  /// regular file there (a FIFO would block the sweep) is refused too.
-  public func openLog(of cell: SweepCell) throws -> Int32 {
+  /// Refuses a cell whose folder, `cells/NAME`, is a symbolic link: its run
+  /// would write its results, models and logs wherever the link points.
+  public func checkCellFolder(of cell: SweepCell) throws {
+    try Self.refuseLink(output(of: cell), holds: "a cell's run")
+  }
+
+  /// Opens `cell`'s log for appending (creating it) with `FileOutput`,
+  /// which opens only a regular file and never through a symbolic link: one
+  /// planted at `cells/NAME.log` would make the log overwrite the file it
+  /// points to, outside the output folder, and a FIFO would block the sweep.
+  /// Failures are `WriteError`s: "could not write LOG: REASON".
+  public func openLog(of cell: SweepCell) throws -> FileOutput {
     try makeCellsFolder()
-    let log = log(of: cell)
-    let fd = open(log.path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o644)
-    guard fd >= 0 else {
-      let reason = errno == ELOOP ? "it is a symbolic link, which pops does not follow" : String(cString: strerror(errno))
-      throw ConfigError("cannot write the log \(log.path): \(reason)")
-    }
-    var info = stat()
-    guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-      close(fd)
-      throw ConfigError("cannot write the log \(log.path): it is not a regular file")
-    }
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-    return fd
+    return try FileOutput(appendingTo: log(of: cell).path)
   }
 
   /// The cell this one needs finished first: the full run that trains the
