@@ -121,11 +121,20 @@ struct Sweep: ParsableCommand {
         threadsPerRun: threads ?? 1)
       print("pops sweep: \(cells.count) cells on the Ray cluster at \(address ?? "auto"), \(threads ?? 1) thread(s) each -> \(out)")
       let line = ProgressLine()
-      let failures = try sweep.run { progress in
-        let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
-        line.update(
-          "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.failed) failed\(eta)",
-          permanent: progress.done + progress.failed == progress.total)
+      // Ctrl-C, SIGTERM and SIGHUP stop the driver; a second signal or SIGQUIT kills it (StopSignal).
+      StopSignal.install(sweep: true)
+      let failures: [SweepFailure]
+      do {
+        failures = try sweep.run(stop: { StopSignal.number }) { progress in
+          let eta = progress.remaining.map { " ETA \(formatDuration($0))" } ?? ""
+          line.update(
+            "[\(formatDuration(progress.elapsed))] \(progress.done)/\(progress.total) done, \(progress.failed) failed\(eta)",
+            permanent: progress.done + progress.failed == progress.total)
+        }
+      } catch let stopped as SweepStopped {
+        line.finish()
+        print("pops sweep: \(stopped)")
+        throw ExitCode(128 + stopped.signal)
       }
       line.finish()
       try finish(plan, failures: failures)
@@ -135,8 +144,9 @@ struct Sweep: ParsableCommand {
       let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: workers, threadsPerRun: threads)
       let line = ProgressLine()
       print("pops sweep: \(cells.count) cells (\(plan.study.environments.count) environments x \(plan.study.seeds.count) seeds x \(plan.study.modes.count) modes), \(workers) at once, \(threads) thread(s) each -> \(out)")
-      // Ctrl-C and SIGTERM are passed on to the running cells, which are waited for.
-      StopSignal.install()
+      // Ctrl-C, SIGTERM and SIGHUP are passed on to the running cells, which
+      // are waited for; a second signal or SIGQUIT kills them (StopSignal).
+      StopSignal.install(sweep: true)
       let failures: [SweepFailure]
       do {
         failures = try sweep.run(stop: { StopSignal.number }) { progress in
@@ -178,28 +188,11 @@ struct Sweep: ParsableCommand {
       throw ValidationError("\(cell.name) needs \(dependency.name) finished first (its teacher and architecture)")
     }
     let sweep = LocalSweep(plan: plan, executable: Self.executable, workers: 1, threadsPerRun: threads ?? Compute.defaultThreads)
-    // SIGTERM (Slurm's scancel, a Ray task's end) and Ctrl-C reach the cell too.
-    StopSignal.install()
-    let process = try sweep.launch(cell)
-    while process.poll() == nil {
-      if let signal = StopSignal.number {
-        process.send(signal)
-        _ = process.wait()
-        print("\(cell.name) stopped by signal \(signal); run the same command again to continue")
-        throw ExitCode(128 + signal)
-      }
-      usleep(50_000)
-    }
-    guard plan.isFinished(cell) else {
-      let how: String
-      switch process.wait() {
-      case .exited(let status): how = "status \(status)"
-      case .signalled(let signal): how = "killed by signal \(signal)"
-      }
-      print("\(cell.name) did not finish (\(how)); see \(plan.log(of: cell).path)")
-      throw ExitCode(1)
-    }
-    print("\(cell.name): \(plan.record(of: cell)?.status.rawValue ?? "")")
+    // The cell's run replaces this process: one process, which whatever
+    // stops the task (Slurm's scancel signals every process of the job, a
+    // terminal its foreground group) reaches once, and stops at its
+    // checkpoint; no signal is passed on, so none arrives twice.
+    try sweep.execute(cell) { log in print("\(cell.name): running; its output goes to \(log.path)") }
   }
 
   func writeSummary(_ plan: SweepPlan, failed: Set<String>) throws {

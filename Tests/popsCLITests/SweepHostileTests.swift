@@ -9,9 +9,11 @@ import Glibc
 
 /// `pops sweep` with hostile paths and a hostile output folder (issue 26):
 /// the Slurm scripts keep every path a value (quoted for sh, a control
-/// character refused), a stop signal reaches the running cells, one sweep
-/// holds a study folder at a time, and a planted symbolic link at a cell's
-/// log is not followed.
+/// character refused, in the current folder's name too, before anything is
+/// created; a backslash refused in the study folder), one sweep holds a
+/// study folder at a time, and symbolic links planted inside the study
+/// folder (a cell's log, `cells`, a cell's folder, `slurm`) are refused.
+/// Signals: `SweepSignalTests`.
 @Suite(.serialized) struct SweepHostileTests {
   /// Characters sh would act on unquoted: spaces, quotes, command
   /// substitution both ways, `;`, a glob, `#`, `%`, a backslash.
@@ -177,23 +179,7 @@ import Glibc
     return result
   }
 
-  // MARK: Signals, the study lock, the logs
-
-  @Test func sigtermStopsTheRunningCellsAndExits143() throws {
-    let root = try longStudy()
-    defer { try? FileManager.default.removeItem(atPath: root) }
-    let sweep = try PopsProcess(["sweep", "\(root)/study.yaml", "--out", "\(root)/out", "--workers", "2"], in: root)
-    let cells = sweep.children(atLeast: 2)
-    defer { cells.forEach { kill($0, SIGKILL) } }
-    #expect(cells.count == 2, "the cells did not start: \(sweep.output)")
-    kill(sweep.pid, SIGTERM)
-    let status = sweep.finish()
-    #expect(status == 143, "\(sweep.output)")
-    #expect(sweep.output.contains("sweep stopped by signal 15"), "\(sweep.output)")
-    for pid in cells {
-      #expect(kill(pid, 0) != 0 && errno == ESRCH, "cell pid \(pid) is still running")
-    }
-  }
+  // MARK: The study lock, links
 
   @Test func aSecondSweepOnTheSameFolderIsRefusedNamingThePid() throws {
     let root = try longStudy()

@@ -11,6 +11,11 @@ import Darwin
 /// on once (a cell that got it twice, from the terminal and from the sweep,
 /// would stop at once instead of at its stage checkpoint). The sweep waits
 /// for it with `poll()`/`wait()` and stops it with `send(_:)`.
+///
+/// Being in a group of its own, a cell is not reached by what ends the
+/// sweep at once (a second Ctrl-C, SIGQUIT): every cell not yet reaped is
+/// listed in `SweepChildren`, whose `endProcess(by:)` kills the cells'
+/// groups before the sweep itself ends.
 public final class CellProcess {
   /// How a child ended.
   public enum Ending: Equatable, Sendable {
@@ -51,16 +56,67 @@ public final class CellProcess {
 
     let argv = [executable.path] + arguments
     let envp = environment.map { "\($0.key)=\($0.value)" }
-    var pid: pid_t = 0
-    let status = Self.withCStrings(argv) { cArgv in
-      Self.withCStrings(envp) { cEnvp in
-        posix_spawn(&pid, executable.path, &actions, &attributes, cArgv, cEnvp)
+    pid = try SweepChildren.start {
+      var pid: pid_t = 0
+      let status = Self.withCStrings(argv) { cArgv in
+        Self.withCStrings(envp) { cEnvp in
+          posix_spawn(&pid, executable.path, &actions, &attributes, cArgv, cEnvp)
+        }
+      }
+      guard status == 0 else {
+        throw ConfigError("cannot start \(executable.path): \(String(cString: strerror(status)))")
+      }
+      return pid
+    }
+  }
+
+  /// Runs `executable` in place of this process (`execve`): standard input
+  /// from /dev/null, standard output and error on `output`, no signal
+  /// blocked, SIGINT and SIGTERM at their defaults. `pops sweep --cell`
+  /// does this, so the cell is one process: Slurm's `scancel`, which
+  /// signals every process of the job, stops it once, at its checkpoint
+  /// (a parent passing the signal on would make it two, and a second
+  /// signal stops a run at once), and a kill of the task kills the cell.
+  /// Returns only by throwing, when the executable cannot be run.
+  public static func replaceCurrentProcess(
+    executable: URL, arguments: [String], environment: [String: String], output: Int32
+  ) throws -> Never {
+    fflush(nil)  // what was printed before goes out first
+    // Kept (close-on-exec) to put back if the start fails, so the error
+    // reaches the console.
+    let console = (
+      input: fcntl(0, F_DUPFD_CLOEXEC, 3), output: fcntl(1, F_DUPFD_CLOEXEC, 3), error: fcntl(2, F_DUPFD_CLOEXEC, 3))
+    func restore() {
+      for (saved, target) in [(console.input, Int32(0)), (console.output, 1), (console.error, 2)] where saved >= 0 {
+        dup2(saved, target)
+        close(saved)
       }
     }
-    guard status == 0 else {
-      throw ConfigError("cannot start \(executable.path): \(String(cString: strerror(status)))")
+    let null = open("/dev/null", O_RDONLY)
+    guard null >= 0, dup2(null, 0) >= 0, dup2(output, 1) >= 0, dup2(output, 2) >= 0 else {
+      let reason = String(cString: strerror(errno))
+      restore()
+      throw ConfigError("cannot start \(executable.path): \(reason)")
     }
-    self.pid = pid
+    if null > 2 { close(null) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    sigprocmask(SIG_SETMASK, &empty, nil)
+    signal(SIGINT, SIG_DFL)
+    signal(SIGTERM, SIG_DFL)
+    let argv = [executable.path] + arguments
+    let envp = environment.map { "\($0.key)=\($0.value)" }
+    let code = withCStrings(argv) { cArgv in
+      withCStrings(envp) { cEnvp in
+        execve(executable.path, cArgv, cEnvp)
+        return errno
+      }
+    }
+    // Said in the cell's log too, then on the console put back.
+    let message = "cannot start \(executable.path): \(String(cString: strerror(code)))"
+    _ = (message + "\n").withCString { write(2, $0, strlen($0)) }
+    restore()
+    throw ConfigError(message)
   }
 
   /// Runs `body` with `strings` as a NULL-terminated array of C strings.
@@ -96,6 +152,7 @@ public final class CellProcess {
     } else {
       ending = .signalled(status & 0x7F)
     }
+    SweepChildren.remove(pid)
     return ending
   }
 

@@ -26,14 +26,22 @@ public struct SweepFailure: Sendable {
   public var logTail: String
 }
 
-/// A sweep stopped by SIGINT or SIGTERM: the signal, passed on to the
-/// cells that were running, which have all ended (a rerun continues them).
+/// A sweep stopped by SIGINT, SIGTERM or SIGHUP: the signal, passed on to
+/// the cells that were running, which have all ended (a rerun continues them).
 public struct SweepStopped: Error, CustomStringConvertible {
   public var signal: Int32
   public var cells: [SweepCell]
+  /// What became of the cells when the sweep cannot name them (the Ray engine).
+  public var detail: String?
+
+  init(signal: Int32, cells: [SweepCell], detail: String? = nil) {
+    self.signal = signal
+    self.cells = cells
+    self.detail = detail
+  }
 
   public var description: String {
-    let stopped = cells.isEmpty ? "no cell was running" : "stopped \(cells.map(\.name).joined(separator: ", "))"
+    let stopped = detail ?? (cells.isEmpty ? "no cell was running" : "stopped \(cells.map(\.name).joined(separator: ", "))")
     return "sweep stopped by signal \(signal): \(stopped); run the same command again to continue"
   }
 }
@@ -42,8 +50,8 @@ public struct SweepStopped: Error, CustomStringConvertible {
 /// executable, one per cell, each with `POPS_THREADS` set so the pool does
 /// not oversubscribe the cores. Finished cells are skipped; a killed cell
 /// resumes (the pipeline's own resume); a failed cell does not stop the others.
-/// A stop request (SIGINT, SIGTERM) is passed on to the running cells, which
-/// the sweep then waits for before it returns.
+/// A stop request (SIGINT, SIGTERM, SIGHUP) is passed on to the running
+/// cells, which the sweep then waits for before it returns.
 public struct LocalSweep {
   public let plan: SweepPlan
   public let executable: URL
@@ -59,8 +67,10 @@ public struct LocalSweep {
 
   /// Runs every cell not finished yet; returns the failures. `stop` is
   /// asked between polls: a signal number there is sent to every running
-  /// cell, no cell starts after it, and once the running ones have ended
-  /// `SweepStopped` is thrown.
+  /// cell (SIGHUP as SIGTERM: a closed terminal stops a cell at its
+  /// checkpoint as SIGTERM does, where SIGHUP itself would kill it), no cell
+  /// starts after it, and once the running ones have ended `SweepStopped`
+  /// is thrown with the signal received.
   public func run(stop: () -> Int32? = { nil }, progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
     try plan.makeCellsFolder()
     let cells = plan.study.cells
@@ -88,7 +98,7 @@ public struct LocalSweep {
     while !pending.isEmpty || !running.isEmpty {
       if let signal = stop() {
         // Pass the signal on once, then wait for every cell to end.
-        for entry in running { entry.process.send(signal) }
+        for entry in running { entry.process.send(signal == SIGHUP ? SIGTERM : signal) }
         for entry in running { _ = entry.process.wait() }
         throw SweepStopped(signal: signal, cells: running.map(\.cell))
       }
@@ -141,16 +151,34 @@ public struct LocalSweep {
   }
 
   /// Starts `cell`'s `pops` with its output appended to the cell's log.
-  /// A cell folder that is a symbolic link is refused.
   public func launch(_ cell: SweepCell) throws -> CellProcess {
+    let (arguments, environment, log) = try prepare(cell)
+    defer { try? log.close() }
+    return try CellProcess(executable: executable, arguments: arguments, environment: environment, output: log.fileDescriptor)
+  }
+
+  /// Runs `cell`'s `pops` in place of this process, its output appended to
+  /// the cell's log (`pops sweep --cell`; `CellProcess.replaceCurrentProcess`
+  /// says why). `starting` is called with the log once it is open, just
+  /// before. Returns only by throwing.
+  public func execute(_ cell: SweepCell, starting: (URL) -> Void = { _ in }) throws -> Never {
+    let (arguments, environment, log) = try prepare(cell)
+    starting(plan.log(of: cell))
+    try CellProcess.replaceCurrentProcess(
+      executable: executable, arguments: arguments, environment: environment, output: log.fileDescriptor)
+  }
+
+  /// What a cell runs: its arguments, its environment (`POPS_THREADS`) and
+  /// its log, open for appending, the command line written first. A cell
+  /// folder that is a symbolic link is refused.
+  func prepare(_ cell: SweepCell) throws -> (arguments: [String], environment: [String: String], log: FileOutput) {
     try plan.checkCellFolder(of: cell)
     let arguments = try plan.arguments(of: cell)
     var environment = ProcessInfo.processInfo.environment
     environment["POPS_THREADS"] = String(threadsPerRun)
     let log = try plan.openLog(of: cell)
-    defer { try? log.close() }
     try log.write(Data("$ pops \(ShellText.commandLine(arguments))\n".utf8))
-    return try CellProcess(executable: executable, arguments: arguments, environment: environment, output: log.fileDescriptor)
+    return (arguments, environment, log)
   }
 
   /// The last `lines` lines of a log.

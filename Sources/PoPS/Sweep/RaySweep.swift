@@ -1,6 +1,12 @@
 import Foundation
 import PoPSEnvironments
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The `ray` engine: runs the study's cells as Ray tasks on any reachable
 /// Ray cluster through the driver shipped with pops (`ray_driver.py`, run by
 /// the bridge's Python, which `make deps-ray` gives the `ray` package). Each
@@ -30,7 +36,16 @@ public struct RaySweep {
   }
 
   /// Runs the cells not finished yet (full ones first); returns the failures.
-  public func run(progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
+  ///
+  /// `stop` is asked between reads: a signal there is passed on to the
+  /// driver as SIGINT (it runs in a process group of its own, so a Ctrl-C
+  /// at the terminal reaches only pops), which ends it; once it has ended
+  /// `SweepStopped` is thrown. Ray then ends the job's tasks, and with them
+  /// (Ray's default on Linux) each task's `pops`: the cells stop without a
+  /// checkpoint of that moment, and a rerun resumes them. The driver is
+  /// listed with the cells (`SweepChildren`), so what ends the sweep at
+  /// once kills its group too.
+  public func run(stop: () -> Int32? = { nil }, progress: (SweepProgress) -> Void) throws -> [SweepFailure] {
     try plan.makeCellsFolder()
     let cells = plan.study.cells
     let open = cells.indices.filter { !plan.isFinished(cells[$0]) }
@@ -61,7 +76,11 @@ public struct RaySweep {
     let errors = Pipe()
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
-    try process.run()
+    let driver = try SweepChildren.start {
+      try process.run()
+      return process.processIdentifier
+    }
+    defer { SweepChildren.remove(driver) }
     var buffer = Data()
     var last: SweepFailure?
     func handle(_ line: String) {
@@ -81,10 +100,22 @@ public struct RaySweep {
       }
       report()
     }
+    // Read the driver's lines, looking for a stop request at least every 0.1 s.
+    let input = pipe.fileHandleForReading.fileDescriptor
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var stopped: Int32?
     while true {
-      let chunk = pipe.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      buffer.append(chunk)
+      if stopped == nil, let signal = stop() {
+        stopped = signal
+        kill(driver, SIGINT)
+      }
+      var ready = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+      let polled = poll(&ready, 1, 100)
+      if polled == 0 || (polled < 0 && errno == EINTR) { continue }  // nothing yet, or interrupted
+      let count = read(input, &chunk, chunk.count)
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { break }
+      buffer.append(contentsOf: chunk[0..<count])
       while let newline = buffer.firstIndex(of: 0x0A) {
         let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
         buffer.removeSubrange(buffer.startIndex...newline)
@@ -92,11 +123,23 @@ public struct RaySweep {
       }
     }
     process.waitUntilExit()
+    if let stopped {
+      throw SweepStopped(
+        signal: stopped, cells: [],
+        detail: "the Ray driver was stopped, and Ray ends the job's tasks (their cells stop without a checkpoint of this moment)")
+    }
     if process.terminationStatus != 0 {
       let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         .trimmingCharacters(in: .whitespacesAndNewlines)
       throw ConfigError("the Ray driver failed (status \(process.terminationStatus)): \(message.split(separator: "\n").suffix(3).joined(separator: " / "))")
     }
-    return failures
+    // A task's `pops sweep --cell` becomes the cell's run, whose output goes
+    // to the cell's log: its last lines follow what the task printed.
+    return failures.map { failure in
+      var failure = failure
+      let tail = LocalSweep.tail(of: plan.log(of: failure.cell))
+      if !tail.isEmpty { failure.logTail += (failure.logTail.isEmpty ? "" : "\n") + tail }
+      return failure
+    }
   }
 }
