@@ -1,26 +1,6 @@
 import PoPSCore
 import Testing
 
-/// Reference product in double precision.
-func naiveProduct(
-  transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-  alpha: Float, a: [Float], b: [Float], beta: Float, c: [Float]
-) -> [Float] {
-  var out = c
-  for i in 0..<m {
-    for j in 0..<n {
-      var s = 0.0
-      for p in 0..<k {
-        let av = transposeA ? a[p * m + i] : a[i * k + p]
-        let bv = transposeB ? b[j * k + p] : b[p * n + j]
-        s += Double(av) * Double(bv)
-      }
-      out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
-    }
-  }
-  return out
-}
-
 struct GEMMTests {
   static let shapes: [(Int, Int, Int)] = [
     (1, 1, 1), (1, 7, 13), (1, 37, 300), (5, 3, 2), (7, 17, 9), (13, 33, 260),
@@ -152,42 +132,22 @@ extension GEMMTests {
   }
 }
 
-struct InstructionSetTests {
-  @Test func pathsAreNamedAndCheckedBeforeUse() throws {
-    #expect(InstructionSet.supported.contains(.generic))
-    #expect(InstructionSet.supported.contains(InstructionSet.best))
-    #expect(try InstructionSet.requested(environment: [:]) == InstructionSet.best)
-    #expect(try InstructionSet.requested(environment: ["POPS_ISA": "GENERIC"]) == .generic)
-    #expect(throws: InstructionSetError.unknown("sse9")) { try InstructionSet.requested(environment: ["POPS_ISA": "sse9"]) }
-    for isa in InstructionSet.allCases where !isa.isSupported {
-      #expect(throws: InstructionSetError.unsupported(isa)) {
-        try InstructionSet.requested(environment: ["POPS_ISA": isa.rawValue])
+/// Reference product in double precision.
+func naiveProduct(
+  transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+  alpha: Float, a: [Float], b: [Float], beta: Float, c: [Float]
+) -> [Float] {
+  var out = c
+  for i in 0..<m {
+    for j in 0..<n {
+      var s = 0.0
+      for p in 0..<k {
+        let av = transposeA ? a[p * m + i] : a[i * k + p]
+        let bv = transposeB ? b[j * k + p] : b[p * n + j]
+        s += Double(av) * Double(bv)
       }
+      out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
     }
   }
-}
-
-struct RandomTests {
-  @Test func sameSeedSameStream() {
-    var a = SeededGenerator(seed: 42)
-    var b = SeededGenerator(seed: 42)
-    var c = SeededGenerator(seed: 43)
-    let xs = (0..<100).map { _ in a.next() }
-    #expect(xs == (0..<100).map { _ in b.next() })
-    #expect(xs != (0..<100).map { _ in c.next() })
-  }
-
-  @Test func uniformAndIndexStayInRange() {
-    var rng = SeededGenerator(seed: 1)
-    var counts = [Int](repeating: 0, count: 5)
-    var total: Double = 0
-    for _ in 0..<50_000 {
-      let u = rng.nextUnitFloat()
-      #expect(u >= 0 && u < 1)
-      total += Double(u)
-      counts[rng.index(below: 5)] += 1
-    }
-    #expect(abs(total / 50_000 - 0.5) < 0.01)
-    #expect(counts.allSatisfy { abs($0 - 10_000) < 500 }, "roughly uniform: \(counts)")
-  }
+  return out
 }

@@ -3,32 +3,6 @@ import PoPSCore
 import PoPSEnvironments
 import Testing
 
-struct ReferenceTrajectories: Decodable {
-  struct Step: Decodable {
-    var action: Int
-    var state: [Double]
-    var observation: [Double]
-    var reward: Double
-    var terminated: Bool
-    var truncated: Bool
-  }
-  struct Trajectory: Decodable {
-    var env: String
-    var seed: Int
-    var policy: String
-    var start: [Double]
-    var steps: [Step]
-  }
-  var gymnasium: String
-  var trajectories: [Trajectory]
-
-  static func load() throws -> ReferenceTrajectories {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("Fixtures/cartpole_trajectories.json")
-    return try JSONDecoder().decode(ReferenceTrajectories.self, from: Data(contentsOf: url))
-  }
-}
-
 struct CartPoleTests {
   @Test func matchesGymnasiumTrajectoriesExactly() throws {
     let reference = try ReferenceTrajectories.load()
@@ -127,5 +101,31 @@ struct CartPoleTests {
     #expect(env.observationSpace.shape == [4])
     #expect(abs(env.observationSpace.high[0] - 4.8) < 1e-6)
     #expect(abs(Double(env.observationSpace.high[2]) - 0.41887903) < 1e-6)
+  }
+}
+
+struct ReferenceTrajectories: Decodable {
+  struct Step: Decodable {
+    var action: Int
+    var state: [Double]
+    var observation: [Double]
+    var reward: Double
+    var terminated: Bool
+    var truncated: Bool
+  }
+  struct Trajectory: Decodable {
+    var env: String
+    var seed: Int
+    var policy: String
+    var start: [Double]
+    var steps: [Step]
+  }
+  var gymnasium: String
+  var trajectories: [Trajectory]
+
+  static func load() throws -> ReferenceTrajectories {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/cartpole_trajectories.json")
+    return try JSONDecoder().decode(ReferenceTrajectories.self, from: Data(contentsOf: url))
   }
 }

@@ -3,24 +3,6 @@ import PoPSCore
 import PoPSEnvironments
 import Testing
 
-struct GymReference: Decodable {
-  struct Step: Decodable {
-    var action: Int
-    var observation: [Float]
-    var reward: Double
-    var terminated: Bool
-    var truncated: Bool
-  }
-  struct Episode: Decodable {
-    var env: String
-    var seed: UInt64
-    var first: [Float]
-    var steps: [Step]
-  }
-  var gymnasium: String
-  var episodes: [Episode]
-}
-
 /// These tests need the bridge's venv (`make deps-gym`, part of `make test`);
 /// they fail, never skip, without it.
 struct GymBridgeTests {
@@ -146,4 +128,22 @@ struct GymBridgeTests {
     usleep(100_000)
     expectBridgeError("gym:CartPole-v1") { _ = try vector.step(taking: [0, 1]) }
   }
+}
+
+struct GymReference: Decodable {
+  struct Step: Decodable {
+    var action: Int
+    var observation: [Float]
+    var reward: Double
+    var terminated: Bool
+    var truncated: Bool
+  }
+  struct Episode: Decodable {
+    var env: String
+    var seed: UInt64
+    var first: [Float]
+    var steps: [Step]
+  }
+  var gymnasium: String
+  var episodes: [Episode]
 }

@@ -3,59 +3,6 @@ import PoPSCore
 import PoPSEnvironments
 import Testing
 
-struct LunarLanderReference: Decodable {
-  struct Trajectory: Decodable {
-    var seed: Int
-    var policy: String
-    var heights: [Double]
-    var force: [Double]
-    var dispersions: [[Double]]
-    var actions: [Int]
-    var observations: [[Double]]
-  }
-  var gymnasium: String
-  var heuristicReturns: [Double]
-  var trajectories: [Trajectory]
-
-  static func load() throws -> LunarLanderReference {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-      .appendingPathComponent("Fixtures/lunarlander_reference.json")
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
-    return try decoder.decode(LunarLanderReference.self, from: Data(contentsOf: url))
-  }
-}
-
-/// Returns of the heuristic controller on LunarLander-v3, one episode per seed.
-func heuristicReturns(seeds: Range<Int>) throws -> [Double] {
-  var env = try Environments.make("LunarLander-v3")
-  return seeds.map { seed in
-    var obs = env.reset(seed: UInt64(seed))
-    var total = 0.0
-    while true {
-      let step = env.step(taking: LunarLander.heuristicAction(for: obs))
-      total += step.reward
-      obs = step.observation
-      if step.isLast { return total }
-    }
-  }
-}
-
-/// The two-sample Kolmogorov-Smirnov statistic: the largest gap between the
-/// empirical distribution functions.
-func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> Double {
-  let xs = a.sorted(), ys = b.sorted()
-  var i = 0, j = 0
-  var d = 0.0
-  while i < xs.count && j < ys.count {
-    let x = min(xs[i], ys[j])
-    while i < xs.count && xs[i] <= x { i += 1 }
-    while j < ys.count && ys[j] <= x { j += 1 }
-    d = max(d, abs(Double(i) / Double(xs.count) - Double(j) / Double(ys.count)))
-  }
-  return d
-}
-
 struct LunarLanderTests {
   @Test func heuristicLandsOnAverage() throws {
     let returns = try heuristicReturns(seeds: 0..<100)
@@ -144,4 +91,42 @@ struct LunarLanderTests {
     #expect(last.reward == -100, "doing nothing crashes the lander")
     #expect(env.observationSpace.shape == [8] && env.actionSpace.count == 4)
   }
+}
+
+struct LunarLanderReference: Decodable {
+  struct Trajectory: Decodable {
+    var seed: Int
+    var policy: String
+    var heights: [Double]
+    var force: [Double]
+    var dispersions: [[Double]]
+    var actions: [Int]
+    var observations: [[Double]]
+  }
+  var gymnasium: String
+  var heuristicReturns: [Double]
+  var trajectories: [Trajectory]
+
+  static func load() throws -> LunarLanderReference {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Fixtures/lunarlander_reference.json")
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    return try decoder.decode(LunarLanderReference.self, from: Data(contentsOf: url))
+  }
+}
+
+/// The two-sample Kolmogorov-Smirnov statistic: the largest gap between the
+/// empirical distribution functions.
+func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> Double {
+  let xs = a.sorted(), ys = b.sorted()
+  var i = 0, j = 0
+  var d = 0.0
+  while i < xs.count && j < ys.count {
+    let x = min(xs[i], ys[j])
+    while i < xs.count && xs[i] <= x { i += 1 }
+    while j < ys.count && ys[j] <= x { j += 1 }
+    d = max(d, abs(Double(i) / Double(xs.count) - Double(j) / Double(ys.count)))
+  }
+  return d
 }

@@ -3,16 +3,6 @@ import PoPSCore
 import PoPSNN
 import Testing
 
-func smallConvNet() -> Architecture {
-  Architecture(
-    inputShape: [2, 7, 6],
-    layers: [
-      .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same)), .relu,
-      .conv2d(.init(inChannels: 3, outChannels: 4, kernel: 2, stride: 1, padding: .valid)), .relu,
-      .flatten, .linear(inputs: 4 * 3 * 2, outputs: 5), .relu, .linear(inputs: 5, outputs: 3),
-    ])
-}
-
 struct ConvTests {
   @Test func shapesFollowPyTorchAndTensorFlowRules() {
     let arch = smallConvNet()
@@ -112,3 +102,12 @@ struct ConvTests {
   }
 }
 
+func smallConvNet() -> Architecture {
+  Architecture(
+    inputShape: [2, 7, 6],
+    layers: [
+      .conv2d(.init(inChannels: 2, outChannels: 3, kernel: 3, stride: 2, padding: .same)), .relu,
+      .conv2d(.init(inChannels: 3, outChannels: 4, kernel: 2, stride: 1, padding: .valid)), .relu,
+      .flatten, .linear(inputs: 4 * 3 * 2, outputs: 5), .relu, .linear(inputs: 5, outputs: 3),
+    ])
+}

@@ -3,17 +3,6 @@ import PoPSCore
 import PoPSNN
 import Testing
 
-/// The length of a safetensors header (the first 8 bytes, little-endian).
-func safetensorsHeaderSize(_ data: Data) -> Int {
-  Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-}
-
-/// The JSON header of a safetensors file.
-func safetensorsHeader(_ data: Data) throws -> [String: Any] {
-  let size = safetensorsHeaderSize(data)
-  return try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + size))) as! [String: Any]
-}
-
 struct ModelFileTests {
   func sampleModel() -> Model {
     var rng = SeededGenerator(seed: 17)

@@ -2,36 +2,6 @@ import Foundation
 import PoPS
 import Testing
 
-/// The import fixtures (scripts/make_import_fixtures.py made them with torch
-/// and Stable-Baselines3) and the outputs torch computed for them.
-enum ImportFixtures {
-  static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/import")
-  static func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
-
-  struct Expected: Decodable {
-    /// Observations as the environment gives them ...
-    var inputs: [[Float]]
-    /// ... times this are the network's inputs.
-    var scale: Float
-    var outputs: [[Float]]
-  }
-
-  static func expected() throws -> [String: Expected] {
-    try JSONDecoder().decode([String: Expected].self, from: Data(contentsOf: url("expected.json")))
-  }
-
-  /// The error `body` throws, as text ("" and an issue recorded if none).
-  static func error(_ body: () throws -> Void) -> String {
-    do {
-      try body()
-      Issue.record("expected an error")
-      return ""
-    } catch {
-      return "\(error)"
-    }
-  }
-}
-
 struct ImportTests {
   static let cases: [(file: String, format: ImportFormat, layout: String, architecture: String)] = [
     ("sb3_dqn_mlp.zip", .sb3, "Stable-Baselines3 DQN", "4-8-8-2"),
@@ -147,38 +117,11 @@ struct ImportTests {
   }
 }
 
-struct CompactNotationTests {
-  @Test(arguments: [
-    "4-256-256-128-2", "8-64-64-4/tanh", "4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3", "1x10x10-c16k3s1-64-3", "4-2",
-  ])
-  func theSummaryReadsBack(_ text: String) throws {
-    let architecture = try #require(Architecture(compact: text))
-    #expect(architecture.summary == text)
-    #expect(architecture.validationError() == nil)
-  }
-
-  @Test func nonsenseIsNil() {
-    for text in ["", "4", "4-", "x-2", "4-0-2", "4-c8k3s1-2", "4x9x9-c8k12s1-2", "4-8-2/sigmoid", "4x84-8-2"] {
-      #expect(Architecture(compact: text) == nil, "\(text)")
-    }
-    #expect(Architecture(compact: "4x84x84-c32k8s4-c64k4s2-c64k3s1-512-3") == .natureCNN(actions: 3))
-  }
-}
-
 /// SHA-256 as the import records it, checked against a known vector.
 enum SHA256Check {
   /// The file's digest (a TF checkpoint prefix: its index's).
   static func hex(of url: URL) -> String {
     let file = FileManager.default.fileExists(atPath: url.path) ? url : URL(fileURLWithPath: url.path + ".index")
     return (try? TeacherImport.sha256(of: Data(contentsOf: file))) ?? ""
-  }
-}
-
-struct SHA256Tests {
-  @Test func knownVectors() {
-    #expect(TeacherImport.sha256(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    #expect(TeacherImport.sha256(of: Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    let long = Data(repeating: 0x61, count: 1_000)
-    #expect(TeacherImport.sha256(of: long) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
   }
 }

@@ -2,21 +2,6 @@ import Foundation
 import PoPS
 import Testing
 
-/// Counts the minibatch boundaries a run passes and asks it to stop at the
-/// chosen ones (`PoPSOptions.stopRequested`).
-final class StopAt: @unchecked Sendable {
-  private let lock = NSLock()
-  private var calls = 0
-  private let at: Set<Int>
-  init(_ at: Set<Int>) { self.at = at }
-  func callAsFunction() -> Bool {
-    lock.lock()
-    defer { lock.unlock() }
-    calls += 1
-    return at.contains(calls)
-  }
-}
-
 /// Resume inside a stage (issue 12): a run stopped in the middle of IPP or of
 /// a student's distillation continues from its stage checkpoint to exactly
 /// the result of the uninterrupted run.
@@ -162,5 +147,20 @@ struct StageCheckpointTests {
         #expect(error.description.contains(name), "\(error)")
       }
     }
+  }
+}
+
+/// Counts the minibatch boundaries a run passes and asks it to stop at the
+/// chosen ones (`PoPSOptions.stopRequested`).
+final class StopAt: @unchecked Sendable {
+  private let lock = NSLock()
+  private var calls = 0
+  private let at: Set<Int>
+  init(_ at: Set<Int>) { self.at = at }
+  func callAsFunction() -> Bool {
+    lock.lock()
+    defer { lock.unlock() }
+    calls += 1
+    return at.contains(calls)
   }
 }

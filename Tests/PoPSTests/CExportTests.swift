@@ -5,41 +5,6 @@ import Foundation
 import PoPS
 import Testing
 
-/// Generated C compiled into a shared library and loaded, so tests call the
-/// exported policy exactly as firmware would.
-struct CompiledPolicy: Policy {
-  typealias Forward = @convention(c) (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-  typealias Act = @convention(c) (UnsafePointer<Float>) -> Int32
-  let forwardFunction: Forward
-  let actFunction: Act
-  let actions: Int
-  let folder: URL
-
-  init(_ model: Model, int8: Bool, name: String = "pops_policy") throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("pops-export-\(UUID().uuidString)")
-    try CExport.write(model, name: name, int8: int8, source: "test", to: folder)
-    let library = folder.appendingPathComponent("lib\(name).so").path
-    try CExport.compile([
-      "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC", "-o", library,
-      folder.appendingPathComponent("\(name).c").path, "-lm",
-    ])
-    guard let handle = dlopen(library, RTLD_NOW), let forward = dlsym(handle, "\(name)_forward"),
-      let act = dlsym(handle, "\(name)_act")
-    else { throw ExportError("cannot load \(library)") }
-    forwardFunction = unsafeBitCast(forward, to: Forward.self)
-    actFunction = unsafeBitCast(act, to: Act.self)
-    actions = model.network.architecture.outputCount
-  }
-
-  func forward(_ observation: [Float]) -> [Float] {
-    var out = [Float](repeating: 0, count: actions)
-    observation.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { forwardFunction(x.baseAddress!, $0.baseAddress!) } }
-    return out
-  }
-
-  func action(for observation: [Float]) -> Int { observation.withUnsafeBufferPointer { Int(actFunction($0.baseAddress!)) } }
-}
-
 struct CExportTests {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -2,52 +2,6 @@ import Foundation
 import PoPS
 import Testing
 
-/// The `src`, `href`, `url(...)` and `@import` targets in `html` that load
-/// something from outside the file (http, https, protocol-relative, file).
-/// The SVG namespace (`xmlns="http://..."`) names, it does not load.
-func externalResources(in html: String) -> [String] {
-  var found: [String] = []
-  let lower = html.lowercased()
-  for opener in ["src=\"", "src='", "href=\"", "href='", "url(", "@import \"", "@import '", "@import url("] {
-    var rest = lower[...]
-    while let range = rest.range(of: opener) {
-      let target = rest[range.upperBound...].drop { $0 == " " || $0 == "\"" || $0 == "'" }
-      if ["http:", "https:", "//", "file:", "ftp:"].contains(where: { target.hasPrefix($0) }) {
-        found.append(String(target.prefix { $0 != "\"" && $0 != "'" && $0 != ")" && $0 != " " }))
-      }
-      rest = rest[range.upperBound...]
-    }
-  }
-  return found
-}
-
-/// A record of one full step, built from known networks: the hand-made
-/// teacher, a pruned copy of it and a smaller student.
-func handMadeRecord() throws -> (record: PoPSRecord, teacher: Network, student: Network) {
-  let teacher = handMadeTeacher()
-  var pruned = teacher
-  pruned.pruneByMagnitude(sparsity: 0.5)
-  var rng = SeededGenerator(seed: 3)
-  let student = Network(.mlp(inputs: 4, hidden: [4, 3], outputs: 2), using: &rng)
-  let score = EvaluationResult(returns: [200, 190], lengths: [200, 190])
-  var record = PoPSRecord(mode: .full, environment: "CartPole-v0", seed: 7, config: try tinyConfig())
-  record.teacher = NetworkRecord(teacher, teacherWeights: 112, score: score, model: "teacher.safetensors")
-  let pruning = PruningResult(
-    best: pruned, bestScore: score, evaluations: [], iterations: 3, minibatches: 1500,
-    stopReason: .failingIterations(2))
-  var step = StepRecord(index: 1, input: record.teacher!, pruning: pruning, seconds: 12)
-  step.record(pruned: NetworkRecord(pruned, teacherWeights: 112, score: score, model: "step-1-pruned.safetensors"))
-  let distilled = StudentResult(accepted: student, acceptance: score, evaluations: [], epochs: 2, minibatches: 1000)
-  step.record(
-    student: distilled, architecture: student.architecture, seconds: 5,
-    model: NetworkRecord(student, teacherWeights: 112, score: score, model: "step-1-student.safetensors"))
-  record.steps = [step]
-  record.final = NetworkRecord(student, teacherWeights: 112, score: score, model: "final.safetensors")
-  record.status = .done
-  record.stopReason = .converged(sizeDrop: 0.021, threshold: 0.05)
-  return (record, teacher, student)
-}
-
 struct RecordContentTests {
   @Test func theCSVHasOneRowPerNetwork() throws {
     let (record, _, student) = try handMadeRecord()
@@ -95,4 +49,23 @@ struct RecordContentTests {
     #expect(externalResources(in: "<style>body { background: url(//cdn/x.png) }</style>") == ["//cdn/x.png"])
     #expect(externalResources(in: "<a href='file:///etc/passwd'>") == ["file:///etc/passwd"])
   }
+}
+
+/// The `src`, `href`, `url(...)` and `@import` targets in `html` that load
+/// something from outside the file (http, https, protocol-relative, file).
+/// The SVG namespace (`xmlns="http://..."`) names, it does not load.
+func externalResources(in html: String) -> [String] {
+  var found: [String] = []
+  let lower = html.lowercased()
+  for opener in ["src=\"", "src='", "href=\"", "href='", "url(", "@import \"", "@import '", "@import url("] {
+    var rest = lower[...]
+    while let range = rest.range(of: opener) {
+      let target = rest[range.upperBound...].drop { $0 == " " || $0 == "\"" || $0 == "'" }
+      if ["http:", "https:", "//", "file:", "ftp:"].contains(where: { target.hasPrefix($0) }) {
+        found.append(String(target.prefix { $0 != "\"" && $0 != "'" && $0 != ")" && $0 != " " }))
+      }
+      rest = rest[range.upperBound...]
+    }
+  }
+  return found
 }
