@@ -36,12 +36,14 @@ struct PipelineTests {
       #expect(pruned.nonZeroPerLayer.reduce(0, +) < pruned.weights)
       #expect(step.redundancy.count == 3 && step.redundancy.allSatisfy { $0 > 0 && $0 < 1 })
       _ = try ModelFile.load(from: folder.appendingPathComponent(pruned.model!))
-      if let student = step.student {
-        #expect(student.weights < size, "students shrink")
-        let loaded = try ModelFile.load(from: folder.appendingPathComponent(student.model!))
-        #expect(loaded.network.weightCount == student.weights)
-        size = student.weights
-      }
+      // Every step of this run trains a student, and each is accepted: the
+      // next step starts from it.
+      let student = try #require(step.student, "step \(step.index) trained no student")
+      #expect(step.studentAccepted, "step \(step.index)'s student was rejected")
+      #expect(student.weights < size, "students shrink")
+      let loaded = try ModelFile.load(from: folder.appendingPathComponent(student.model!))
+      #expect(loaded.network.weightCount == student.weights)
+      size = student.weights
     }
     let reread = try PoPSRecord.read(from: folder.appendingPathComponent("results.json"))
     #expect(reread.steps.count == record.steps.count)
