@@ -3,20 +3,21 @@ import Foundation
 /// The built-in presets: one recipe per environment, each explained where it
 /// departs from the reference (docs/algorithm.md section 10).
 extension PoPSConfig {
-  /// The built-in preset for an environment id.
+  /// The built-in preset for an environment id: the recipe of its family
+  /// for a built-in environment, the Atari recipe for `gym:ALE/...`, and the
+  /// generic one for any other Gymnasium environment.
   public static func preset(for environment: String) throws -> PoPSConfig {
+    let id = try EnvironmentID(parsing: environment)
     let spec = try Environments.spec(for: environment)
-    switch environment {
-    case "CartPole-v0", "CartPole-v1":
+    switch spec.family {
+    case .cartPole:
       return .cartPole(spec)
-    case "LunarLander-v3", "LunarLander-v2":
+    case .lunarLander:
       return .lunarLander(spec)
-    case "Catch-v0":
+    case .catchGame:
       return .catchGame(spec)
-    case let id where id.hasPrefix("gym:ALE/"):
-      return .atari(spec)
-    default:
-      return .generic(spec)
+    case nil:
+      return id.isAtari ? .atari(spec) : .generic(spec)
     }
   }
 

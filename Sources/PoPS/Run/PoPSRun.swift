@@ -219,7 +219,7 @@ public struct PoPSRun {
   public mutating func evaluate(_ network: Network, episodes: Int, seed: UInt64) throws -> EvaluationResult {
     // Bridge environments play the episodes on several workers at once: the
     // emulators run side by side (same seeds per episode, same result).
-    if config.environment.hasPrefix("gym:") && Compute.maxThreads > 1 && episodes > 1 {
+    if (try? EnvironmentID(parsing: config.environment))?.isGymnasium == true && Compute.maxThreads > 1 && episodes > 1 {
       if evaluationWorkers == nil {
         evaluationWorkers = try VectorEnvironment(
           config.environment, count: Compute.maxThreads, seed: seeds.evaluationEnvironment)
