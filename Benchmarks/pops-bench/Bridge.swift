@@ -11,7 +11,7 @@ import PoPS
 func benchBridge(_ id: String) {
   do {
     var env = try Environments.make("gym:\(id)")
-    _ = env.reset(seed: 0)
+    _ = try env.reset(seed: 0)
     var rng = SeededGenerator(seed: 1)
     let actions = env.actionSpace.count
     // The same loop inside the worker's Python, timed there, one round per "go" line.
@@ -47,9 +47,9 @@ func benchBridge(_ id: String) {
       var steps = 0
       let t0 = now()
       while now() - t0 < 2 {
-        let s = env.step(taking: rng.index(below: actions))
+        let s = try env.step(taking: rng.index(below: actions))
         steps += 1
-        if s.isLast { _ = env.reset(seed: nil) }
+        if s.isLast { _ = try env.reset(seed: nil) }
       }
       bridgedTimes.append((now() - t0) / Double(steps))
       try toPython.fileHandleForWriting.write(contentsOf: Data("go\n".utf8))

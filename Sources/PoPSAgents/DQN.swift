@@ -121,7 +121,7 @@ public struct DQN: TeacherAgent {
     let startUpdates = updates
     // A new episode: the replay must not chain it to the last call's.
     frameReplay?.endEpisode()
-    var observation = try environment.checkedReset(seed: rng.next())
+    var observation = try environment.reset(seed: rng.next())
 
     func progress(_ evaluation: EvaluationResult?) -> TrainingProgress {
       let elapsed = max(Date().timeIntervalSince(start), 1e-9)
@@ -138,7 +138,7 @@ public struct DQN: TeacherAgent {
     for _ in 0..<totalSteps {
       let action = rng.nextUnitDouble() < epsilon(at: steps)
         ? rng.index(below: actionCount) : online.greedyAction(for: observation)
-      let result = try environment.checkedStep(taking: action)
+      let result = try environment.step(taking: action)
       vectorReplay?.add(
         observation: observation, action: action, reward: Float(result.reward),
         nextObservation: result.observation, terminated: result.terminated)
@@ -152,7 +152,7 @@ public struct DQN: TeacherAgent {
         if recentReturns.count > 100 { recentReturns.removeFirst() }
         episodes += 1
         episodeReturn = 0
-        observation = try environment.checkedReset(seed: nil)
+        observation = try environment.reset(seed: nil)
       } else {
         observation = result.observation
       }

@@ -50,11 +50,11 @@ public func evaluate(
   var returns: [Double] = []
   var lengths: [Int] = []
   for episode in 0..<episodes {
-    var observation = try environment.checkedReset(seed: seed &+ UInt64(episode))
+    var observation = try environment.reset(seed: seed &+ UInt64(episode))
     var total = 0.0
     var length = 0
     while true {
-      let step = try environment.checkedStep(taking: policy.action(for: observation))
+      let step = try environment.step(taking: policy.action(for: observation))
       total += step.reward
       length += 1
       observation = step.observation

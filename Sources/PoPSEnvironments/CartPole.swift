@@ -52,6 +52,9 @@ public struct CartPole: Environment {
     return observation
   }
 
+  /// Starts a new episode, continuing the current random stream; never throws.
+  public mutating func reset() -> [Float] { reset(seed: nil) }
+
   /// Starts an episode from a given state (for tests and reference checks).
   public mutating func reset(toState newState: SIMD4<Double>) -> [Float] {
     state = newState

@@ -42,6 +42,9 @@ public struct Catch: Environment {
     return observation
   }
 
+  /// Starts a new episode, continuing the current random stream; never throws.
+  public mutating func reset() -> [Float] { reset(seed: nil) }
+
   public mutating func step(taking action: Int) -> Step {
     precondition((0..<3).contains(action), "Catch: action must be 0, 1 or 2, got \(action)")
     paddle = min(max(paddle + action - 1, 0), size - 1)

@@ -79,6 +79,12 @@ public struct Step: Sendable, Equatable {
 /// A reinforcement-learning environment with Gymnasium's semantics: `reset`
 /// starts an episode and returns its first observation; `step(taking:)`
 /// advances it by one action.
+///
+/// Both may throw: an environment run elsewhere (a Gymnasium worker) can
+/// die or stop answering, and an action outside its space is refused. The
+/// native environments (CartPole, LunarLander, Catch) implement them without
+/// `throws` (a non-throwing method satisfies the requirement), so code that
+/// holds one of those types by name needs no `try`.
 public protocol Environment {
   /// The observations this environment produces.
   var observationSpace: BoxSpace { get }
@@ -86,26 +92,18 @@ public protocol Environment {
   var actionSpace: DiscreteSpace { get }
   /// Starts a new episode. A seed re-seeds the environment's generator (same
   /// seed, same episode); `nil` continues the current stream.
-  mutating func reset(seed: UInt64?) -> [Float]
+  mutating func reset(seed: UInt64?) throws -> [Float]
   /// Advances the episode by one action.
-  mutating func step(taking action: Int) -> Step
-  /// `reset` for environments that can fail (a Gymnasium worker that died
-  /// or stopped answering): the failure is thrown. Native environments
-  /// never throw (the default calls `reset`).
-  mutating func checkedReset(seed: UInt64?) throws -> [Float]
-  /// `step` that throws instead of ending the process when the environment fails.
-  mutating func checkedStep(taking action: Int) throws -> Step
+  mutating func step(taking action: Int) throws -> Step
 }
 
 extension Environment {
   /// Starts a new episode, continuing the current random stream.
-  public mutating func reset() -> [Float] { reset(seed: nil) }
-  public mutating func checkedReset(seed: UInt64?) throws -> [Float] { reset(seed: seed) }
-  public mutating func checkedStep(taking action: Int) throws -> Step { step(taking: action) }
+  public mutating func reset() throws -> [Float] { try reset(seed: nil) }
 }
 
 /// Ends episodes after `maxEpisodeSteps` steps with `truncated = true`
-/// (Gymnasium's `TimeLimit`).
+/// (Gymnasium's `TimeLimit`). It throws what its base throws.
 public struct TimeLimit<Base: Environment>: Environment {
   public var base: Base
   public let maxEpisodeSteps: Int
@@ -120,25 +118,13 @@ public struct TimeLimit<Base: Environment>: Environment {
   public var observationSpace: BoxSpace { base.observationSpace }
   public var actionSpace: DiscreteSpace { base.actionSpace }
 
-  public mutating func reset(seed: UInt64?) -> [Float] {
+  public mutating func reset(seed: UInt64?) throws -> [Float] {
     elapsedSteps = 0
-    return base.reset(seed: seed)
+    return try base.reset(seed: seed)
   }
 
-  public mutating func step(taking action: Int) -> Step {
-    var result = base.step(taking: action)
-    elapsedSteps += 1
-    if elapsedSteps >= maxEpisodeSteps { result.truncated = true }
-    return result
-  }
-
-  public mutating func checkedReset(seed: UInt64?) throws -> [Float] {
-    elapsedSteps = 0
-    return try base.checkedReset(seed: seed)
-  }
-
-  public mutating func checkedStep(taking action: Int) throws -> Step {
-    var result = try base.checkedStep(taking: action)
+  public mutating func step(taking action: Int) throws -> Step {
+    var result = try base.step(taking: action)
     elapsedSteps += 1
     if elapsedSteps >= maxEpisodeSteps { result.truncated = true }
     return result

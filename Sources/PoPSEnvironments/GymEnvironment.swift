@@ -62,30 +62,9 @@ public struct GymEnvironment: Environment {
     rewardThreshold = info.rewardThreshold
   }
 
-  public mutating func reset(seed: UInt64?) -> [Float] {
-    do { return try tryReset(seed: seed) } catch { Self.stop(error) }
-  }
-
-  public mutating func step(taking action: Int) -> Step {
-    do { return try tryStep(taking: action) } catch { Self.stop(error) }
-  }
-
-  public mutating func checkedReset(seed: UInt64?) throws -> [Float] { try tryReset(seed: seed) }
-  public mutating func checkedStep(taking action: Int) throws -> Step { try tryStep(taking: action) }
-
-  /// The `Environment` protocol's reset and step cannot throw: a worker that
-  /// died or went silent there ends the process with the error and exit
-  /// status 1 (a clear message, not a trap; output files are written
-  /// atomically and runs resume from their checkpoints). Code that can
-  /// handle it calls `checkedReset`/`checkedStep` (as evaluations and the
-  /// experience refills do).
-  static func stop(_ error: Error) -> Never {
-    FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-    exit(1)
-  }
-
-  /// `reset` that reports a dead worker as an error instead of stopping.
-  public func tryReset(seed: UInt64?) throws -> [Float] {
+  /// Starts an episode in the worker. A worker that died or stays silent
+  /// is a thrown `GymBridgeError` naming the environment.
+  public mutating func reset(seed: UInt64?) throws -> [Float] {
     var request = Data("R".utf8)
     request.append(seed == nil ? 0 : 1)
     withUnsafeBytes(of: (seed ?? 0).littleEndian) { request.append(contentsOf: $0) }
@@ -93,8 +72,10 @@ public struct GymEnvironment: Environment {
     return try worker.readObservation(within: worker.resetTimeout, doing: "a reset")
   }
 
-  /// `step` that reports a dead worker as an error instead of stopping.
-  public func tryStep(taking action: Int) throws -> Step {
+  /// Steps the worker's episode. An action outside the action space, or a
+  /// worker that died or stays silent, is a thrown `GymBridgeError` naming
+  /// the environment.
+  public mutating func step(taking action: Int) throws -> Step {
     try sendStep(taking: action)
     return try receiveStep()
   }
@@ -102,7 +83,9 @@ public struct GymEnvironment: Environment {
   /// The first half of a step: sends the action and returns at once, so
   /// several workers can step at the same time (`VectorEnvironment`).
   public func sendStep(taking action: Int) throws {
-    precondition(actionSpace.contains(action), "gym:\(id): action \(action) outside 0..<\(actionSpace.count)")
+    guard actionSpace.contains(action) else {
+      throw GymBridgeError("gym:\(id): action \(action) is outside the action space 0..<\(actionSpace.count)")
+    }
     var request = Data("S".utf8)
     withUnsafeBytes(of: Int64(action).littleEndian) { request.append(contentsOf: $0) }
     try worker.send(request)

@@ -97,6 +97,9 @@ public struct LunarLander: Environment {
     return start(heights: heights, force: force)
   }
 
+  /// Starts a new episode, continuing the current random stream; never throws.
+  public mutating func reset() -> [Float] { reset(seed: nil) }
+
   /// Starts an episode from given random draws instead of the generator's:
   /// the 12 terrain heights, the initial push, and the engine dispersion
   /// pairs of the first steps (the reset's own step first), as Gymnasium's

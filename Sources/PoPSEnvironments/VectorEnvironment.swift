@@ -47,7 +47,7 @@ public struct VectorEnvironment {
 
   /// Resets environment `index`.
   public mutating func reset(_ index: Int, seed: UInt64?) throws -> [Float] {
-    try environments[index].checkedReset(seed: seed)
+    try environments[index].reset(seed: seed)
   }
 
   /// Steps environment i with `actions[i]`, in parallel for bridge workers.
@@ -63,7 +63,7 @@ public struct VectorEnvironment {
     precondition(actions.count == count, "VectorEnvironment: \(actions.count) actions for \(count) environments")
     guard let workers, count > 1 else {
       var results: [Step?] = []
-      for i in actions.indices { results.append(try actions[i].map { try environments[i].checkedStep(taking: $0) }) }
+      for i in actions.indices { results.append(try actions[i].map { try environments[i].step(taking: $0) }) }
       return results
     }
     for (worker, action) in zip(workers, actions) {

@@ -13,9 +13,9 @@ struct GymBridgeTests {
     #expect(reference.episodes.count == 6)
     for episode in reference.episodes {
       var env = try Environments.make("gym:\(episode.env)")
-      #expect(env.reset(seed: episode.seed) == episode.first, "\(episode.env) seed \(episode.seed) first observation")
+      #expect(try env.reset(seed: episode.seed) == episode.first, "\(episode.env) seed \(episode.seed) first observation")
       for (t, expected) in episode.steps.enumerated() {
-        let step = env.step(taking: expected.action)
+        let step = try env.step(taking: expected.action)
         #expect(step.observation == expected.observation, "\(episode.env) seed \(episode.seed) step \(t)")
         #expect(step.reward == expected.reward && step.terminated == expected.terminated && step.truncated == expected.truncated)
       }
@@ -54,39 +54,39 @@ struct GymBridgeTests {
   }
 
   @Test func aDeadWorkerIsAnErrorNotAHang() throws {
-    let env = try GymEnvironment(id: "CartPole-v1")
-    _ = try env.tryReset(seed: 1)
+    var env = try GymEnvironment(id: "CartPole-v1")
+    _ = try env.reset(seed: 1)
     kill(env.workerProcessIdentifier, SIGKILL)
     usleep(200_000)
-    expectBridgeError("the worker exited") { _ = try env.tryStep(taking: 0) }
+    expectBridgeError("the worker exited") { _ = try env.step(taking: 0) }
     // Other environments are unaffected.
     var other = try Environments.make("gym:CartPole-v1")
-    _ = other.reset(seed: 2)
-    #expect(!other.step(taking: 1).observation.isEmpty)
+    _ = try other.reset(seed: 2)
+    #expect(try !other.step(taking: 1).observation.isEmpty)
     // Gymnasium's own Box2D LunarLander (make deps-gym installs box2d).
     let spec = try Environments.spec(for: "gym:LunarLander-v3")
     #expect(spec.maxEpisodeSteps == 1000 && spec.rewardThreshold == 200)
     var lander = try Environments.make("gym:LunarLander-v3")
     #expect(lander.observationSpace.shape == [8] && lander.actionSpace.count == 4)
-    _ = lander.reset(seed: 1)
-    #expect(lander.step(taking: 0).observation.count == 8)
+    _ = try lander.reset(seed: 1)
+    #expect(try lander.step(taking: 0).observation.count == 8)
   }
 
   /// A worker that is alive but silent (SIGSTOP) is a thrown error within
   /// the timeout, naming the environment, and the worker is stopped for good.
   @Test func aSilentWorkerTimesOutAndIsStopped() throws {
-    let env = try GymEnvironment(id: "CartPole-v1", stepTimeout: 1)
-    _ = try env.tryReset(seed: 1)
+    var env = try GymEnvironment(id: "CartPole-v1", stepTimeout: 1)
+    _ = try env.reset(seed: 1)
     let pid = env.workerProcessIdentifier
     kill(pid, SIGSTOP)
     let started = Date()
     expectBridgeError("gym:CartPole-v1: the worker (pid \(pid)) did not answer a step within 1 s and was stopped") {
-      _ = try env.tryStep(taking: 0)
+      _ = try env.step(taking: 0)
     }
     #expect(Date().timeIntervalSince(started) < 30, "the timeout did not end the wait")
     usleep(200_000)
     #expect(kill(pid, 0) != 0 || !env.isWorkerRunning, "the silent worker was left running")
-    expectBridgeError("the worker exited") { _ = try env.tryStep(taking: 0) }
+    expectBridgeError("the worker exited") { _ = try env.step(taking: 0) }
   }
 
   /// Four workers stepped as one vector give exactly what four environments
@@ -98,14 +98,14 @@ struct GymBridgeTests {
     #expect(vector.isParallel == id.hasPrefix("gym:"))
     var singles = try (0..<4).map { try Environments.make(id, seed: 10 &+ UInt64($0)) }
     var observations = try vector.reset(seed: 100)
-    for i in 0..<4 { #expect(singles[i].reset(seed: 100 &+ UInt64(i)) == observations[i]) }
+    for i in 0..<4 { #expect(try singles[i].reset(seed: 100 &+ UInt64(i)) == observations[i]) }
     var rng = SeededGenerator(seed: 3)
     var ended = 0
     for _ in 0..<300 {
       let actions = (0..<4).map { _ in rng.index(below: 2) }
       let steps = try vector.step(taking: actions)
       for i in 0..<4 {
-        let single = singles[i].step(taking: actions[i])
+        let single = try singles[i].step(taking: actions[i])
         #expect(steps[i].observation == single.observation && steps[i].reward == single.reward)
         #expect(steps[i].terminated == single.terminated && steps[i].truncated == single.truncated)
         observations[i] = steps[i].observation

@@ -32,7 +32,7 @@ struct QuantizationCheckTests {
     // The int8 policy on network inputs is the C's policy on the raw frame (bytes 0-255).
     let policy = try Int8Policy(model)
     var environment = try Environments.make("Catch-v0", seed: 4)
-    let frame = environment.reset(seed: 4)
+    let frame = try environment.reset(seed: 4)
     #expect(policy.forward(networkInput: frame) == policy.forward(frame.map { $0 * 255 }))
   }
 }

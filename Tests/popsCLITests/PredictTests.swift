@@ -88,9 +88,9 @@ struct PredictTests {
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let (cartpole, cartpolePath) = try Self.save(.mlp(inputs: 4, hidden: [8], outputs: 2), seed: 2, in: folder, name: "cartpole")
     var environment = try Environments.make("CartPole-v0", seed: 3)
-    var states: [[Float]] = [environment.reset(seed: 3)]
+    var states: [[Float]] = [try environment.reset(seed: 3)]
     for _ in 0..<5 {
-      let step = environment.step(taking: cartpole.network.greedyAction(for: states.last!))
+      let step = try environment.step(taking: cartpole.network.greedyAction(for: states.last!))
       if step.isLast { break }
       states.append(step.observation)
     }

@@ -101,23 +101,44 @@ public struct QuantizationCheck: Sendable {
   /// the environment's observations as the network's input (pops'
   /// environments give them scaled; the C scales raw ones the same way).
   public static func measure(_ model: Model, environment id: String, episodes: Int, seed: UInt64) throws -> QuantizationCheck {
+    // The int8 weights are checked before any environment (a Python worker) starts.
     let quantized = try Int8Policy(model).onNetworkInputs
     var environment = try Environments.make(id, seed: seed)
+    return try measure(model, quantized, in: &environment, id: id, episodes: episodes, seed: seed)
+  }
+
+  /// `measure` in a given environment; `id` names it in errors. An error
+  /// the environment throws (a Gymnasium worker that died) ends the check as
+  /// an `ExportError` naming `id` and that error.
+  public static func measure(
+    _ model: Model, in environment: inout any Environment, id: String, episodes: Int, seed: UInt64
+  ) throws -> QuantizationCheck {
+    try measure(model, Int8Policy(model).onNetworkInputs, in: &environment, id: id, episodes: episodes, seed: seed)
+  }
+
+  private static func measure(
+    _ model: Model, _ quantized: Int8Policy.OnNetworkInputs, in environment: inout any Environment, id: String,
+    episodes: Int, seed: UInt64
+  ) throws -> QuantizationCheck {
     try model.network.checkFits(environment, id: id)
-    var agreeing = 0, observations = 0
-    for episode in 0..<min(episodes, 10) {
-      var observation = environment.reset(seed: seed &+ UInt64(episode))
-      while true {
-        let action = model.network.greedyAction(for: observation)
-        if quantized.action(for: observation) == action { agreeing += 1 }
-        observations += 1
-        let step = environment.step(taking: action)
-        if step.isLast { break }
-        observation = step.observation
+    do {
+      var agreeing = 0, observations = 0
+      for episode in 0..<min(episodes, 10) {
+        var observation = try environment.reset(seed: seed &+ UInt64(episode))
+        while true {
+          let action = model.network.greedyAction(for: observation)
+          if quantized.action(for: observation) == action { agreeing += 1 }
+          observations += 1
+          let step = try environment.step(taking: action)
+          if step.isLast { break }
+          observation = step.observation
+        }
       }
+      let floatScore = try evaluate(model.network, in: &environment, episodes: episodes, seed: seed)
+      let int8Score = try evaluate(quantized, in: &environment, episodes: episodes, seed: seed)
+      return QuantizationCheck(agreeing: agreeing, observations: observations, floatScore: floatScore, int8Score: int8Score)
+    } catch {
+      throw ExportError("the int8 check could not play \(id): \(error)")
     }
-    let floatScore = try evaluate(model.network, in: &environment, episodes: episodes, seed: seed)
-    let int8Score = try evaluate(quantized, in: &environment, episodes: episodes, seed: seed)
-    return QuantizationCheck(agreeing: agreeing, observations: observations, floatScore: floatScore, int8Score: int8Score)
   }
 }

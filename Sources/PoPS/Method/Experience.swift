@@ -55,14 +55,14 @@ public struct ExperienceBuffer: Sendable {
     from teacher: Network, in environment: inout any Environment, steps: Int, exploration: Double,
     using rng: inout SeededGenerator
   ) throws {
-    var observation = try environment.checkedReset(seed: rng.next())
+    var observation = try environment.reset(seed: rng.next())
     for _ in 0..<steps {
       let output = teacher.predict(observation)
       let greedy = argmax(output)
       add(state: observation, teacherOutput: output, action: greedy)
       let action = rng.nextUnitDouble() < exploration ? rng.index(below: actionCount) : greedy
-      let step = try environment.checkedStep(taking: action)
-      observation = step.isLast ? try environment.checkedReset(seed: rng.next()) : step.observation
+      let step = try environment.step(taking: action)
+      observation = step.isLast ? try environment.reset(seed: rng.next()) : step.observation
     }
   }
 
