@@ -83,12 +83,18 @@ public struct GymEnvironment: Environment {
   /// The first half of a step: sends the action and returns at once, so
   /// several workers can step at the same time (`VectorEnvironment`).
   public func sendStep(taking action: Int) throws {
-    guard actionSpace.contains(action) else {
-      throw GymBridgeError("gym:\(id): action \(action) is outside the action space 0..<\(actionSpace.count)")
-    }
+    try checkAction(action)
     var request = Data("S".utf8)
     withUnsafeBytes(of: Int64(action).littleEndian) { request.append(contentsOf: $0) }
     try worker.send(request)
+  }
+
+  /// Throws unless `action` lies in the action space (checked before
+  /// anything is sent, so the worker stays in step with its requests).
+  public func checkAction(_ action: Int) throws {
+    guard actionSpace.contains(action) else {
+      throw GymBridgeError("gym:\(id): action \(action) is outside the action space 0..<\(actionSpace.count)")
+    }
   }
 
   /// The second half of a step: waits for the worker's reply.

@@ -66,6 +66,11 @@ public struct VectorEnvironment {
       for i in actions.indices { results.append(try actions[i].map { try environments[i].step(taking: $0) }) }
       return results
     }
+    // Every action is checked before any is sent: a refused one must not
+    // leave the workers before it with replies nobody reads.
+    for (worker, action) in zip(workers, actions) {
+      if let action { try worker.checkAction(action) }
+    }
     for (worker, action) in zip(workers, actions) {
       if let action { try worker.sendStep(taking: action) }
     }

@@ -72,6 +72,27 @@ struct GymBridgeTests {
     #expect(try lander.step(taking: 0).observation.count == 8)
   }
 
+  /// An action outside the action space (a network with more outputs than
+  /// the environment has actions) is a thrown error naming the id and the
+  /// action; nothing is sent, so the worker goes on in step: alone or in a
+  /// vector (where the other actions are not sent either), its next step
+  /// answers that step, as a worker that never saw the bad action does.
+  @Test(arguments: [2, -1])
+  func anActionOutsideTheSpaceIsAThrownError(_ action: Int) throws {
+    var env = try GymEnvironment(id: "CartPole-v1")
+    var vector = VectorEnvironment([env, try GymEnvironment(id: "CartPole-v1")])
+    _ = try vector.reset(seed: 1)
+    expectBridgeError("gym:CartPole-v1: action \(action) is outside the action space 0..<2") {
+      _ = try env.step(taking: action)
+    }
+    expectBridgeError("gym:CartPole-v1: action \(action) is outside the action space 0..<2") {
+      _ = try vector.step(taking: [0, action])
+    }
+    var reference = try GymEnvironment(id: "CartPole-v1")
+    _ = try reference.reset(seed: 1)
+    #expect(try env.step(taking: 1) == reference.step(taking: 1))
+  }
+
   /// A worker that is alive but silent (SIGSTOP) is a thrown error within
   /// the timeout, naming the environment, and the worker is stopped for good.
   @Test func aSilentWorkerTimesOutAndIsStopped() throws {
