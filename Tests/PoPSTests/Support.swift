@@ -139,7 +139,9 @@ func handMadeRecord() throws -> (record: PoPSRecord, teacher: Network, student: 
     best: pruned, bestScore: score, evaluations: [], iterations: 3, minibatches: 1500,
     stopReason: .failingIterations(2))
   var step = StepRecord(index: 1, input: record.teacher!, pruning: pruning, seconds: 12)
-  step.record(pruned: NetworkRecord(pruned, teacherWeights: 112, score: score, model: "step-1-pruned.safetensors"))
+  step.record(
+    pruned: NetworkRecord(pruned, teacherWeights: 112, score: score, model: "step-1-pruned.safetensors"),
+    redundancy: Redundancy.perLayer(of: pruned))
   let distilled = StudentResult(accepted: student, acceptance: score, evaluations: [], epochs: 2, minibatches: 1000)
   step.record(
     student: distilled, architecture: student.architecture, seconds: 5,

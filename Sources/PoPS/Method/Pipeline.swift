@@ -145,7 +145,9 @@ extension PoPSRun {
         }
         let name = "step-\(stepNumber)-pruned.safetensors"
         try save(best, as: name, role: .pruned, score: result.bestScore)
-        step.record(pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: result.bestScore, model: name))
+        step.record(
+          pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: result.bestScore, model: name),
+          redundancy: Redundancy.perLayer(of: best))
         try save(step: step)
       }
       let shrunk = shrink(current.architecture, redundancy: step.redundancy)
@@ -220,7 +222,9 @@ extension PoPSRun {
       let acceptance = try acceptanceEvaluation(best)
       let name = "step-1-pruned.safetensors"
       try save(best, as: name, role: .pruned, score: acceptance)
-      step.record(pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: acceptance, model: name))
+      step.record(
+        pruned: NetworkRecord(best, teacherWeights: teacherWeights, score: acceptance, model: name),
+        redundancy: Redundancy.perLayer(of: best))
       current = best
     }
     record.steps = [step]

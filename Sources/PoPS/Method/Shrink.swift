@@ -141,6 +141,15 @@ public enum ShrinkSolver {
 /// convolution layers (conv channels and hidden widths are the unknowns; the
 /// observation's channels and the action count stay fixed).
 public enum Redundancy {
+  /// Per weight tensor of a pruned `network`: `1 - nonZero / parameters`
+  /// (docs/algorithm.md section 5), the parameters counting the dense
+  /// network that was pruned.
+  public static func perLayer(of network: Network) -> [Double] {
+    zip(network.nonZeroWeightsPerLayer, network.weightIndices).map { nonZero, index in
+      1 - Double(nonZero) / Double(network.parameters[index].count)
+    }
+  }
+
   /// The solver's view of `architecture`: one `ShrinkLayer` per weight
   /// tensor with its target, and the current hidden widths (conv output
   /// channels and linear widths, in order, all but the last layer's).

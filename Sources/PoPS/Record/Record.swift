@@ -54,12 +54,6 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     guard let r = scoreReturns, !r.isEmpty else { return nil }
     return Double(r.filter { $0 >= threshold }.count) / Double(r.count)
   }
-
-  /// Per weight matrix: `1 - nonZero / parameters` (docs/algorithm.md
-  /// section 5), the parameters counting the dense network that was pruned.
-  public var redundancy: [Double] {
-    zip(nonZeroPerLayer, parametersPerLayer).map { 1 - Double($0) / Double($1) }
-  }
 }
 
 /// One PoPS step: IPP on the current network, then a shrunk dense student.
@@ -69,6 +63,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
   public var input: NetworkRecord
   /// The sparsest pruned model that met the objective (nil if none).
   public var pruned: NetworkRecord?
+  /// Per weight tensor, the redundancy the method measured on `pruned`
+  /// (`Redundancy.perLayer(of:)`; empty when IPP kept no model).
   public var redundancy: [Double]
   public var pruningEvaluations: [PruningEvaluation]
   public var pruningIterations: Int
@@ -107,10 +103,11 @@ public struct StepRecord: Codable, Sendable, Equatable {
     studentAccepted = false
   }
 
-  /// Records IPP's result and its per-layer redundancy (docs/algorithm.md section 5).
-  public mutating func record(pruned: NetworkRecord) {
+  /// Records IPP's result and the per-layer redundancy the method measured
+  /// on it (`Redundancy.perLayer(of:)`, docs/algorithm.md section 5).
+  public mutating func record(pruned: NetworkRecord, redundancy: [Double]) {
     self.pruned = pruned
-    redundancy = pruned.redundancy
+    self.redundancy = redundancy
   }
 
   /// Records the distillation of the dense student `architecture`: `model`
