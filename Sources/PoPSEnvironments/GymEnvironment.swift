@@ -341,12 +341,22 @@ final class GymWorker: @unchecked Sendable {
       }
       let n = Glibc.read(fd, base + offset, count - offset)
       if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { throw died() }
+      guard n > 0 else { throw died(closingOutput: n == 0) }
       offset += n
     }
   }
 
-  private func died() -> GymBridgeError {
+  /// The error for a worker that is gone. `closingOutput`: its output just
+  /// ended (EOF), so it is exiting; it gets up to a second to finish, so the
+  /// error can give its exit status rather than "stopped answering".
+  private func died(closingOutput: Bool = false) -> GymBridgeError {
+    if closingOutput {
+      var waited = 0
+      while process.isRunning && waited < 100 {
+        usleep(10_000)
+        waited += 1
+      }
+    }
     if process.isRunning { return GymBridgeError("gym:\(id): the worker stopped answering") }
     return GymBridgeError("gym:\(id): the worker exited (status \(process.terminationStatus)); see `python gym_worker.py \(id)` for its error")
   }
