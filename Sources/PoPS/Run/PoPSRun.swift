@@ -32,8 +32,8 @@ public struct PoPSRun {
   /// results.json as of now.
   public var record: PoPSRecord
   let events: (PoPSEvent) -> Void
-  /// The output folder's lock, held as long as this run is open.
-  let lock: RunLock
+  /// The output folder, its lock held as long as this run is open.
+  let folder: RunFolder
   private let started = Date()
   private var previousSeconds: Double
 
@@ -43,31 +43,17 @@ public struct PoPSRun {
     let config = options.config
     if let problem = config.validationError() { throw ConfigError("config: \(problem)") }
     // One run per folder; a start that fails leaves no folder it made.
-    let lock = try RunLock(folder: options.output)
+    let folder = try RunFolder(options.output)
     var started = false
-    defer { if !started { lock.abandon() } }
-    self.lock = lock
+    defer { if !started { folder.abandon() } }
+    self.folder = folder
     self.options = options
     self.config = config
     seeds = Seeds(run: options.seed)
-    let out = options.output
-    var record = PoPSRecord(mode: options.mode, environment: config.environment, seed: options.seed, config: config)
-    let recordURL = out.appendingPathComponent("results.json")
-    if FileManager.default.fileExists(atPath: recordURL.path) {
-      let old = try PoPSRecord.read(from: recordURL)
-      guard old.mode == record.mode, old.environment == record.environment, old.seed == record.seed, old.config == config else {
-        let differs = old.config == config ? "" : Self.firstDifference(old.config, config).map { "; \($0)" } ?? ""
-        throw ConfigError(
-          "\(out.path) holds a run with other settings (mode \(old.mode.rawValue), env \(old.environment), seed \(old.seed)\(differs)); choose another output folder or delete it")
-      }
-      // "Already complete" is said once the folder's teacher is known to be the given one (end of init).
-      if !old.status.isFinished { events(.resuming(folder: out, recordedSteps: old.steps.count)) }
-      record = old
-    }
-    record.reproducibility = Reproducibility.current(config: config, seed: options.seed)
+    var record = try Self.openRecord(in: folder, options, events: events)
     previousSeconds = record.wallSeconds
     // Every measurement also goes to OUT/metrics.jsonl (and TensorBoard when asked).
-    let metrics = MetricsLog(folder: out, previousSeconds: record.wallSeconds, tensorBoard: options.tensorBoard)
+    let metrics = folder.metricsLog(previousSeconds: record.wallSeconds, tensorBoard: options.tensorBoard)
     let reported = events
     let events: (PoPSEvent) -> Void = { event in
       metrics.record(event)
@@ -75,19 +61,13 @@ public struct PoPSRun {
     }
     self.events = events
     self.metrics = metrics
-    // The stages' buffers must fit this machine: checked on the environment's
-    // spaces (the teacher's, which must fit them) before any teacher is trained.
-    let probe = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
-    if let problem = Resources.distillationProblem(
-      config, observations: probe.observationSpace.low.count, actions: probe.actionSpace.count)
-    {
-      throw ConfigError("config: \(problem)")
-    }
+    try Self.checkResources(config, seeds: seeds)
+    let gate = TeacherGate(config: config, objective: options.objective)
     // A teacher to train is trained before the run's environments start (a
     // bridge's workers would idle for hours); a given one is checked against them.
-    let teacherURL = out.appendingPathComponent(Self.teacherFile)
-    let trained = FileManager.default.fileExists(atPath: teacherURL.path) || options.teacher != nil
-      ? nil : try Self.trainedTeacher(options, seeds: seeds, record: &record, events: events)
+    let held = FileManager.default.fileExists(atPath: folder.file(Self.teacherFile).path)
+    let trained = held || options.teacher != nil
+      ? nil : try Self.trainedTeacher(options, gate: gate, seeds: seeds, record: &record, events: events)
     environment = try Environments.make(config.environment, seed: seeds.trainingEnvironment)
     evaluationEnvironment = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
     let teacherModel = try trained ?? Self.givenTeacher(options, fitting: environment, record: &record)
@@ -98,53 +78,61 @@ public struct PoPSRun {
       capacity: config.experience.capacity, observationCount: teacher.architecture.inputCount,
       actionCount: teacher.architecture.outputCount)
     self.record = record
-    let fresh = record.teacher == nil
-    let score = fresh ? try acceptanceEvaluation(teacher) : nil
-    let mean = score?.mean ?? record.teacher?.scoreMean ?? 0, std = score?.std ?? record.teacher?.scoreStd ?? 0
-    let episodes = score?.episodes ?? record.teacher?.scoreEpisodes ?? 1
-    // A teacher under the objective cannot have accepted students: refuse it
-    // before anything is written, or judge students against its own score.
-    if !config.accepts(mean: mean, std: std, episodes: episodes) {
-      guard options.objective == .teacher else {
-        throw ConfigError(
-          "the teacher scores \(String(format: "%.2f", mean)) +- \(String(format: "%.2f", std)) over \(episodes) episodes, under \(config.environment)'s acceptance (\(config.acceptanceScore) with \(config.acceptanceConfidence) standard errors): none of its students could be accepted; give a better teacher, or judge students against the teacher's own score (ObjectiveSource.teacher, --objective teacher)")
-      }
-      self.config = config.judgedAgainst(teacherMean: mean, std: std, episodes: episodes)
-      self.record.objectiveSource = .teacher
-    }
-    if fresh, let score {
-      try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-      if !FileManager.default.fileExists(atPath: teacherURL.path) { try ModelFile.save(teacherModel, to: teacherURL) }
-      events(.teacherEvaluated(architecture: teacher.architecture.summary, score: score))
-      self.record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
-      try save()
-    }
-    if record.status.isFinished { events(.alreadyComplete(folder: out)) }
+    try admitTeacher(teacherModel, through: gate)
+    if record.status.isFinished { events(.alreadyComplete(folder: folder.url)) }
     try metrics.start()
     started = true
   }
 
-  /// The first field (snake_case path) whose value differs between two
-  /// configurations, as "FIELD is OLD there, NEW here".
-  static func firstDifference(_ old: PoPSConfig, _ new: PoPSConfig) -> String? {
-    let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    guard let a = try? JSONSerialization.jsonObject(with: encoder.encode(old)),
-      let b = try? JSONSerialization.jsonObject(with: encoder.encode(new))
-    else { return nil }
-    func walk(_ a: Any, _ b: Any, _ path: String) -> String? {
-      if let x = a as? [String: Any], let y = b as? [String: Any] {
-        for key in Set(x.keys).union(y.keys).sorted() {
-          let field = path.isEmpty ? key : "\(path).\(key)"
-          guard let u = x[key], let v = y[key] else { return "\(field) is set in only one of them" }
-          if let found = walk(u, v, field) { return found }
-        }
-        return nil
-      }
-      let left = (a as? NSObject)?.description ?? "\(a)", right = (b as? NSObject)?.description ?? "\(b)"
-      return (a as? NSObject) == (b as? NSObject) ? nil : "\(path) is \(left) there, \(right) here"
+  /// The record this run writes: the folder's, when it holds this run (one
+  /// of other settings is refused), else a new one; with this machine's
+  /// reproducibility facts.
+  private static func openRecord(
+    in folder: RunFolder, _ options: PoPSOptions, events: (PoPSEvent) -> Void
+  ) throws -> PoPSRecord {
+    let fresh = PoPSRecord(mode: options.mode, environment: options.config.environment, seed: options.seed, config: options.config)
+    var record = fresh
+    if let old = try folder.recordToContinue(fresh) {
+      // "Already complete" is said once the folder's teacher is known to be the given one (end of init).
+      if !old.status.isFinished { events(.resuming(folder: folder.url, recordedSteps: old.steps.count)) }
+      record = old
     }
-    return walk(a, b, "")
+    record.reproducibility = Reproducibility.current(config: options.config, seed: options.seed)
+    return record
+  }
+
+  /// The stages' buffers must fit this machine: checked on the environment's
+  /// spaces (the teacher's, which must fit them) before any teacher is trained.
+  private static func checkResources(_ config: PoPSConfig, seeds: Seeds) throws {
+    let probe = try Environments.make(config.environment, seed: seeds.evaluationEnvironment)
+    if let problem = Resources.distillationProblem(
+      config, observations: probe.observationSpace.low.count, actions: probe.actionSpace.count)
+    {
+      throw ConfigError("config: \(problem)")
+    }
+  }
+
+  /// The teacher gate (`TeacherGate`) on the run's teacher: a teacher new
+  /// to the folder is evaluated once, a recorded one keeps its recorded
+  /// score. A teacher under the objective cannot have accepted students: it
+  /// is refused before anything is written, or students are judged against
+  /// its own score. A new teacher is then saved and recorded.
+  private mutating func admitTeacher(_ model: Model, through gate: TeacherGate) throws {
+    let fresh = record.teacher == nil
+    let score = fresh ? try acceptanceEvaluation(teacher) : nil
+    let mean = score?.mean ?? record.teacher?.scoreMean ?? 0, std = score?.std ?? record.teacher?.scoreStd ?? 0
+    let episodes = score?.episodes ?? record.teacher?.scoreEpisodes ?? 1
+    if case .judgedAgainstTeacher(let judged) = try gate.verdict(mean: mean, std: std, episodes: episodes) {
+      config = judged
+      record.objectiveSource = .teacher
+    }
+    guard fresh, let score else { return }
+    let teacherURL = file(Self.teacherFile)
+    try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+    if !FileManager.default.fileExists(atPath: teacherURL.path) { try ModelFile.save(model, to: teacherURL) }
+    events(.teacherEvaluated(architecture: teacher.architecture.summary, score: score))
+    record.teacher = NetworkRecord(teacher, teacherWeights: teacherWeights, score: score, model: Self.teacherFile)
+    try save()
   }
 
   /// The teacher's file name inside the output folder.
@@ -181,7 +169,7 @@ public struct PoPSRun {
   /// A teacher trained with `config.teacher` (continuing from its
   /// checkpoint if a killed run left one).
   private static func trainedTeacher(
-    _ options: PoPSOptions, seeds: Seeds, record: inout PoPSRecord, events: (PoPSEvent) -> Void
+    _ options: PoPSOptions, gate: TeacherGate, seeds: Seeds, record: inout PoPSRecord, events: (PoPSEvent) -> Void
   ) throws -> Model {
     let config = options.config
     events(.trainingTeacher(config.teacher.algorithm, maxSteps: config.teacher.steps))
@@ -189,20 +177,14 @@ public struct PoPSRun {
       environment: config.environment, output: options.output.appendingPathComponent("teacher"), seed: seeds.run,
       steps: config.teacher.steps)
     teacherOptions.teacher = config.teacher
-    // Evaluations at the run's acceptance score go to the gate (Atari games have no reward threshold of their own).
-    teacherOptions.threshold = config.acceptanceScore
-    // The teacher gate: it must meet the objective the way students do.
-    teacherOptions.acceptance = TeacherAcceptance(episodes: config.acceptanceEpisodes, seed: Seeds.acceptanceEpisodes) {
-      config.accepts($0)
-    }
+    // Evaluations at the run's acceptance score go to the gate: it must meet the objective the way students do.
+    teacherOptions.threshold = gate.threshold
+    teacherOptions.acceptance = gate.acceptance
     let checkpoint = teacherOptions.output.appendingPathComponent(TeacherTrainingOptions.checkpointFile)
     teacherOptions.resume = FileManager.default.fileExists(atPath: checkpoint.path)
     if teacherOptions.resume { events(.resumingTeacher(checkpoint: checkpoint)) }
     let trained = try trainTeacher(teacherOptions) { events(.teacherTraining($0)) }
-    guard let acceptedModel = trained.acceptedModel else {
-      throw ConfigError(
-        "the teacher did not pass \(config.environment)'s acceptance (mean - \(config.acceptanceConfidence) standard errors >= \(config.acceptanceScore) over \(config.acceptanceEpisodes) episodes) in \(config.teacher.steps) steps (best greedy evaluation \(trained.bestEvaluation?.mean ?? 0)); raise teacher.steps or give a trained teacher")
-    }
+    guard let acceptedModel = trained.acceptedModel else { throw gate.refusal(of: trained) }
     record.teacherTrainingSeconds = trained.seconds
     return try ModelFile.load(from: URL(fileURLWithPath: acceptedModel))
   }
@@ -252,7 +234,7 @@ public struct PoPSRun {
   }
 
   /// A file of the output folder.
-  public func file(_ name: String) -> URL { options.output.appendingPathComponent(name) }
+  public func file(_ name: String) -> URL { folder.file(name) }
 
   /// Records `step` (replacing the step with its index, if recorded) and
   /// writes results.json.
@@ -278,6 +260,6 @@ public struct PoPSRun {
   /// Writes results.json with the run's wall time so far.
   public mutating func save() throws {
     record.wallSeconds = wallSeconds
-    try record.write(to: file("results.json"))
+    try folder.write(record)
   }
 }

@@ -190,7 +190,7 @@ extension PoPSRun {
     }
     let saved = try decode(PoPSConfig.self, "config")
     if saved != options.config {
-      throw refuse("it belongs to another run: config \(Self.firstDifference(saved, options.config) ?? "differs")")
+      throw refuse("it belongs to another run: config \(RunFolder.firstDifference(saved, options.config) ?? "differs")")
     }
     guard try decode(StageKey.self, "stage") == key else { return nil }
     let state = try decode(State.self, "state")
