@@ -133,9 +133,10 @@ public func trainTeacher(
   var best: EvaluationResult? = nil
   if let archive = resumeFrom {
     // Rows logged after the checkpoint belong to work that is redone now.
+    // metrics.csv holds numbers only (no quoted line breaks), so a line is a record.
     let steps = agent.steps
     try LineLog.keepRows(of: metricsURL, header: true) { line in
-      (Int(line.prefix { $0 != "," }) ?? 0) <= steps
+      (CSV.records(in: line).first?.first.flatMap { Int($0) } ?? 0) <= steps
     }
     try LineLog.keepRows(of: evaluationsURL, header: false) { line in
       guard let row = try? JSONDecoder().decode(EvaluationRow.self, from: Data(line.utf8)) else { return false }
@@ -146,7 +147,10 @@ public func trainTeacher(
     }
   }
   let metrics = try LineLog(
-    url: metricsURL, header: "step,episodes,mean_return_100,epsilon,loss,updates,updates_per_s,steps_per_s,elapsed_s",
+    url: metricsURL,
+    header: CSV.line([
+      "step", "episodes", "mean_return_100", "epsilon", "loss", "updates", "updates_per_s", "steps_per_s", "elapsed_s",
+    ]),
     append: options.resume)
   let evaluations = try LineLog(url: evaluationsURL, header: nil, append: options.resume)
   let bestURL = options.output.appendingPathComponent("best.safetensors")
@@ -179,11 +183,11 @@ public func trainTeacher(
     }
     // A log line that cannot be written (a full disk) stops training with the reason.
     do {
-      try metrics.append(
+      try metrics.append(CSV.line(
         [String(report.step), String(report.episodes), String(format: "%.3f", report.meanReturn),
          String(format: "%.4f", report.epsilon ?? 0), String(format: "%.5g", report.loss), String(report.updates),
          String(format: "%.1f", report.updatesPerSecond), String(format: "%.1f", report.stepsPerSecond),
-         String(format: "%.2f", report.elapsed)].joined(separator: ","))
+         String(format: "%.2f", report.elapsed)]))
       if let evaluation = report.evaluation {
         try evaluations.append(
           "{\"step\":\(report.step),\"mean\":\(evaluation.mean),\"std\":\(evaluation.std),\"min\":\(evaluation.min),\"max\":\(evaluation.max),\"episodes\":\(evaluation.episodes)}")
@@ -338,8 +342,7 @@ public func trainingCurve(folder: URL) throws -> String {
     throw EnvironmentError(description: "\(metricsURL.path): cannot read the file (not a pops train folder?)")
   }
   var training: [(x: Double, y: Double)] = []
-  for line in metrics.split(separator: "\n").dropFirst() {
-    let fields = line.split(separator: ",")
+  for fields in CSV.records(in: metrics).dropFirst() {
     guard fields.count > 2, let step = Double(fields[0]), let episodes = Int(fields[1]), episodes > 0,
       let mean = Double(fields[2])
     else { continue }

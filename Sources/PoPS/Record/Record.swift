@@ -198,28 +198,32 @@ public struct PoPSRecord: Codable, Sendable {
     return record
   }
 
-  /// One CSV row per network: the teacher, then each step's pruned model and student.
+  /// results.csv: one row per network, the teacher, then each step's pruned
+  /// model and student, then the final network (RFC 4180, see `CSV`).
   public var csv: String {
-    var rows = ["step,stage,architecture,weights,non_zero,size_percent,non_zero_per_layer,redundancy_per_layer,score_mean,score_std,score_episodes,seconds"]
-    func row(_ step: Int, _ stage: String, _ n: NetworkRecord, _ redundancy: [Double], _ seconds: Double?) -> String {
+    let header = [
+      "step", "stage", "architecture", "weights", "non_zero", "size_percent", "non_zero_per_layer", "redundancy_per_layer",
+      "score_mean", "score_std", "score_episodes", "seconds",
+    ]
+    func row(_ step: Int, _ stage: String, _ n: NetworkRecord, _ redundancy: [Double], _ seconds: Double?) -> [String] {
       let nonZero = n.nonZeroPerLayer.map(String.init).joined(separator: ";")
       let redundancyText = redundancy.map { String(format: "%.4f", $0) }.joined(separator: ";")
       let mean = n.scoreMean.map { String(format: "%.2f", $0) } ?? ""
       let std = n.scoreStd.map { String(format: "%.2f", $0) } ?? ""
       let episodes = n.scoreEpisodes.map(String.init) ?? ""
       let time = seconds.map { String(format: "%.1f", $0) } ?? ""
-      let fields: [String] = [
+      return [
         String(step), stage, n.architecture, String(n.weights), String(n.nonZeroPerLayer.reduce(0, +)),
         String(format: "%.4f", n.sizePercent), nonZero, redundancyText, mean, std, episodes, time,
       ]
-      return fields.joined(separator: ",")
     }
+    var rows: [[String]] = []
     if let teacher { rows.append(row(0, "teacher", teacher, [], teacherTrainingSeconds)) }
     for step in steps {
       if let pruned = step.pruned { rows.append(row(step.index, "pruned", pruned, step.redundancy, step.pruningSeconds)) }
       if let student = step.student { rows.append(row(step.index, "student", student, [], step.studentSeconds)) }
     }
     if let final { rows.append(row(steps.count, "final", final, [], nil)) }
-    return rows.joined(separator: "\n") + "\n"
+    return CSV.text(header: header, rows: rows)
   }
 }

@@ -71,21 +71,26 @@ public struct SweepSummary: Codable, Sendable {
     self.groups = groups
   }
 
+  /// summary.csv: one row per cell (RFC 4180, see `CSV`: an environment id
+  /// such as `gym:ALE/Pong-v5?actions=1,2,3` is one quoted field).
   public var csv: String {
     func text(_ value: Any?) -> String {
       switch value {
       case let d as Double: return String(format: "%.4f", d)
-      case let v?: return "\(v)".contains(",") ? "\"\(v)\"" : "\(v)"
+      case let v?: return "\(v)"
       case nil: return ""
       }
     }
-    var lines = ["environment,mode,seed,status,teacher_score,final_architecture,weights,size_percent,score_mean,score_std,episodes,wall_seconds"]
-    for r in rows {
+    let header = [
+      "environment", "mode", "seed", "status", "teacher_score", "final_architecture", "weights", "size_percent", "score_mean",
+      "score_std", "episodes", "wall_seconds",
+    ]
+    let lines = rows.map { r -> [String] in
       let fields: [Any?] = [r.environment, r.mode, r.seed, r.status, r.teacherScore, r.finalArchitecture, r.weights, r.sizePercent,
                             r.scoreMean, r.scoreStd, r.episodes, r.wallSeconds]
-      lines.append(fields.map(text).joined(separator: ","))
+      return fields.map(text)
     }
-    return lines.joined(separator: "\n") + "\n"
+    return CSV.text(header: header, rows: lines)
   }
 
   public func json() throws -> Data {
