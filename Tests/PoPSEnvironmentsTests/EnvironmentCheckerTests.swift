@@ -62,7 +62,8 @@ struct EnvironmentCheckerTests {
   }
 
   /// `reset(seed: nil)` continues the stream the last seed started: the same
-  /// starts after the same seed, and not that seed's start again.
+  /// starts after the same seed, and new ones, not a fixed seed's start again
+  /// (at least 5 of 7 starts differ; Catch has only 100).
   @Test(arguments: ids)
   func anUnseededResetContinuesTheStream(_ id: String) throws {
     func starts(_ constructorSeed: UInt64) throws -> [[Float]] {
@@ -73,7 +74,7 @@ struct EnvironmentCheckerTests {
     }
     let a = try starts(1)
     #expect(try starts(2) == a, "\(id): the same seed, then unseeded resets")
-    #expect(a.dropFirst().contains { $0 != a[0] }, "\(id): unseeded resets repeat the seeded start")
+    #expect(Set(a).count >= 5, "\(id): unseeded resets repeat starts: \(Set(a).count) different of \(a.count)")
   }
 
   /// Every observation, after reset and after each step, has the space's
