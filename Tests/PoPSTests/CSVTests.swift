@@ -6,8 +6,6 @@ import Testing
 /// metrics.csv: RFC 4180 quoting, LF line ends, the committed results
 /// unchanged, and Python's `csv` module reading back the fields written.
 struct CSVTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
   /// Fields awkward for CSV: separators, quotes and line breaks of each kind.
   static let awkward = [
@@ -23,27 +21,11 @@ struct CSVTests {
     defer { try? FileManager.default.removeItem(at: folder) }
     let file = folder.appendingPathComponent("table.csv")
     try Data(text.utf8).write(to: file)
-    let venv = Self.root.appendingPathComponent(".venv-gym/bin/python")
-    let process = Process()
-    if FileManager.default.isExecutableFile(atPath: venv.path) {
-      process.executableURL = venv
-      process.arguments = []
-    } else {
-      process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      process.arguments = ["python3"]
-    }
-    process.arguments! += [
+    let output = try runTestPython([
       "-c",
       "import csv, json, sys\nwith open(sys.argv[1], newline='', encoding='utf-8') as f: print(json.dumps(list(csv.reader(f))))",
       file.path,
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+    ])
     return try #require(try JSONSerialization.jsonObject(with: output) as? [[String]])
   }
 
@@ -110,7 +92,7 @@ struct CSVTests {
   /// The writer changes no byte of a file of plain values: each committed
   /// results.csv (and the sweep's summary.csv) is what its JSON gives again.
   @Test func theCommittedResultsAreWrittenAgainByteForByte() throws {
-    let results = Self.root.appendingPathComponent("docs/results")
+    let results = repositoryRoot.appendingPathComponent("docs/results")
     for run in ["cartpole-v0", "lunarlander-v3", "reference-cartpole-v0", "pong/pops"] {
       let folder = results.appendingPathComponent(run)
       let record = try PoPSRecord.read(from: folder.appendingPathComponent("results.json"))

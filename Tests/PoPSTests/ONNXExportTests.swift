@@ -3,7 +3,6 @@ import PoPS
 import Testing
 
 struct ONNXExportTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
   /// The C tests' networks (MLP, Tanh MLP, a conv net with same/valid
   /// padding on bytes) and a Nature-CNN-sized network on uint8 frames.
@@ -56,16 +55,7 @@ struct ONNXExportTests {
     let json = url.deletingPathExtension().appendingPathExtension("json")
     defer { try? FileManager.default.removeItem(at: json) }
     try JSONSerialization.data(withJSONObject: inputs.map { nest($0, shape) }).write(to: json)
-    let process = Process()
-    process.executableURL = Self.root.appendingPathComponent(".venv-gym/bin/python")
-    process.arguments = [Self.root.appendingPathComponent("scripts/check_onnx.py").path, url.path, json.path]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+    let output = try runTestPython([repositoryRoot.appendingPathComponent("scripts/check_onnx.py").path, url.path, json.path])
     let result = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
     let outputs = try #require(result["outputs"] as? [[Double]])
     let actions = try #require(result["action"] as? [Int])

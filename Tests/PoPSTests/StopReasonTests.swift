@@ -27,9 +27,6 @@ struct StopReasonTests {
     .unchangedNonZeros(iterations: 4, schedulePaused: false), .notRun, .recorded("ran out of patience"),
   ]
 
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
   /// `record` written to a fresh results.json: the file's JSON object and the record read back.
   func writtenAndRead(_ record: PoPSRecord) throws -> (json: [String: Any], read: PoPSRecord) {
     let folder = temporaryRunFolder()
@@ -165,7 +162,7 @@ struct StopReasonTests {
   /// keys it gains.
   @Test(arguments: ["cartpole-v0", "lunarlander-v3", "reference-cartpole-v0", "pong/pops", "pong/session7/pops-step1-ipp"])
   func theCommittedRunsReadAndWriteBackTheSame(_ name: String) throws {
-    let url = Self.root.appendingPathComponent("docs/results/\(name)/results.json")
+    let url = repositoryRoot.appendingPathComponent("docs/results/\(name)/results.json")
     let original = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
     #expect(original["stop"] == nil, "the committed run predates the typed stop reason")
     let record = try PoPSRecord.read(from: url)

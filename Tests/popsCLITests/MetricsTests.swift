@@ -6,21 +6,10 @@ import Testing
 /// metrics.jsonl, TensorBoard event files (read back by TensorBoard's own
 /// reader in the bridge's venv) and the report's account of a run.
 struct MetricsTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
   /// {"files", "records", "tags": {tag: [[step, value]]}} from scripts/read_tensorboard.py.
   func readTensorBoard(_ folder: String) throws -> [String: [[Double]]] {
-    let process = Process()
-    process.executableURL = Self.root.appendingPathComponent(".venv-gym/bin/python")
-    process.arguments = [Self.root.appendingPathComponent("scripts/read_tensorboard.py").path, folder]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+    let output = try runTestPython([repositoryRoot.appendingPathComponent("scripts/read_tensorboard.py").path, folder])
     let object = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
     return try #require(object["tags"] as? [String: [[Double]]])
   }

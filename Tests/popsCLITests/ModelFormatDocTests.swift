@@ -8,12 +8,10 @@ import Testing
 /// ReLU model with an input scale. Runs in the bridge's venv (`make
 /// deps-gym`), which has numpy.
 struct ModelFormatDocTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
   /// The first python block under "## Loading without pops".
   static func numpyLoader() throws -> String {
-    let text = try String(contentsOf: root.appendingPathComponent("docs/model-format.md"), encoding: .utf8)
+    let text = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/model-format.md"), encoding: .utf8)
     let section = try #require(text.range(of: "## Loading without pops"), "the section is gone")
     let rest = text[section.upperBound...]
     let open = try #require(rest.range(of: "```python\n"), "no python block")
@@ -32,17 +30,7 @@ struct ModelFormatDocTests {
     try (try numpyLoader() + "\n" + driver + "\n").write(toFile: script, atomically: true, encoding: .utf8)
     try JSONSerialization.data(withJSONObject: observations.map { $0.map(Double.init) })
       .write(to: URL(fileURLWithPath: "\(folder)/obs.json"))
-    let process = Process()
-    process.executableURL = root.appendingPathComponent(".venv-gym/bin/python")
-    process.arguments = [script, "\(folder)/obs.json"]
-    process.currentDirectoryURL = URL(fileURLWithPath: folder)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+    let output = try runTestPython([script, "\(folder)/obs.json"], in: URL(fileURLWithPath: folder))
     let rows = try #require(try JSONSerialization.jsonObject(with: output) as? [[Any]])
     return try rows.map { row in
       (try #require(row[0] as? Int), try #require(row[1] as? [Double]).map(Float.init))
@@ -59,7 +47,7 @@ struct ModelFormatDocTests {
     case "tanh":
       _ = try PredictTests.save(.mlp(inputs: 4, hidden: [32, 32], outputs: 3, activation: .tanh), seed: 11, in: folder, name: "final")
     case "sb3-ppo":
-      let fixture = Self.root.appendingPathComponent("Tests/PoPSTests/Fixtures/import/sb3_ppo_mlp.zip").path
+      let fixture = repositoryRoot.appendingPathComponent("Tests/PoPSTests/Fixtures/import/sb3_ppo_mlp.zip").path
       let r = try pops(["import", fixture, "--out", path])
       try #require(r.status == 0, "\(r.output)")
     default:

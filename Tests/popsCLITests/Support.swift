@@ -103,3 +103,25 @@ extension Tag {
   /// Tests that start a Ray head (`make deps-ray` installs ray in the bridge's venv).
   @Tag static var ray: Self
 }
+
+/// The repository's root folder (where Package.swift is).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
+
+/// Runs the tests' Python (`.venv-gym/bin/python`, which `make test` makes)
+/// with `arguments`, in `folder` when given, and returns its standard output
+/// and error; a failed requirement showing them when it does not exit 0.
+func runTestPython(_ arguments: [String], in folder: URL? = nil) throws -> Data {
+  let process = Process()
+  process.executableURL = repositoryRoot.appendingPathComponent(".venv-gym/bin/python")
+  process.arguments = arguments
+  if let folder { process.currentDirectoryURL = folder }
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = pipe
+  try process.run()
+  let output = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  try #require(process.terminationStatus == 0, "\(String(decoding: output, as: UTF8.self))")
+  return output
+}
