@@ -243,7 +243,8 @@ final class GymWorker: @unchecked Sendable {
       while offset < raw.count {
         let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
         if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { throw died() }
+        // EPIPE: the worker closed its input, so it is exiting (as EOF on a read).
+        guard n > 0 else { throw died(closingOutput: n < 0 && errno == EPIPE) }
         offset += n
       }
     }
@@ -347,8 +348,10 @@ final class GymWorker: @unchecked Sendable {
   }
 
   /// The error for a worker that is gone. `closingOutput`: its output just
-  /// ended (EOF), so it is exiting; it gets up to a second to finish, so the
-  /// error can give its exit status rather than "stopped answering".
+  /// ended (EOF, or EPIPE on its input), so it is exiting; it gets up to a
+  /// second to finish, so the error can give its exit status rather than
+  /// "stopped answering". One still running is stopped (SIGKILL): nothing
+  /// talks to it again, and `deinit` would wait for it.
   private func died(closingOutput: Bool = false) -> GymBridgeError {
     if closingOutput {
       var waited = 0
@@ -357,7 +360,11 @@ final class GymWorker: @unchecked Sendable {
         waited += 1
       }
     }
-    if process.isRunning { return GymBridgeError("gym:\(id): the worker stopped answering") }
+    if process.isRunning {
+      let pid = process.processIdentifier
+      kill(pid, SIGKILL)
+      return GymBridgeError("gym:\(id): the worker (pid \(pid)) stopped answering and was stopped")
+    }
     return GymBridgeError("gym:\(id): the worker exited (status \(process.terminationStatus)); see `python gym_worker.py \(id)` for its error")
   }
 

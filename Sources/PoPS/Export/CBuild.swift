@@ -103,7 +103,12 @@ public struct QuantizationCheck: Sendable {
   public static func measure(_ model: Model, environment id: String, episodes: Int, seed: UInt64) throws -> QuantizationCheck {
     // The int8 weights are checked before any environment (a Python worker) starts.
     let quantized = try Int8Policy(model).onNetworkInputs
-    var environment = try Environments.make(id, seed: seed)
+    var environment: any Environment
+    do {
+      environment = try Environments.make(id, seed: seed)
+    } catch {
+      throw ExportError("the int8 check could not play \(id): \(error)")
+    }
     return try measure(model, quantized, in: &environment, id: id, episodes: episodes, seed: seed)
   }
 

@@ -342,7 +342,9 @@ public func trainingCurve(folder: URL) throws -> String {
     throw EnvironmentError(description: "\(metricsURL.path): cannot read the file (not a pops train folder?)")
   }
   var training: [(x: Double, y: Double)] = []
-  for fields in CSV.records(in: metrics).dropFirst() {
+  // Line by line: a damaged line (a stray quote) loses that point, not the rest.
+  for line in metrics.split(separator: "\n").dropFirst() {
+    guard let fields = CSV.records(in: String(line)).first else { continue }
     guard fields.count > 2, let step = Double(fields[0]), let episodes = Int(fields[1]), episodes > 0,
       let mean = Double(fields[2])
     else { continue }
