@@ -21,11 +21,9 @@ struct ExportEnvironmentFailureTests {
 
     """
 
-  @Test func aWorkerThatDiesInTheInt8CheckIsAnErrorAndNothingIsWritten() throws {
-    let folder = temporaryFolder()
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: folder) }
-    try Data(Self.dyingWorker.utf8).write(to: URL(fileURLWithPath: "\(folder)/worker.py"))
+  /// `pops export --quantize int8 --episodes 2` of a small CartPole-v1
+  /// model saved in `folder`, its check played by `folder/worker.py`.
+  func exportChecking(in folder: String) throws -> (model: String, run: (status: Int32, output: String)) {
     var rng = SeededGenerator(seed: 2)
     let network = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
     let model = "\(folder)/model.safetensors"
@@ -33,6 +31,15 @@ struct ExportEnvironmentFailureTests {
     let run = try pops(
       ["export", model, "--out", "\(folder)/c", "--quantize", "int8", "--episodes", "2"],
       environment: ["POPS_GYM_WORKER": "\(folder)/worker.py"])
+    return (model, run)
+  }
+
+  @Test func aWorkerThatDiesInTheInt8CheckIsAnErrorAndNothingIsWritten() throws {
+    let folder = temporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try Data(Self.dyingWorker.utf8).write(to: URL(fileURLWithPath: "\(folder)/worker.py"))
+    let (model, run) = try exportChecking(in: folder)
     #expect(run.status == 1, "\(run.output)")
     #expect(
       run.output.contains(
@@ -49,13 +56,7 @@ struct ExportEnvironmentFailureTests {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try Data("import sys\nsys.exit(4)\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/worker.py"))
-    var rng = SeededGenerator(seed: 2)
-    let network = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
-    let model = "\(folder)/model.safetensors"
-    try ModelFile.save(Model(network: network, provenance: Provenance(environment: "gym:CartPole-v1")), to: URL(fileURLWithPath: model))
-    let run = try pops(
-      ["export", model, "--out", "\(folder)/c", "--quantize", "int8", "--episodes", "2"],
-      environment: ["POPS_GYM_WORKER": "\(folder)/worker.py"])
+    let (model, run) = try exportChecking(in: folder)
     #expect(run.status == 1, "\(run.output)")
     #expect(run.output.contains("Error: \(model): the int8 check could not play gym:CartPole-v1: gym:CartPole-v1: "), "\(run.output)")
     #expect(run.output.contains("; nothing written"), "\(run.output)")
@@ -72,13 +73,7 @@ struct ExportEnvironmentFailureTests {
       of: "sys.exit(3)",
       with: "import os, time\nopen(sys.argv[0] + '.pid', 'w').write(str(os.getpid()))\nos.close(1)\ntime.sleep(20)")
     try Data(worker.utf8).write(to: URL(fileURLWithPath: "\(folder)/worker.py"))
-    var rng = SeededGenerator(seed: 2)
-    let network = Network(.mlp(inputs: 4, hidden: [8], outputs: 2), using: &rng)
-    let model = "\(folder)/model.safetensors"
-    try ModelFile.save(Model(network: network, provenance: Provenance(environment: "gym:CartPole-v1")), to: URL(fileURLWithPath: model))
-    let run = try pops(
-      ["export", model, "--out", "\(folder)/c", "--quantize", "int8", "--episodes", "2"],
-      environment: ["POPS_GYM_WORKER": "\(folder)/worker.py"])
+    let (model, run) = try exportChecking(in: folder)
     #expect(run.status == 1, "\(run.output)")
     #expect(run.output.contains("gym:CartPole-v1: the worker (pid "), "\(run.output)")
     #expect(run.output.contains(") stopped answering and was stopped; nothing written"), "\(run.output)")
